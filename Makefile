@@ -1,0 +1,74 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# tapsec top-level Makefile.
+#
+#   make            build tapsec.ko for every test kernel, the daemon,
+#                   tapsecctl and the selftests (all under build/)
+#   make check      install what is missing, build, run every test (host
+#                   checks and selftests in VMs on each kernel); ends with
+#                   "N passed, N failed, N skipped"
+#   make demo       install what is missing, build, show tapsec in a VM
+#   make deps       install build and test dependencies (Debian)
+#   make clean      remove build/
+#
+# Subsets: make check KERNELS="6.12" TESTS="sock_test" (see
+# Documentation/testing.rst).
+
+B := build
+PKG_NL = $(shell pkg-config --cflags --libs libnl-genl-3.0)
+KSRC = $(shell tools/ksrc-extract)
+
+USER_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
+	-Iuapi -Itools/lib
+# The kselftest harness needs GNU C (statement expressions, typeof), and its
+# macros define functions with parameters a test may not use and compare
+# expected and seen values of mixed signedness.
+TEST_CFLAGS := -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
+	-Wno-unused-parameter -Wno-sign-compare -Iuapi -Itools/lib -Iselftests/lib
+
+NL_LIB_SRC := tools/lib/tapsec_nl.c tools/lib/tapsec_nl.h
+UAPI := uapi/linux/tapsec.h
+
+SELFTEST_SRCS := $(wildcard selftests/tapsec/*_test.c)
+SELFTEST_BINS := $(patsubst %.c,$(B)/%,$(SELFTEST_SRCS))
+
+.PHONY: all kmod user selftests deps check demo clean
+
+all: kmod user selftests
+
+kmod:
+	tools/build-kmod
+
+user: $(B)/bin/tapsecctl $(B)/bin/tapsec-handshaked
+
+$(B)/bin/tapsecctl: tools/tapsecctl/tapsecctl.c $(NL_LIB_SRC) $(UAPI)
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -o $@ $< tools/lib/tapsec_nl.c $(PKG_NL)
+
+$(B)/bin/tapsec-handshaked: userspace-handshaked/tapsec-handshaked.c \
+		$(NL_LIB_SRC) $(UAPI)
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -o $@ $< tools/lib/tapsec_nl.c $(PKG_NL)
+
+selftests: $(SELFTEST_BINS)
+
+$(B)/selftests/%_test: selftests/%_test.c $(NL_LIB_SRC) $(UAPI) \
+		$(wildcard selftests/lib/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -I$(KSRC)/tools/testing/selftests -o $@ $< \
+		tools/lib/tapsec_nl.c $(PKG_NL) -lpthread
+
+deps:
+	scripts/install-deps
+
+check: deps
+	$(MAKE) all
+	tools/check $(if $(KERNELS),--kernels "$(KERNELS)") \
+		$(if $(TESTS),--tests "$(TESTS)")
+
+demo: deps
+	$(MAKE) all
+	tools/demo
+
+clean:
+	rm -rf $(B)

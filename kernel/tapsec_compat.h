@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * tapsec: the one place where differences between the supported kernels
+ * (Debian's 6.1 and 6.12) are bridged.  Other files test the TAPSEC_HAVE_*
+ * macros defined here and never LINUX_VERSION_CODE directly.
+ */
+#ifndef _TAPSEC_COMPAT_H
+#define _TAPSEC_COMPAT_H
+
+#include <linux/version.h>
+
+/*
+ * struct proto and struct proto_ops lost ->sendpage (and proto_ops its
+ * ->sendpage_locked) in 6.5; sendfile now reaches ->sendmsg with
+ * MSG_SPLICE_PAGES.  Where the hooks exist, tapsec must override them or
+ * sendfile would bypass the record layer.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 5, 0)
+#define TAPSEC_HAVE_SENDPAGE 1
+#else
+#define TAPSEC_HAVE_SENDPAGE 0
+#endif
+
+/* <asm/unaligned.h> became <linux/unaligned.h> in 6.12. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+#include <linux/unaligned.h>
+#else
+#include <asm/unaligned.h>
+#endif
+
+#endif /* _TAPSEC_COMPAT_H */

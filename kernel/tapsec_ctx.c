@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tapsec: per-socket context, per-network-namespace accounting and the
+ * SOL_TAPSEC options common to every socket type.
+ */
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <net/net_namespace.h>
+#include <net/netns/generic.h>
+#include <net/tcp_states.h>
+#include <net/inet_sock.h>
+
+#include "tapsec.h"
+
+struct tapsec_net {
+	atomic_t sockets;
+};
+
+static unsigned int tapsec_net_id __read_mostly;
+static struct kmem_cache *tapsec_ctx_cache __read_mostly;
+static atomic_t tapsec_sockets_total = ATOMIC_INIT(0);
+
+static struct tapsec_net *tapsec_pernet(const struct net *net)
+{
+	return net_generic(net, tapsec_net_id);
+}
+
+/**
+ * tapsec_ctx_alloc() - allocate and account the context of a socket
+ * @sk: the socket being made a tapsec socket
+ * @gfp: allocation flags (GFP_ATOMIC when cloning in softirq)
+ * @protocol: initial record protocol, enum tapsec_record_proto
+ * @origin: enum tapsec_sock_origin
+ *
+ * Return: the context, or NULL when out of memory.
+ */
+struct tapsec_ctx *tapsec_ctx_alloc(struct sock *sk, gfp_t gfp, u32 protocol,
+				    u8 origin)
+{
+	struct tapsec_ctx *ctx;
+
+	ctx = kmem_cache_zalloc(tapsec_ctx_cache, gfp);
+	if (!ctx)
+		return NULL;
+	ctx->sk = sk;
+	ctx->protocol = protocol;
+	ctx->origin = origin;
+	ctx->state = TAPSEC_STATE_NEW;
+	atomic_inc(&tapsec_pernet(sock_net(sk))->sockets);
+	atomic_inc(&tapsec_sockets_total);
+	return ctx;
+}
+
+static void tapsec_ctx_free_rcu(struct rcu_head *head)
+{
+	struct tapsec_ctx *ctx = container_of(head, struct tapsec_ctx, rcu);
+
+	kmem_cache_free(tapsec_ctx_cache, ctx);
+}
+
+/**
+ * tapsec_ctx_free() - release a context once its socket is being destroyed
+ * @ctx: the context, or NULL
+ *
+ * The memory is returned after an RCU grace period, as receive paths in
+ * softirq may still look at it.
+ */
+void tapsec_ctx_free(struct tapsec_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	atomic_dec(&tapsec_pernet(sock_net(ctx->sk))->sockets);
+	atomic_dec(&tapsec_sockets_total);
+	ctx->state = TAPSEC_STATE_CLOSED;
+	call_rcu(&ctx->rcu, tapsec_ctx_free_rcu);
+}
+
+/**
+ * tapsec_ctx_refuse() - refuse a data call on a socket that has no keys
+ * @ctx: the socket's context, or NULL when the context could not be made
+ *
+ * Fail closed: without keys nothing is sent or received in clear.
+ *
+ * Return: -ENOKEY, or -ENOMEM without a context.
+ */
+int tapsec_ctx_refuse(struct tapsec_ctx *ctx)
+{
+	if (!ctx)
+		return -ENOMEM;
+	atomic64_inc(&ctx->refused_nokey);
+	return -ENOKEY;
+}
+
+static int tapsec_check_protocol(const struct sock *sk, int val)
+{
+	if (val < TAPSEC_PROTO_NONE || val > TAPSEC_PROTO_WIREGUARD)
+		return -EINVAL;
+	if (sk->sk_type == SOCK_STREAM)
+		return val == TAPSEC_PROTO_TLS ? 0 : -EPROTOTYPE;
+	if (val == TAPSEC_PROTO_TLS)
+		return -EPROTOTYPE;
+	/* No datagram record engine in this build yet. */
+	return val == TAPSEC_PROTO_NONE ? 0 : -EPROTONOSUPPORT;
+}
+
+static int tapsec_set_protocol(struct tapsec_ctx *ctx, sockptr_t optval,
+			       unsigned int optlen)
+{
+	struct sock *sk = ctx->sk;
+	int val, err;
+
+	if (optlen < sizeof(val))
+		return -EINVAL;
+	if (copy_from_sockptr(&val, optval, sizeof(val)))
+		return -EFAULT;
+
+	lock_sock(sk);
+	err = tapsec_check_protocol(sk, val);
+	/* The protocol is fixed once the socket is bound or connected. */
+	if (!err && (sk->sk_state != TCP_CLOSE || inet_sk(sk)->inet_num))
+		err = val == ctx->protocol ? 0 : -EISCONN;
+	if (!err)
+		ctx->protocol = val;
+	release_sock(sk);
+	return err;
+}
+
+/**
+ * tapsec_ctx_setsockopt() - SOL_TAPSEC options common to all sockets
+ * @ctx: the socket's context
+ * @optname: enum tapsec_sockopt
+ * @optval: option value
+ * @optlen: length of @optval
+ *
+ * Return: 0 or a negative errno.
+ */
+int tapsec_ctx_setsockopt(struct tapsec_ctx *ctx, int optname,
+			  sockptr_t optval, unsigned int optlen)
+{
+	if (!ctx)
+		return -ENOMEM;
+	switch (optname) {
+	case TAPSEC_PROTOCOL:
+		return tapsec_set_protocol(ctx, optval, optlen);
+	case TAPSEC_SOCK_INFO:
+		return -EPERM;	/* read only */
+	default:
+		return -ENOPROTOOPT;
+	}
+}
+
+static int tapsec_copy_out(const void *val, int size, char __user *optval,
+			   int __user *optlen)
+{
+	int len;
+
+	if (get_user(len, optlen))
+		return -EFAULT;
+	if (len < 0)
+		return -EINVAL;
+	len = min(len, size);
+	if (put_user(len, optlen) || copy_to_user(optval, val, len))
+		return -EFAULT;
+	return 0;
+}
+
+/**
+ * tapsec_ctx_getsockopt() - read SOL_TAPSEC options common to all sockets
+ * @ctx: the socket's context
+ * @optname: enum tapsec_sockopt
+ * @optval: user buffer
+ * @optlen: in: size of @optval; out: bytes written
+ *
+ * Return: 0 or a negative errno.
+ */
+int tapsec_ctx_getsockopt(struct tapsec_ctx *ctx, int optname,
+			  char __user *optval, int __user *optlen)
+{
+	struct tapsec_sock_info info = {};
+	int val;
+
+	if (!ctx)
+		return -ENOMEM;
+	switch (optname) {
+	case TAPSEC_PROTOCOL:
+		val = READ_ONCE(ctx->protocol);
+		return tapsec_copy_out(&val, sizeof(val), optval, optlen);
+	case TAPSEC_SOCK_INFO:
+		info.state = READ_ONCE(ctx->state);
+		info.protocol = READ_ONCE(ctx->protocol);
+		info.origin = ctx->origin;
+		info.refused_nokey = atomic64_read(&ctx->refused_nokey);
+		return tapsec_copy_out(&info, sizeof(info), optval, optlen);
+	default:
+		return -ENOPROTOOPT;
+	}
+}
+
+/**
+ * tapsec_net_sockets() - live tapsec sockets in one network namespace
+ * @net: the namespace
+ *
+ * Return: the count.
+ */
+u32 tapsec_net_sockets(const struct net *net)
+{
+	return atomic_read(&tapsec_pernet(net)->sockets);
+}
+
+/**
+ * tapsec_total_sockets() - live tapsec sockets in all namespaces
+ *
+ * Return: the count.
+ */
+u32 tapsec_total_sockets(void)
+{
+	return atomic_read(&tapsec_sockets_total);
+}
+
+static void __net_exit tapsec_net_exit(struct net *net)
+{
+	WARN_ON_ONCE(atomic_read(&tapsec_pernet(net)->sockets));
+}
+
+static struct pernet_operations tapsec_net_ops = {
+	.exit = tapsec_net_exit,
+	.id = &tapsec_net_id,
+	.size = sizeof(struct tapsec_net),
+};
+
+/**
+ * tapsec_ctx_init() - create the context cache and per-netns state
+ *
+ * Return: 0 or a negative errno.
+ */
+int tapsec_ctx_init(void)
+{
+	int err;
+
+	tapsec_ctx_cache = KMEM_CACHE(tapsec_ctx, 0);
+	if (!tapsec_ctx_cache)
+		return -ENOMEM;
+	err = register_pernet_subsys(&tapsec_net_ops);
+	if (err)
+		kmem_cache_destroy(tapsec_ctx_cache);
+	return err;
+}
+
+/**
+ * tapsec_ctx_exit() - undo tapsec_ctx_init() once no socket is left
+ */
+void tapsec_ctx_exit(void)
+{
+	unregister_pernet_subsys(&tapsec_net_ops);
+	rcu_barrier();	/* contexts freed with call_rcu() */
+	kmem_cache_destroy(tapsec_ctx_cache);
+}

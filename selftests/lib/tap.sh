@@ -1,0 +1,38 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Minimal TAP producer for tapsec's shell selftests (source it).
+#
+#   tap_plan N             print the header and plan
+#   tap_case NAME CMD...   run CMD; ok when it exits 0
+#   tap_skip NAME REASON   a skipped case
+#   tap_done               exit non-zero when any case failed
+
+TAP_N=0
+TAP_FAILED=0
+
+tap_plan() {
+	echo "TAP version 13"
+	echo "1..$1"
+}
+
+tap_case() {
+	local name=$1 out
+	shift
+	TAP_N=$((TAP_N + 1))
+	if out=$("$@" 2>&1); then
+		echo "ok $TAP_N $name"
+	else
+		echo "not ok $TAP_N $name"
+		TAP_FAILED=$((TAP_FAILED + 1))
+	fi
+	[ -z "$out" ] || printf '%s\n' "$out" | sed 's/^/# /'
+}
+
+tap_skip() {
+	TAP_N=$((TAP_N + 1))
+	echo "ok $TAP_N $1 # SKIP $2"
+}
+
+tap_done() {
+	[ "$TAP_FAILED" -eq 0 ]
+}

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The "tapsec" generic netlink family: GET_INFO contents, strict input
+ * validation, per-network-namespace answers, and access for unprivileged
+ * users to read-only commands.
+ */
+#include <sched.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "tapsec_test.h"
+#include "tapsec_nl.h"
+
+FIXTURE(nl) {
+	struct tapsec_nl nl;
+};
+
+FIXTURE_SETUP(nl)
+{
+	ASSERT_EQ(0, tapsec_nl_open(&self->nl));
+}
+
+FIXTURE_TEARDOWN(nl)
+{
+	tapsec_nl_close(&self->nl);
+}
+
+TEST_F(nl, get_info)
+{
+	struct tapsec_info info;
+
+	ASSERT_EQ(0, tapsec_nl_get_info(&self->nl, &info));
+	EXPECT_STREQ("0.1.0", info.version);
+	EXPECT_EQ(TAPSEC_GENL_VERSION, info.api_version);
+	EXPECT_EQ(TAPSEC_FEAT_STREAM | TAPSEC_FEAT_DGRAM | TAPSEC_FEAT_TCP_ULP |
+		  TAPSEC_FEAT_INET6, info.features);
+	EXPECT_LE(info.sockets, info.sockets_total);
+}
+
+/* The counts follow sockets as they are created and closed. */
+TEST_F(nl, socket_counts)
+{
+	struct tapsec_info before, during, after;
+	int fds[3], i;
+
+	ASSERT_EQ(0, tapsec_nl_get_info(&self->nl, &before));
+	fds[0] = socket(AF_INET, SOCK_STREAM, IPPROTO_TAPSEC);
+	fds[1] = socket(AF_INET6, SOCK_DGRAM, IPPROTO_TAPSEC);
+	fds[2] = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);	/* not ours */
+	for (i = 0; i < 3; i++)
+		ASSERT_LE(0, fds[i]);
+	ASSERT_EQ(0, tapsec_nl_get_info(&self->nl, &during));
+	EXPECT_EQ(before.sockets + 2, during.sockets);
+	EXPECT_EQ(before.sockets_total + 2, during.sockets_total);
+	for (i = 0; i < 3; i++)
+		close(fds[i]);
+	ASSERT_EQ(0, tapsec_nl_get_info(&self->nl, &after));
+	EXPECT_EQ(before.sockets, after.sockets);
+}
+
+/* Strict validation: attributes GET_INFO does not take are refused. */
+TEST_F(nl, rejects_attributes)
+{
+	EXPECT_EQ(0, tapsec_nl_raw_cmd(&self->nl, TAPSEC_CMD_GET_INFO, 0, 0));
+	EXPECT_EQ(-EINVAL, tapsec_nl_raw_cmd(&self->nl, TAPSEC_CMD_GET_INFO,
+					     TAPSEC_A_SOCKETS, 1));
+	EXPECT_EQ(-EINVAL, tapsec_nl_raw_cmd(&self->nl, TAPSEC_CMD_GET_INFO,
+					     TAPSEC_A_MAX + 1, 1));
+}
+
+TEST_F(nl, unknown_command)
+{
+	EXPECT_EQ(-EOPNOTSUPP, tapsec_nl_raw_cmd(&self->nl, TAPSEC_CMD_MAX + 1, 0, 0));
+	EXPECT_EQ(-EOPNOTSUPP, tapsec_nl_raw_cmd(&self->nl, TAPSEC_CMD_UNSPEC, 0, 0));
+}
+
+/* Each network namespace sees its own sockets. */
+TEST_F(nl, per_netns)
+{
+	struct tapsec_info outer;
+	int fd, status;
+	pid_t pid;
+
+	fd = socket(AF_INET, SOCK_STREAM, IPPROTO_TAPSEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, tapsec_nl_get_info(&self->nl, &outer));
+	ASSERT_LE(1, outer.sockets);
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct tapsec_info inner;
+		struct tapsec_nl nl;
+		int ifd;
+
+		if (unshare(CLONE_NEWNET) || tapsec_nl_open(&nl) ||
+		    tapsec_nl_get_info(&nl, &inner))
+			_exit(10);
+		if (inner.sockets != 0 || inner.sockets_total < outer.sockets)
+			_exit(11);
+		ifd = socket(AF_INET6, SOCK_DGRAM, IPPROTO_TAPSEC);
+		if (ifd < 0 || tapsec_nl_get_info(&nl, &inner) ||
+		    inner.sockets != 1)
+			_exit(12);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	close(fd);
+}
+
+/* Read-only commands need no privilege. */
+TEST_F(nl, unprivileged_read)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct tapsec_info info;
+		struct tapsec_nl nl;
+
+		if (setgid(65534) || setuid(65534))
+			_exit(10);
+		if (tapsec_nl_open(&nl) || tapsec_nl_get_info(&nl, &info))
+			_exit(11);
+		_exit(info.api_version == TAPSEC_GENL_VERSION ? 0 : 12);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+TEST_HARNESS_MAIN
