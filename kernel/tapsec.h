@@ -9,6 +9,10 @@
  *   tapsec_stream.c   SOCK_STREAM sockets and the TCP ULP
  *   tapsec_dgram.c    SOCK_DGRAM sockets
  *   tapsec_netlink.c  the "tapsec" generic netlink family
+ *   tapsec_aead.c     record core: AEAD keys, nonces, sequence numbers
+ *   tapsec_tls.c      TLS engine: keys, lifecycle, close_notify
+ *   tapsec_tls_tx.c   TLS engine: records on transmit
+ *   tapsec_tls_rx.c   TLS engine: records on receive
  */
 #ifndef _TAPSEC_H
 #define _TAPSEC_H
@@ -17,6 +21,7 @@
 #include <linux/rcupdate.h>
 #include <linux/sockptr.h>
 #include <net/sock.h>
+#include <net/inet_connection_sock.h>
 #include <linux/tapsec.h>
 
 #define TAPSEC_VERSION	"0.1.0"
@@ -28,13 +33,27 @@ enum tapsec_family {
 	TAPSEC_NFAMILIES,
 };
 
+#define TAPSEC_NR_COUNTERS	(sizeof(struct tapsec_counters) / sizeof(__u64))
+
+/* Index of a field of struct tapsec_counters. */
+#define TAPSEC_COUNTER(field)						\
+	(offsetof(struct tapsec_counters, field) / sizeof(__u64))
+
+struct tapsec_tls;
+
 /**
  * struct tapsec_ctx - tapsec state attached to one socket
  * @sk: the TCP or UDP socket this context protects
  * @protocol: record protocol, enum tapsec_record_proto
  * @origin: how the socket became a tapsec socket, enum tapsec_sock_origin
  * @state: enum tapsec_sock_state
- * @refused_nokey: data calls refused because no key is installed
+ * @tx_version: TLS version of the transmit key, 0 without one
+ * @tx_cipher: its TAPSEC_CIPHER_*
+ * @rx_version: TLS version of the receive key, 0 without one
+ * @rx_cipher: its TAPSEC_CIPHER_*
+ * @tls: the TLS engine, from the first key to close()
+ * @node: in the namespace's list of sockets (netlink dumps)
+ * @counters: struct tapsec_counters, as atomics
  * @rcu: frees the context after readers in softirq are done
  *
  * Stream sockets reach it through icsk_ulp_data, datagram sockets through
@@ -45,9 +64,32 @@ struct tapsec_ctx {
 	u32 protocol;
 	u8 origin;
 	u8 state;
-	atomic64_t refused_nokey;
+	u16 tx_version;
+	u16 tx_cipher;
+	u16 rx_version;
+	u16 rx_cipher;
+	struct tapsec_tls *tls;
+	struct list_head node;
+	atomic64_t counters[TAPSEC_NR_COUNTERS];
 	struct rcu_head rcu;
 };
+
+/**
+ * tapsec_stream_ctx() - the context of a tapsec stream socket
+ * @sk: a socket whose proto is tapsec's stream proto
+ *
+ * Return: the context, NULL when it could not be allocated.
+ */
+static inline struct tapsec_ctx *tapsec_stream_ctx(const struct sock *sk)
+{
+	return (__force struct tapsec_ctx *)inet_csk(sk)->icsk_ulp_data;
+}
+
+void tapsec_count(struct tapsec_ctx *ctx, unsigned int idx, u64 n);
+
+/* Add @n to counter @field of the socket and of its namespace. */
+#define TAPSEC_COUNT(ctx, field, n)					\
+	tapsec_count(ctx, TAPSEC_COUNTER(field), n)
 
 /* tapsec_ctx.c */
 struct tapsec_ctx *tapsec_ctx_alloc(struct sock *sk, gfp_t gfp, u32 protocol,
@@ -60,6 +102,10 @@ int tapsec_ctx_getsockopt(struct tapsec_ctx *ctx, int optname,
 			  char __user *optval, int __user *optlen);
 u32 tapsec_net_sockets(const struct net *net);
 u32 tapsec_total_sockets(void);
+void tapsec_net_counters(const struct net *net, u64 *out);
+void tapsec_ctx_counters(const struct tapsec_ctx *ctx, u64 *out);
+int tapsec_net_walk(const struct net *net, unsigned long *pos,
+		    int (*fn)(struct tapsec_ctx *ctx, void *arg), void *arg);
 int tapsec_ctx_init(void);
 void tapsec_ctx_exit(void);
 

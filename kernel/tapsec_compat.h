@@ -21,6 +21,13 @@
 #define TAPSEC_HAVE_SENDPAGE 0
 #endif
 
+/* splice's "more pages follow" flag for ->sendpage; MSG_MORE since 6.5. */
+#ifdef MSG_SENDPAGE_NOTLAST
+#define TAPSEC_MSG_NOTLAST MSG_SENDPAGE_NOTLAST
+#else
+#define TAPSEC_MSG_NOTLAST 0
+#endif
+
 /* <asm/unaligned.h> became <linux/unaligned.h> in 6.12. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
 #include <linux/unaligned.h>

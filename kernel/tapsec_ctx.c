@@ -11,9 +11,13 @@
 #include <net/inet_sock.h>
 
 #include "tapsec.h"
+#include "tapsec_tls.h"
 
 struct tapsec_net {
 	atomic_t sockets;
+	spinlock_t lock;		/* protects @socks */
+	struct list_head socks;		/* every tapsec_ctx of the netns */
+	atomic64_t counters[TAPSEC_NR_COUNTERS];
 };
 
 static unsigned int tapsec_net_id __read_mostly;
@@ -37,6 +41,7 @@ static struct tapsec_net *tapsec_pernet(const struct net *net)
 struct tapsec_ctx *tapsec_ctx_alloc(struct sock *sk, gfp_t gfp, u32 protocol,
 				    u8 origin)
 {
+	struct tapsec_net *tn;
 	struct tapsec_ctx *ctx;
 
 	ctx = kmem_cache_zalloc(tapsec_ctx_cache, gfp);
@@ -46,7 +51,11 @@ struct tapsec_ctx *tapsec_ctx_alloc(struct sock *sk, gfp_t gfp, u32 protocol,
 	ctx->protocol = protocol;
 	ctx->origin = origin;
 	ctx->state = TAPSEC_STATE_NEW;
-	atomic_inc(&tapsec_pernet(sock_net(sk))->sockets);
+	tn = tapsec_pernet(sock_net(sk));
+	spin_lock_bh(&tn->lock);
+	list_add_tail(&ctx->node, &tn->socks);
+	spin_unlock_bh(&tn->lock);
+	atomic_inc(&tn->sockets);
 	atomic_inc(&tapsec_sockets_total);
 	return ctx;
 }
@@ -67,9 +76,16 @@ static void tapsec_ctx_free_rcu(struct rcu_head *head)
  */
 void tapsec_ctx_free(struct tapsec_ctx *ctx)
 {
+	struct tapsec_net *tn;
+
 	if (!ctx)
 		return;
-	atomic_dec(&tapsec_pernet(sock_net(ctx->sk))->sockets);
+	tapsec_tls_free(ctx);
+	tn = tapsec_pernet(sock_net(ctx->sk));
+	spin_lock_bh(&tn->lock);
+	list_del(&ctx->node);
+	spin_unlock_bh(&tn->lock);
+	atomic_dec(&tn->sockets);
 	atomic_dec(&tapsec_sockets_total);
 	ctx->state = TAPSEC_STATE_CLOSED;
 	call_rcu(&ctx->rcu, tapsec_ctx_free_rcu);
@@ -87,8 +103,78 @@ int tapsec_ctx_refuse(struct tapsec_ctx *ctx)
 {
 	if (!ctx)
 		return -ENOMEM;
-	atomic64_inc(&ctx->refused_nokey);
+	TAPSEC_COUNT(ctx, refused_nokey, 1);
 	return -ENOKEY;
+}
+
+/**
+ * tapsec_count() - add to a counter of a socket and of its namespace
+ * @ctx: the socket's context
+ * @idx: TAPSEC_COUNTER(field)
+ * @n: how much
+ */
+void tapsec_count(struct tapsec_ctx *ctx, unsigned int idx, u64 n)
+{
+	atomic64_add(n, &ctx->counters[idx]);
+	atomic64_add(n, &tapsec_pernet(sock_net(ctx->sk))->counters[idx]);
+}
+
+/**
+ * tapsec_ctx_counters() - read a socket's counters
+ * @ctx: the socket's context
+ * @out: TAPSEC_NR_COUNTERS values, in struct tapsec_counters order
+ */
+void tapsec_ctx_counters(const struct tapsec_ctx *ctx, u64 *out)
+{
+	unsigned int i;
+
+	for (i = 0; i < TAPSEC_NR_COUNTERS; i++)
+		out[i] = atomic64_read(&ctx->counters[i]);
+}
+
+/**
+ * tapsec_net_counters() - read a namespace's counters
+ * @net: the namespace
+ * @out: TAPSEC_NR_COUNTERS values, in struct tapsec_counters order
+ */
+void tapsec_net_counters(const struct net *net, u64 *out)
+{
+	struct tapsec_net *tn = tapsec_pernet(net);
+	unsigned int i;
+
+	for (i = 0; i < TAPSEC_NR_COUNTERS; i++)
+		out[i] = atomic64_read(&tn->counters[i]);
+}
+
+/**
+ * tapsec_net_walk() - call @fn for the namespace's sockets from *@pos on
+ * @net: the namespace
+ * @pos: in: index of the first socket to visit; out: of the next one
+ * @fn: called under a spinlock (no sleeping); non-zero stops the walk
+ *	before *@pos moves past that socket
+ * @arg: passed to @fn
+ *
+ * Return: what @fn returned last, 0 when all sockets were visited.
+ */
+int tapsec_net_walk(const struct net *net, unsigned long *pos,
+		    int (*fn)(struct tapsec_ctx *ctx, void *arg), void *arg)
+{
+	struct tapsec_net *tn = tapsec_pernet(net);
+	struct tapsec_ctx *ctx;
+	unsigned long i = 0;
+	int ret = 0;
+
+	spin_lock_bh(&tn->lock);
+	list_for_each_entry(ctx, &tn->socks, node) {
+		if (i++ < *pos)
+			continue;
+		ret = fn(ctx, arg);
+		if (ret)
+			break;
+		(*pos)++;
+	}
+	spin_unlock_bh(&tn->lock);
+	return ret;
 }
 
 static int tapsec_check_protocol(const struct sock *sk, int val)
@@ -143,7 +229,13 @@ int tapsec_ctx_setsockopt(struct tapsec_ctx *ctx, int optname,
 	case TAPSEC_PROTOCOL:
 		return tapsec_set_protocol(ctx, optval, optlen);
 	case TAPSEC_SOCK_INFO:
+	case TAPSEC_TX_KEY:
+	case TAPSEC_RX_KEY:
 		return -EPERM;	/* read only */
+	case TAPSEC_TX:
+	case TAPSEC_RX:
+		/* Stream sockets take these in tapsec_tls.c. */
+		return -EPROTONOSUPPORT;
 	default:
 		return -ENOPROTOOPT;
 	}
@@ -189,8 +281,17 @@ int tapsec_ctx_getsockopt(struct tapsec_ctx *ctx, int optname,
 		info.state = READ_ONCE(ctx->state);
 		info.protocol = READ_ONCE(ctx->protocol);
 		info.origin = ctx->origin;
-		info.refused_nokey = atomic64_read(&ctx->refused_nokey);
+		info.tx_version = READ_ONCE(ctx->tx_version);
+		info.tx_cipher = READ_ONCE(ctx->tx_cipher);
+		info.rx_version = READ_ONCE(ctx->rx_version);
+		info.rx_cipher = READ_ONCE(ctx->rx_cipher);
+		tapsec_ctx_counters(ctx, (u64 *)&info.counters);
 		return tapsec_copy_out(&info, sizeof(info), optval, optlen);
+	case TAPSEC_TX:
+	case TAPSEC_RX:
+	case TAPSEC_TX_KEY:
+	case TAPSEC_RX_KEY:
+		return -ENOKEY;
 	default:
 		return -ENOPROTOOPT;
 	}
@@ -217,12 +318,22 @@ u32 tapsec_total_sockets(void)
 	return atomic_read(&tapsec_sockets_total);
 }
 
+static int __net_init tapsec_net_init(struct net *net)
+{
+	struct tapsec_net *tn = tapsec_pernet(net);
+
+	spin_lock_init(&tn->lock);
+	INIT_LIST_HEAD(&tn->socks);
+	return 0;
+}
+
 static void __net_exit tapsec_net_exit(struct net *net)
 {
 	WARN_ON_ONCE(atomic_read(&tapsec_pernet(net)->sockets));
 }
 
 static struct pernet_operations tapsec_net_ops = {
+	.init = tapsec_net_init,
 	.exit = tapsec_net_exit,
 	.id = &tapsec_net_id,
 	.size = sizeof(struct tapsec_net),

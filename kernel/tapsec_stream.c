@@ -15,6 +15,9 @@
  *
  * Children accepted from a tapsec listener are cloned by TCP with the
  * listener's proto; the ULP's ->clone gives each its own context.
+ *
+ * The data path (sendmsg, recvmsg, sendpage, splice_eof, poll, shutdown,
+ * close) goes to the TLS engine, tapsec_tls*.c.
  */
 #include <linux/module.h>
 #include <net/inet_connection_sock.h>
@@ -24,61 +27,138 @@
 
 #include "tapsec.h"
 #include "tapsec_compat.h"
+#include "tapsec_tls.h"
 
 static struct proto *stream_base_prot[TAPSEC_NFAMILIES] __ro_after_init;
+static const struct proto_ops *stream_base_ops[TAPSEC_NFAMILIES] __ro_after_init;
 static struct proto stream_prot[TAPSEC_NFAMILIES] __ro_after_init;
 /* Built from the kernel's ops at init, read only afterwards. */
 static struct proto_ops stream_ops[TAPSEC_NFAMILIES] __ro_after_init;
 static struct inet_protosw stream_protosw[TAPSEC_NFAMILIES];
 static bool stream_registered[TAPSEC_NFAMILIES];
 
-static struct tapsec_ctx *tapsec_stream_ctx(const struct sock *sk)
-{
-	return (__force struct tapsec_ctx *)inet_csk(sk)->icsk_ulp_data;
-}
-
 static int tapsec_stream_sendmsg(struct sock *sk, struct msghdr *msg,
 				 size_t size)
 {
-	return tapsec_ctx_refuse(tapsec_stream_ctx(sk));
+	struct tapsec_ctx *ctx = tapsec_stream_ctx(sk);
+
+	if (!ctx)
+		return tapsec_ctx_refuse(ctx);
+	return tapsec_tls_sendmsg(sk, ctx, msg, size);
 }
 
 static int tapsec_stream_recvmsg(struct sock *sk, struct msghdr *msg,
 				 size_t len, int flags, int *addr_len)
 {
-	return tapsec_ctx_refuse(tapsec_stream_ctx(sk));
+	struct tapsec_ctx *ctx = tapsec_stream_ctx(sk);
+
+	if (!ctx)
+		return tapsec_ctx_refuse(ctx);
+	return tapsec_tls_recvmsg(sk, ctx, msg, len, flags);
 }
 
 #if TAPSEC_HAVE_SENDPAGE
 static int tapsec_stream_sendpage(struct sock *sk, struct page *page,
 				  int offset, size_t size, int flags)
 {
-	return tapsec_ctx_refuse(tapsec_stream_ctx(sk));
+	struct tapsec_ctx *ctx = tapsec_stream_ctx(sk);
+
+	if (!ctx)
+		return tapsec_ctx_refuse(ctx);
+	return tapsec_tls_sendpage(sk, ctx, page, offset, size, flags);
 }
 #endif
+
+static void tapsec_stream_splice_eof(struct socket *sock)
+{
+	struct sock *sk = sock->sk;
+	struct tapsec_ctx *ctx = tapsec_stream_ctx(sk);
+	int fam = tapsec_family_index(sk->sk_family);
+
+	if (ctx)
+		tapsec_tls_splice_eof(sk, ctx);
+	if (stream_base_prot[fam]->splice_eof)
+		stream_base_prot[fam]->splice_eof(sock);
+}
+
+static void tapsec_stream_close(struct sock *sk, long timeout)
+{
+	struct tapsec_ctx *ctx = tapsec_stream_ctx(sk);
+	int fam = tapsec_family_index(sk->sk_family);
+
+	if (ctx)
+		tapsec_tls_close(sk, ctx);
+	stream_base_prot[fam]->close(sk, timeout);
+}
+
+static bool tapsec_stream_tls_opt(int optname)
+{
+	return optname == TAPSEC_TX || optname == TAPSEC_RX ||
+	       optname == TAPSEC_TX_KEY || optname == TAPSEC_RX_KEY;
+}
 
 static int tapsec_stream_setsockopt(struct sock *sk, int level, int optname,
 				    sockptr_t optval, unsigned int optlen)
 {
+	struct tapsec_ctx *ctx = tapsec_stream_ctx(sk);
 	int fam = tapsec_family_index(sk->sk_family);
 
-	if (level == SOL_TAPSEC)
-		return tapsec_ctx_setsockopt(tapsec_stream_ctx(sk), optname,
-					     optval, optlen);
-	return stream_base_prot[fam]->setsockopt(sk, level, optname, optval,
-						 optlen);
+	if (level != SOL_TAPSEC)
+		return stream_base_prot[fam]->setsockopt(sk, level, optname,
+							 optval, optlen);
+	if (ctx && (optname == TAPSEC_TX || optname == TAPSEC_RX))
+		return tapsec_tls_setsockopt(sk, ctx, optname, optval, optlen);
+	return tapsec_ctx_setsockopt(ctx, optname, optval, optlen);
 }
 
 static int tapsec_stream_getsockopt(struct sock *sk, int level, int optname,
 				    char __user *optval, int __user *optlen)
 {
+	struct tapsec_ctx *ctx = tapsec_stream_ctx(sk);
 	int fam = tapsec_family_index(sk->sk_family);
 
-	if (level == SOL_TAPSEC)
-		return tapsec_ctx_getsockopt(tapsec_stream_ctx(sk), optname,
-					     optval, optlen);
-	return stream_base_prot[fam]->getsockopt(sk, level, optname, optval,
-						 optlen);
+	if (level != SOL_TAPSEC)
+		return stream_base_prot[fam]->getsockopt(sk, level, optname,
+							 optval, optlen);
+	if (ctx && tapsec_stream_tls_opt(optname))
+		return tapsec_tls_getsockopt(sk, ctx, optname, optval, optlen);
+	return tapsec_ctx_getsockopt(ctx, optname, optval, optlen);
+}
+
+/* Readable only when TLS has data (or news) for the reader. */
+static __poll_t tapsec_stream_poll(struct file *file, struct socket *sock,
+				   poll_table *wait)
+{
+	struct sock *sk = sock->sk;
+	int fam = tapsec_family_index(sk->sk_family);
+	__poll_t mask = stream_base_ops[fam]->poll(file, sock, wait);
+	struct tapsec_ctx *ctx = tapsec_stream_ctx(sk);
+	struct tapsec_tls *tls = ctx ? READ_ONCE(ctx->tls) : NULL;
+	struct tapsec_tls_rx *rx = tls ? READ_ONCE(tls->rx) : NULL;
+
+	if (!rx)
+		return mask;
+	mask &= ~(EPOLLIN | EPOLLRDNORM);
+	if (tapsec_tls_rx_readable(rx) ||
+	    (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	return mask;
+}
+
+/* shutdown(SHUT_WR) says close_notify before TCP's FIN. */
+static int tapsec_stream_shutdown(struct socket *sock, int how)
+{
+	struct sock *sk = sock->sk;
+	int fam = tapsec_family_index(sk->sk_family);
+	struct tapsec_ctx *ctx = tapsec_stream_ctx(sk);
+
+	if (ctx && (how == SHUT_WR || how == SHUT_RDWR)) {
+		int flags = sock->file && (sock->file->f_flags & O_NONBLOCK) ?
+			    MSG_DONTWAIT : 0;
+
+		tapsec_tls_shutdown_tx(sk, ctx, flags);
+	}
+	return stream_base_ops[fam]->shutdown(sock, how);
 }
 
 static struct tcp_ulp_ops tapsec_ulp_ops;
@@ -198,13 +278,16 @@ static void tapsec_stream_build(int fam, struct proto *base,
 	struct proto_ops *ops = &stream_ops[fam];
 
 	stream_base_prot[fam] = base;
+	stream_base_ops[fam] = base_ops;
 	*prot = *base;
 	strscpy(prot->name, fam == TAPSEC_INET ? "TAPSEC" : "TAPSECv6",
 		sizeof(prot->name));
 	prot->owner = THIS_MODULE;
 	prot->init = tapsec_stream_init_sock;
+	prot->close = tapsec_stream_close;
 	prot->sendmsg = tapsec_stream_sendmsg;
 	prot->recvmsg = tapsec_stream_recvmsg;
+	prot->splice_eof = tapsec_stream_splice_eof;
 	prot->setsockopt = tapsec_stream_setsockopt;
 	prot->getsockopt = tapsec_stream_getsockopt;
 #if TAPSEC_HAVE_SENDPAGE
@@ -217,6 +300,8 @@ static void tapsec_stream_build(int fam, struct proto *base,
 	 * never took.  The module is pinned by sk_prot_creator and the ULP.
 	 */
 	*ops = *base_ops;
+	ops->poll = tapsec_stream_poll;
+	ops->shutdown = tapsec_stream_shutdown;
 	/*
 	 * Paths that would read or write the TCP stream around ->recvmsg and
 	 * ->sendmsg: with these unset the socket layer falls back to

@@ -5,6 +5,7 @@
  * users to read-only commands.
  */
 #include <sched.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
@@ -33,7 +34,7 @@ TEST_F(nl, get_info)
 	EXPECT_STREQ("0.1.0", info.version);
 	EXPECT_EQ(TAPSEC_GENL_VERSION, info.api_version);
 	EXPECT_EQ(TAPSEC_FEAT_STREAM | TAPSEC_FEAT_DGRAM | TAPSEC_FEAT_TCP_ULP |
-		  TAPSEC_FEAT_INET6, info.features);
+		  TAPSEC_FEAT_INET6 | TAPSEC_FEAT_TLS, info.features);
 	EXPECT_LE(info.sockets, info.sockets_total);
 }
 
@@ -56,6 +57,80 @@ TEST_F(nl, socket_counts)
 		close(fds[i]);
 	ASSERT_EQ(0, tapsec_nl_get_info(&self->nl, &after));
 	EXPECT_EQ(before.sockets, after.sockets);
+}
+
+/* Per-namespace counters move with the sockets' own. */
+TEST_F(nl, stats_follow_sockets)
+{
+	struct tapsec_counters before, after;
+	int fd;
+
+	ASSERT_EQ(0, tapsec_nl_get_stats(&self->nl, &before));
+	fd = socket(AF_INET, SOCK_DGRAM, IPPROTO_TAPSEC);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, send(fd, "x", 1, 0));	/* no key: refused, counted */
+	EXPECT_EQ(-1, send(fd, "x", 1, 0));
+	close(fd);
+	ASSERT_EQ(0, tapsec_nl_get_stats(&self->nl, &after));
+	EXPECT_EQ(before.refused_nokey + 2, after.refused_nokey);
+	EXPECT_EQ(before.tx_records, after.tx_records);
+}
+
+struct seen {
+	uint64_t inode;
+	int found;
+	struct tapsec_sock_entry e;
+};
+
+static void find_sock(const struct tapsec_sock_entry *e, void *arg)
+{
+	struct seen *s = arg;
+
+	if (e->inode == s->inode) {
+		s->found++;
+		s->e = *e;
+	}
+}
+
+/* The socket dump lists each socket with its addresses and counters. */
+TEST_F(nl, sock_dump)
+{
+	struct sockaddr_storage srv, me;
+	socklen_t srvlen, melen = sizeof(me);
+	struct seen s = {};
+	struct stat st;
+	int lfd, fd, i, fds[300];
+
+	lfd = tt_plain_server(AF_INET6, SOCK_STREAM, &srv, &srvlen);
+	ASSERT_LE(0, lfd);
+	fd = socket(AF_INET6, SOCK_STREAM, IPPROTO_TAPSEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, connect(fd, (struct sockaddr *)&srv, srvlen));
+	ASSERT_EQ(0, getsockname(fd, (struct sockaddr *)&me, &melen));
+	EXPECT_EQ(-1, send(fd, "x", 1, 0));
+	/* Enough sockets that the dump spans several messages. */
+	for (i = 0; i < 300; i++)
+		fds[i] = socket(AF_INET, SOCK_DGRAM, IPPROTO_TAPSEC);
+	ASSERT_EQ(0, fstat(fd, &st));
+	s.inode = st.st_ino;
+	ASSERT_EQ(0, tapsec_nl_sock_list(&self->nl, find_sock, &s));
+	EXPECT_EQ(1, s.found);
+	EXPECT_EQ(AF_INET6, s.e.family);
+	EXPECT_EQ(SOCK_STREAM, s.e.type);
+	EXPECT_EQ(TAPSEC_PROTO_TLS, s.e.protocol);
+	EXPECT_EQ(TAPSEC_ORIGIN_SOCKET, s.e.origin);
+	EXPECT_EQ(0, memcmp(&s.e.local, &me, melen));
+	EXPECT_EQ(0, memcmp(&((struct sockaddr_in6 *)&s.e.peer)->sin6_addr,
+			    &((struct sockaddr_in6 *)&srv)->sin6_addr, 16));
+	EXPECT_EQ(1, s.e.counters.refused_nokey);
+	for (i = 0; i < 300; i++)
+		close(fds[i]);
+	close(fd);
+	close(lfd);
+	/* The dump of a namespace without sockets is empty, not an error. */
+	s.found = 0;
+	EXPECT_EQ(0, tapsec_nl_sock_list(&self->nl, find_sock, &s));
+	EXPECT_EQ(0, s.found);
 }
 
 /* Strict validation: attributes GET_INFO does not take are refused. */

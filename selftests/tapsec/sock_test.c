@@ -78,7 +78,7 @@ TEST_F(sock, create)
 	info = sock_info(_metadata, self->fd);
 	EXPECT_EQ(TAPSEC_STATE_NEW, info.state);
 	EXPECT_EQ(TAPSEC_ORIGIN_SOCKET, info.origin);
-	EXPECT_EQ(0, info.refused_nokey);
+	EXPECT_EQ(0, info.counters.refused_nokey);
 }
 
 /* Bind and connect to a plain peer on loopback, then close. */
@@ -150,7 +150,7 @@ TEST_F(sock, data_refused_without_keys)
 	EXPECT_EQ(-1, recv(self->fd, buf, sizeof(buf), MSG_DONTWAIT));
 	EXPECT_EQ(ENOKEY, errno);
 
-	EXPECT_EQ(3, sock_info(_metadata, self->fd).refused_nokey);
+	EXPECT_EQ(3, sock_info(_metadata, self->fd).counters.refused_nokey);
 	if (peer != lfd)
 		close(peer);
 	close(lfd);
@@ -231,6 +231,9 @@ TEST_F(sock, protocol_option)
 						 &p, sizeof(p)));
 			EXPECT_EQ(EPROTONOSUPPORT, errno);
 		}
+		/* Nor keys for them. */
+		EXPECT_EQ(-1, setsockopt(self->fd, SOL_TAPSEC, TAPSEC_TX, &val, sizeof(val)));
+		EXPECT_EQ(EPROTONOSUPPORT, errno);
 	}
 
 	val = own;
@@ -298,14 +301,14 @@ TEST_F(sock, listen_accept)
 	info = sock_info(_metadata, afd);
 	EXPECT_EQ(TAPSEC_ORIGIN_ACCEPT, info.origin);
 	EXPECT_EQ(TAPSEC_STATE_NEW, info.state);
-	EXPECT_EQ(0, info.refused_nokey);
+	EXPECT_EQ(0, info.counters.refused_nokey);
 	ASSERT_EQ(0, getsockopt(afd, SOL_TCP, TCP_ULP, name, &len));
 	EXPECT_STREQ(TAPSEC_ULP_NAME, name);
 	EXPECT_EQ(-1, send(afd, "x", 1, 0));
 	EXPECT_EQ(ENOKEY, errno);
 	/* The listener's own counter is its own. */
-	EXPECT_EQ(1, sock_info(_metadata, afd).refused_nokey);
-	EXPECT_EQ(0, sock_info(_metadata, self->fd).refused_nokey);
+	EXPECT_EQ(1, sock_info(_metadata, afd).counters.refused_nokey);
+	EXPECT_EQ(0, sock_info(_metadata, self->fd).counters.refused_nokey);
 	close(afd);
 	close(cfd);
 }

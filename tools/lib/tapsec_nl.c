@@ -118,6 +118,25 @@ static int transact(struct tapsec_nl *nl, struct nl_msg *msg,
 	return ret;
 }
 
+static int put_cmd(struct tapsec_nl *nl, struct nl_msg **msgp, uint8_t cmd,
+		   int flags)
+{
+	struct nl_msg *msg = nlmsg_alloc();
+
+	if (!msg)
+		return -ENOMEM;
+	/* A dump ends with NLMSG_DONE; an ack would linger after it. */
+	if (!(flags & NLM_F_DUMP))
+		flags |= NLM_F_ACK;
+	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0,
+			 flags, cmd, TAPSEC_GENL_VERSION)) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	*msgp = msg;
+	return 0;
+}
+
 int tapsec_nl_get_info(struct tapsec_nl *nl, struct tapsec_info *info)
 {
 	struct reply r = { .info = info };
@@ -125,18 +144,123 @@ int tapsec_nl_get_info(struct tapsec_nl *nl, struct tapsec_info *info)
 	int err;
 
 	memset(info, 0, sizeof(*info));
-	msg = nlmsg_alloc();
-	if (!msg)
-		return -ENOMEM;
-	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0,
-			 NLM_F_ACK, TAPSEC_CMD_GET_INFO, TAPSEC_GENL_VERSION)) {
-		nlmsg_free(msg);
-		return -ENOMEM;
-	}
+	err = put_cmd(nl, &msg, TAPSEC_CMD_GET_INFO, 0);
+	if (err)
+		return err;
 	err = transact(nl, msg, get_info_cb, &r);
 	nlmsg_free(msg);
 	if (!err && !r.parsed)
 		err = -EBADMSG;
+	return err;
+}
+
+/* Fill @c from a TAPSEC_A_STATS-style nest: attribute i + 1 is field i. */
+static void parse_stats(struct nlattr *nest, struct tapsec_counters *c)
+{
+	struct nlattr *tb[TAPSEC_A_STATS_MAX + 1];
+	uint64_t *v = (uint64_t *)c;
+	unsigned int i;
+
+	memset(c, 0, sizeof(*c));
+	if (!nest || nla_parse_nested(tb, TAPSEC_A_STATS_MAX, nest, NULL) < 0)
+		return;
+	for (i = 0; i < TAPSEC_NR_COUNTERS; i++)
+		if (tb[TAPSEC_A_STATS_TX_RECORDS + i])
+			v[i] = nla_get_u64(tb[TAPSEC_A_STATS_TX_RECORDS + i]);
+}
+
+struct stats_reply {
+	struct tapsec_counters *c;
+	int parsed;
+};
+
+static int get_stats_cb(struct nl_msg *msg, void *arg)
+{
+	struct genlmsghdr *gnlh = nlmsg_data(nlmsg_hdr(msg));
+	struct nlattr *tb[TAPSEC_A_MAX + 1];
+	struct stats_reply *r = arg;
+
+	if (nla_parse(tb, TAPSEC_A_MAX, genlmsg_attrdata(gnlh, 0),
+		      genlmsg_attrlen(gnlh, 0), NULL) < 0 || !tb[TAPSEC_A_STATS])
+		return NL_SKIP;
+	parse_stats(tb[TAPSEC_A_STATS], r->c);
+	r->parsed = 1;
+	return NL_OK;
+}
+
+int tapsec_nl_get_stats(struct tapsec_nl *nl, struct tapsec_counters *c)
+{
+	struct stats_reply r = { .c = c };
+	struct nl_msg *msg;
+	int err;
+
+	err = put_cmd(nl, &msg, TAPSEC_CMD_GET_STATS, 0);
+	if (err)
+		return err;
+	err = transact(nl, msg, get_stats_cb, &r);
+	nlmsg_free(msg);
+	if (!err && !r.parsed)
+		err = -EBADMSG;
+	return err;
+}
+
+struct sock_list {
+	void (*fn)(const struct tapsec_sock_entry *e, void *arg);
+	void *arg;
+};
+
+static void get_addr(struct nlattr *a, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a && nla_len(a) <= (int)sizeof(*ss))
+		memcpy(ss, nla_data(a), nla_len(a));
+}
+
+static int sock_list_cb(struct nl_msg *msg, void *arg)
+{
+	struct genlmsghdr *gnlh = nlmsg_data(nlmsg_hdr(msg));
+	struct nlattr *tb[TAPSEC_A_MAX + 1];
+	struct nlattr *sb[TAPSEC_A_SOCK_MAX + 1];
+	struct sock_list *l = arg;
+	struct tapsec_sock_entry e;
+
+	if (nla_parse(tb, TAPSEC_A_MAX, genlmsg_attrdata(gnlh, 0),
+		      genlmsg_attrlen(gnlh, 0), NULL) < 0 || !tb[TAPSEC_A_SOCK] ||
+	    nla_parse_nested(sb, TAPSEC_A_SOCK_MAX, tb[TAPSEC_A_SOCK], NULL) < 0)
+		return NL_SKIP;
+	memset(&e, 0, sizeof(e));
+#define U(attr, get) (sb[attr] ? get(sb[attr]) : 0)
+	e.inode = U(TAPSEC_A_SOCK_INODE, nla_get_u64);
+	e.family = U(TAPSEC_A_SOCK_FAMILY, nla_get_u16);
+	e.type = U(TAPSEC_A_SOCK_TYPE, nla_get_u16);
+	e.state = U(TAPSEC_A_SOCK_STATE, nla_get_u32);
+	e.protocol = U(TAPSEC_A_SOCK_PROTOCOL, nla_get_u32);
+	e.origin = U(TAPSEC_A_SOCK_ORIGIN, nla_get_u32);
+	e.tx_version = U(TAPSEC_A_SOCK_TX_VERSION, nla_get_u16);
+	e.tx_cipher = U(TAPSEC_A_SOCK_TX_CIPHER, nla_get_u16);
+	e.rx_version = U(TAPSEC_A_SOCK_RX_VERSION, nla_get_u16);
+	e.rx_cipher = U(TAPSEC_A_SOCK_RX_CIPHER, nla_get_u16);
+#undef U
+	get_addr(sb[TAPSEC_A_SOCK_LOCAL], &e.local);
+	get_addr(sb[TAPSEC_A_SOCK_PEER], &e.peer);
+	parse_stats(sb[TAPSEC_A_SOCK_STATS], &e.counters);
+	l->fn(&e, l->arg);
+	return NL_OK;
+}
+
+int tapsec_nl_sock_list(struct tapsec_nl *nl,
+			void (*fn)(const struct tapsec_sock_entry *e, void *arg),
+			void *arg)
+{
+	struct sock_list l = { .fn = fn, .arg = arg };
+	struct nl_msg *msg;
+	int err;
+
+	err = put_cmd(nl, &msg, TAPSEC_CMD_SOCK_GET, NLM_F_DUMP);
+	if (err)
+		return err;
+	err = transact(nl, msg, sock_list_cb, &l);
+	nlmsg_free(msg);
 	return err;
 }
 
@@ -146,12 +270,10 @@ int tapsec_nl_raw_cmd(struct tapsec_nl *nl, uint8_t cmd, int attr,
 	struct nl_msg *msg;
 	int err;
 
-	msg = nlmsg_alloc();
-	if (!msg)
-		return -ENOMEM;
-	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0,
-			 NLM_F_ACK, cmd, TAPSEC_GENL_VERSION) ||
-	    (attr && nla_put_u32(msg, attr, val) < 0)) {
+	err = put_cmd(nl, &msg, cmd, 0);
+	if (err)
+		return err;
+	if (attr && nla_put_u32(msg, attr, val) < 0) {
 		nlmsg_free(msg);
 		return -ENOMEM;
 	}

@@ -2,8 +2,11 @@
 /*
  * tapsecctl: control and inspect tapsec over its generic netlink family.
  *
- *   tapsecctl [-j] info      module version, features and live sockets
+ *   tapsecctl [-j] info       module version, features and live sockets
+ *   tapsecctl [-j] stats      counters of this network namespace
+ *   tapsecctl [-j] sock list  every tapsec socket of this namespace
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -20,7 +23,27 @@ static const struct {
 	{ TAPSEC_FEAT_DGRAM, "dgram" },
 	{ TAPSEC_FEAT_TCP_ULP, "tcp-ulp" },
 	{ TAPSEC_FEAT_INET6, "inet6" },
+	{ TAPSEC_FEAT_TLS, "tls" },
 };
+
+/* struct tapsec_counters, field by field. */
+static const char *const counter_names[] = {
+	"tx_records", "tx_bytes", "rx_records", "rx_bytes", "refused_nokey",
+	"rx_bad_tag", "rx_bad_record", "rx_oversize", "rx_truncated",
+	"key_exhausted", "close_notify_tx", "close_notify_rx",
+};
+
+_Static_assert(sizeof(counter_names) / sizeof(counter_names[0]) ==
+	       TAPSEC_NR_COUNTERS, "a counter has no name");
+
+static const char *const state_names[] = { "new", "established", "closed" };
+static const char *const origin_names[] = { "socket", "ulp", "accept" };
+static const char *const proto_names[] = {
+	"none", "tls", "dtls", "esp", "wireguard",
+};
+
+#define NAME(table, i) \
+	((i) < sizeof(table) / sizeof(table[0]) ? table[i] : "?")
 
 static void usage(FILE *f)
 {
@@ -28,8 +51,10 @@ static void usage(FILE *f)
 		"usage: tapsecctl [-j|--json] COMMAND\n"
 		"\n"
 		"commands:\n"
-		"  info    module version, netlink API, features, live sockets\n"
-		"  help    this text\n"
+		"  info       module version, netlink API, features, live sockets\n"
+		"  stats      counters of this network namespace\n"
+		"  sock list  every tapsec socket of this namespace\n"
+		"  help       this text\n"
 		"\n"
 		"-j, --json  print JSON instead of text\n");
 }
@@ -73,6 +98,135 @@ static int cmd_info(struct tapsec_nl *nl, int json)
 	return 0;
 }
 
+static void print_counters(const struct tapsec_counters *c, int json,
+			   const char *indent)
+{
+	const uint64_t *v = (const uint64_t *)c;
+	size_t i;
+
+	for (i = 0; i < TAPSEC_NR_COUNTERS; i++) {
+		if (json)
+			printf("%s\"%s\":%llu", i ? "," : "", counter_names[i],
+			       (unsigned long long)v[i]);
+		else
+			printf("%s%-16s %llu\n", indent, counter_names[i],
+			       (unsigned long long)v[i]);
+	}
+}
+
+static int cmd_stats(struct tapsec_nl *nl, int json)
+{
+	struct tapsec_counters c;
+	int err;
+
+	err = tapsec_nl_get_stats(nl, &c);
+	if (err) {
+		fprintf(stderr, "tapsecctl: stats: %s\n", strerror(-err));
+		return 1;
+	}
+	if (json)
+		printf("{");
+	print_counters(&c, json, "");
+	if (json)
+		printf("}\n");
+	return 0;
+}
+
+static const char *addr_str(const struct sockaddr_storage *ss, char *buf,
+			    size_t len)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	unsigned int port = 0;
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)ss;
+
+		inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
+		port = ntohs(sin->sin_port);
+		snprintf(buf, len, "%s:%u", ip, port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const void *)ss;
+
+		inet_ntop(AF_INET6, &sin6->sin6_addr, ip, sizeof(ip));
+		port = ntohs(sin6->sin6_port);
+		snprintf(buf, len, "[%s]:%u", ip, port);
+	} else {
+		snprintf(buf, len, "-");
+	}
+	return buf;
+}
+
+static const char *version_str(uint16_t v)
+{
+	switch (v) {
+	case TAPSEC_TLS_1_2_VERSION: return "tls1.2";
+	case TAPSEC_TLS_1_3_VERSION: return "tls1.3";
+	case 0: return "-";
+	default: return "?";
+	}
+}
+
+static const char *cipher_str(uint16_t c)
+{
+	switch (c) {
+	case TAPSEC_CIPHER_AES_GCM_128: return "aes-128-gcm";
+	case TAPSEC_CIPHER_AES_GCM_256: return "aes-256-gcm";
+	case TAPSEC_CIPHER_CHACHA20_POLY1305: return "chacha20-poly1305";
+	case 0: return "-";
+	default: return "?";
+	}
+}
+
+static void print_sock(const struct tapsec_sock_entry *e, void *arg)
+{
+	char local[80], peer[80];
+	int json = *(int *)arg;
+
+	addr_str(&e->local, local, sizeof(local));
+	addr_str(&e->peer, peer, sizeof(peer));
+	if (json) {
+		printf("{\"inode\":%llu,\"type\":\"%s\",\"state\":\"%s\","
+		       "\"protocol\":\"%s\",\"origin\":\"%s\","
+		       "\"local\":\"%s\",\"peer\":\"%s\","
+		       "\"tx\":\"%s %s\",\"rx\":\"%s %s\",\"counters\":{",
+		       (unsigned long long)e->inode,
+		       e->type == SOCK_STREAM ? "stream" : "dgram",
+		       NAME(state_names, e->state),
+		       NAME(proto_names, e->protocol),
+		       NAME(origin_names, e->origin), local, peer,
+		       version_str(e->tx_version), cipher_str(e->tx_cipher),
+		       version_str(e->rx_version), cipher_str(e->rx_cipher));
+		print_counters(&e->counters, 1, "");
+		printf("}}\n");
+		return;
+	}
+	printf("inode %llu %s %s %s from %s: %s -> %s\n",
+	       (unsigned long long)e->inode,
+	       e->type == SOCK_STREAM ? "stream" : "dgram",
+	       NAME(proto_names, e->protocol), NAME(state_names, e->state),
+	       NAME(origin_names, e->origin), local, peer);
+	printf("  tx %s %s, rx %s %s\n", version_str(e->tx_version),
+	       cipher_str(e->tx_cipher), version_str(e->rx_version),
+	       cipher_str(e->rx_cipher));
+	print_counters(&e->counters, 0, "  ");
+}
+
+static int cmd_sock(struct tapsec_nl *nl, int json, int argc, char **argv)
+{
+	int err;
+
+	if (argc != 1 || strcmp(argv[0], "list")) {
+		fprintf(stderr, "tapsecctl: usage: sock list\n");
+		return 2;
+	}
+	err = tapsec_nl_sock_list(nl, print_sock, &json);
+	if (err) {
+		fprintf(stderr, "tapsecctl: sock list: %s\n", strerror(-err));
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -100,7 +254,8 @@ int main(int argc, char **argv)
 		usage(optind >= argc ? stderr : stdout);
 		return optind >= argc ? 2 : 0;
 	}
-	if (strcmp(argv[optind], "info")) {
+	if (strcmp(argv[optind], "info") && strcmp(argv[optind], "stats") &&
+	    strcmp(argv[optind], "sock")) {
 		fprintf(stderr, "tapsecctl: unknown command '%s'\n",
 			argv[optind]);
 		usage(stderr);
@@ -114,7 +269,12 @@ int main(int argc, char **argv)
 			err == -ENOENT ? " (is tapsec.ko loaded?)" : "");
 		return 1;
 	}
-	ret = cmd_info(&nl, json);
+	if (!strcmp(argv[optind], "info"))
+		ret = cmd_info(&nl, json);
+	else if (!strcmp(argv[optind], "stats"))
+		ret = cmd_stats(&nl, json);
+	else
+		ret = cmd_sock(&nl, json, argc - optind - 1, argv + optind + 1);
 	tapsec_nl_close(&nl);
 	return ret;
 }

@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tapsec: the record core shared by every record engine (TLS now; DTLS,
+ * ESP and WireGuard next): AEAD setup through the kernel crypto API, nonce
+ * construction and sequence numbers that never wrap.
+ */
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <crypto/aead.h>
+#include <linux/tapsec.h>
+
+#include "tapsec_aead.h"
+
+static const char *tapsec_aead_alg(u16 cipher)
+{
+	switch (cipher) {
+	case TAPSEC_CIPHER_AES_GCM_128:
+	case TAPSEC_CIPHER_AES_GCM_256:
+		return "gcm(aes)";
+	case TAPSEC_CIPHER_CHACHA20_POLY1305:
+		return "rfc7539(chacha20,poly1305)";
+	default:
+		return NULL;
+	}
+}
+
+/**
+ * tapsec_aead_init() - set up one direction's AEAD key
+ * @a: the key slot, zeroed by the caller or wiped before
+ * @cipher: TAPSEC_CIPHER_*
+ * @key: the key bytes
+ * @key_len: their length
+ *
+ * The caller fills @a->iv and @a->seq.  Allocates everything the data path
+ * needs, so that sealing and opening records allocates nothing.
+ *
+ * Return: 0, -EINVAL for an unknown cipher, or the crypto API's error.
+ */
+int tapsec_aead_init(struct tapsec_aead *a, u16 cipher, const u8 *key,
+		     unsigned int key_len)
+{
+	const char *alg = tapsec_aead_alg(cipher);
+	struct crypto_aead *tfm;
+	int err;
+
+	if (!alg)
+		return -EINVAL;
+	tfm = crypto_alloc_aead(alg, 0, 0);
+	if (IS_ERR(tfm))
+		return PTR_ERR(tfm);
+	err = crypto_aead_setkey(tfm, key, key_len);
+	if (!err)
+		err = crypto_aead_setauthsize(tfm, TAPSEC_TAG_LEN);
+	if (!err) {
+		a->req = aead_request_alloc(tfm, GFP_KERNEL);
+		if (!a->req)
+			err = -ENOMEM;
+	}
+	if (err) {
+		crypto_free_aead(tfm);
+		return err;
+	}
+	a->tfm = tfm;
+	a->cipher = cipher;
+	a->exhausted = false;
+	return 0;
+}
+
+/**
+ * tapsec_aead_wipe() - free a key slot and erase what it held
+ * @a: the key slot; may be unused
+ *
+ * The crypto API erases the key schedule when the transform is freed.
+ */
+void tapsec_aead_wipe(struct tapsec_aead *a)
+{
+	if (a->req)
+		aead_request_free(a->req);	/* kfree_sensitive() */
+	if (a->tfm)
+		crypto_free_aead(a->tfm);
+	memzero_explicit(a, sizeof(*a));
+}
+
+/**
+ * tapsec_aead_take_seq() - claim the next sequence number
+ * @a: the key slot
+ * @seq: set to the claimed number
+ *
+ * Sequence numbers never wrap: after 2^64 - 1 the key is exhausted.
+ *
+ * Return: 0, or -EKEYEXPIRED when no number is left.
+ */
+int tapsec_aead_take_seq(struct tapsec_aead *a, u64 *seq)
+{
+	if (a->exhausted)
+		return -EKEYEXPIRED;
+	*seq = a->seq;
+	if (a->seq == U64_MAX)
+		a->exhausted = true;
+	else
+		a->seq++;
+	return 0;
+}
+
+/**
+ * tapsec_aead_xor_nonce() - per-record nonce of RFC 8446 section 5.3
+ * @a: the key slot
+ * @seq: the record's sequence number
+ * @nonce: TAPSEC_NONCE_LEN bytes out: the static IV XOR the 64-bit
+ *	big-endian sequence number, left-padded with zeros
+ */
+void tapsec_aead_xor_nonce(const struct tapsec_aead *a, u64 seq, u8 *nonce)
+{
+	int i;
+
+	memcpy(nonce, a->iv, TAPSEC_NONCE_LEN);
+	for (i = 0; i < 8; i++)
+		nonce[TAPSEC_NONCE_LEN - 1 - i] ^= (u8)(seq >> (8 * i));
+}
+
+/**
+ * tapsec_aead_crypt() - seal or open one record
+ * @a: the key slot
+ * @encrypt: seal when true, open when false
+ * @src: associated data followed by the text
+ * @dst: where the output goes (may be @src)
+ * @assoclen: bytes of associated data at the start of @src and @dst
+ * @cryptlen: bytes to process after the associated data; when opening it
+ *	includes the tag
+ * @nonce: TAPSEC_NONCE_LEN bytes
+ *
+ * Asynchronous implementations are waited for (the request may backlog).
+ *
+ * Return: 0, -EBADMSG when the tag does not verify, or another error.
+ */
+int tapsec_aead_crypt(struct tapsec_aead *a, bool encrypt,
+		      struct scatterlist *src, struct scatterlist *dst,
+		      unsigned int assoclen, unsigned int cryptlen, u8 *nonce)
+{
+	struct aead_request *req = a->req;
+	DECLARE_CRYPTO_WAIT(wait);
+
+	aead_request_set_tfm(req, a->tfm);
+	aead_request_set_callback(req, CRYPTO_TFM_REQ_MAY_BACKLOG,
+				  crypto_req_done, &wait);
+	aead_request_set_ad(req, assoclen);
+	aead_request_set_crypt(req, src, dst, cryptlen, nonce);
+	return crypto_wait_req(encrypt ? crypto_aead_encrypt(req) :
+				crypto_aead_decrypt(req), &wait);
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * tapsec: the record core shared by every record engine: one AEAD key of
+ * one direction, its nonce construction and its sequence numbers.
+ */
+#ifndef _TAPSEC_AEAD_H
+#define _TAPSEC_AEAD_H
+
+#include <linux/types.h>
+#include <linux/scatterlist.h>
+#include <crypto/aead.h>
+
+#define TAPSEC_NONCE_LEN	12
+#define TAPSEC_TAG_LEN		16
+#define TAPSEC_MAX_KEY_LEN	32
+
+/**
+ * struct tapsec_aead - one direction's AEAD key
+ * @tfm: the transform, with the key set
+ * @req: the request, allocated once and reused for every record (one
+ *	record at a time, under the socket lock)
+ * @iv: the static IV: XORed with the sequence number (TLS 1.3, DTLS 1.3,
+ *	ChaCha20-Poly1305), or salt and explicit nonce (TLS 1.2 AES-GCM)
+ * @seq: sequence number of the next record
+ * @exhausted: every sequence number has been used; the key is dead
+ * @cipher: TAPSEC_CIPHER_*
+ */
+struct tapsec_aead {
+	struct crypto_aead *tfm;
+	struct aead_request *req;
+	u8 iv[TAPSEC_NONCE_LEN];
+	u64 seq;
+	bool exhausted;
+	u16 cipher;
+};
+
+int tapsec_aead_init(struct tapsec_aead *a, u16 cipher, const u8 *key,
+		     unsigned int key_len);
+void tapsec_aead_wipe(struct tapsec_aead *a);
+int tapsec_aead_take_seq(struct tapsec_aead *a, u64 *seq);
+void tapsec_aead_xor_nonce(const struct tapsec_aead *a, u64 seq, u8 *nonce);
+int tapsec_aead_crypt(struct tapsec_aead *a, bool encrypt,
+		      struct scatterlist *src, struct scatterlist *dst,
+		      unsigned int assoclen, unsigned int cryptlen, u8 *nonce);
+
+#endif /* _TAPSEC_AEAD_H */

@@ -1,0 +1,562 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tapsec: the TLS record engine's keys and lifecycle: TAPSEC_TX/TAPSEC_RX
+ * (layouts of kTLS's tls12_crypto_info_*), reading them back, close_notify
+ * and wiping everything on close.
+ */
+#include <linux/capability.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <net/tcp.h>
+
+#include "tapsec_compat.h"
+#include "tapsec_tls.h"
+
+/* The union of every layout TAPSEC_TX/RX take. */
+union tapsec_tls_crypto_info {
+	struct tapsec_crypto_info info;
+	struct tapsec_crypto_info_aes_gcm_128 gcm128;
+	struct tapsec_crypto_info_aes_gcm_256 gcm256;
+	struct tapsec_crypto_info_chacha20_poly1305 chacha;
+};
+
+/* Key material of one direction, pulled out of a crypto_info. */
+struct tapsec_tls_keys {
+	u16 version;
+	u16 cipher;
+	u8 key[TAPSEC_MAX_KEY_LEN];
+	unsigned int key_len;
+	u8 iv[TAPSEC_NONCE_LEN];	/* salt || iv, or the 12-byte iv */
+	u64 seq;
+};
+
+static unsigned int tapsec_tls_info_size(u16 cipher)
+{
+	switch (cipher) {
+	case TAPSEC_CIPHER_AES_GCM_128:
+		return sizeof(struct tapsec_crypto_info_aes_gcm_128);
+	case TAPSEC_CIPHER_AES_GCM_256:
+		return sizeof(struct tapsec_crypto_info_aes_gcm_256);
+	case TAPSEC_CIPHER_CHACHA20_POLY1305:
+		return sizeof(struct tapsec_crypto_info_chacha20_poly1305);
+	default:
+		return 0;
+	}
+}
+
+/* Pull key material out of a crypto_info with a salt (AES-GCM). */
+static void tapsec_tls_unpack(struct tapsec_tls_keys *k, const u8 *key,
+			      unsigned int key_len, const u8 *salt,
+			      const u8 *iv, const u8 *rec_seq)
+{
+	memcpy(k->key, key, key_len);
+	k->key_len = key_len;
+	memcpy(k->iv, salt, 4);
+	memcpy(k->iv + 4, iv, TAPSEC_NONCE_LEN - 4);
+	k->seq = get_unaligned_be64(rec_seq);
+}
+
+static int tapsec_tls_parse(sockptr_t optval, unsigned int optlen,
+			    struct tapsec_tls_keys *k)
+{
+	union tapsec_tls_crypto_info ci;
+	unsigned int size;
+	int err = 0;
+
+	if (optlen < sizeof(ci.info))
+		return -EINVAL;
+	if (copy_from_sockptr(&ci.info, optval, sizeof(ci.info)))
+		return -EFAULT;
+	if (ci.info.version != TAPSEC_TLS_1_2_VERSION &&
+	    ci.info.version != TAPSEC_TLS_1_3_VERSION)
+		return -EINVAL;
+	size = tapsec_tls_info_size(ci.info.cipher_type);
+	if (!size || optlen != size)
+		return -EINVAL;
+	if (copy_from_sockptr(&ci, optval, size))
+		return -EFAULT;
+
+	k->version = ci.info.version;
+	k->cipher = ci.info.cipher_type;
+	switch (k->cipher) {
+	case TAPSEC_CIPHER_AES_GCM_128:
+		tapsec_tls_unpack(k, ci.gcm128.key, sizeof(ci.gcm128.key),
+				  ci.gcm128.salt, ci.gcm128.iv, ci.gcm128.rec_seq);
+		break;
+	case TAPSEC_CIPHER_AES_GCM_256:
+		tapsec_tls_unpack(k, ci.gcm256.key, sizeof(ci.gcm256.key),
+				  ci.gcm256.salt, ci.gcm256.iv, ci.gcm256.rec_seq);
+		break;
+	case TAPSEC_CIPHER_CHACHA20_POLY1305:
+		memcpy(k->key, ci.chacha.key, sizeof(ci.chacha.key));
+		k->key_len = sizeof(ci.chacha.key);
+		memcpy(k->iv, ci.chacha.iv, sizeof(ci.chacha.iv));
+		k->seq = get_unaligned_be64(ci.chacha.rec_seq);
+		break;
+	default:
+		err = -EINVAL;
+	}
+	memzero_explicit(&ci, sizeof(ci));
+	return err;
+}
+
+/* Key a direction from @k; the old key, if any, was wiped before. */
+static int tapsec_tls_dir_init(struct tapsec_tls_dir *d,
+			       const struct tapsec_tls_keys *k)
+{
+	int err;
+
+	err = tapsec_aead_init(&d->aead, k->cipher, k->key, k->key_len);
+	if (err)
+		return err;
+	memcpy(d->aead.iv, k->iv, TAPSEC_NONCE_LEN);
+	d->aead.seq = k->seq;
+	d->version = k->version;
+	d->explicit_len = (k->version == TAPSEC_TLS_1_2_VERSION &&
+			   k->cipher != TAPSEC_CIPHER_CHACHA20_POLY1305) ?
+			  TAPSEC_TLS12_EXPLICIT_LEN : 0;
+	memcpy(d->key, k->key, k->key_len);
+	d->key_len = k->key_len;
+	return 0;
+}
+
+/**
+ * tapsec_tls_dir_wipe() - wipe a direction's key, keep its buffers
+ * @d: the direction
+ */
+void tapsec_tls_dir_wipe(struct tapsec_tls_dir *d)
+{
+	tapsec_aead_wipe(&d->aead);
+	memzero_explicit(d->key, sizeof(d->key));
+	memzero_explicit(d->aad, sizeof(d->aad));
+	d->key_len = 0;
+}
+
+/**
+ * tapsec_tls_side_alloc() - allocate a transmit or receive side
+ * @size: size of the side's structure
+ * @buf_len: size of its record buffer
+ * @buf_off: offset of the u8 *buf member that points to the buffer
+ *
+ * The buffer is physically contiguous: the crypto API takes it as one
+ * scatterlist entry.
+ *
+ * Return: the zeroed side with its buffer, or NULL.
+ */
+void *tapsec_tls_side_alloc(size_t size, size_t buf_len, size_t buf_off)
+{
+	void *side = kzalloc(size, GFP_KERNEL);
+	u8 *buf;
+
+	if (!side)
+		return NULL;
+	buf = kmalloc(buf_len, GFP_KERNEL);
+	if (!buf) {
+		kfree(side);
+		return NULL;
+	}
+	*(u8 **)(side + buf_off) = buf;
+	return side;
+}
+
+/**
+ * tapsec_tls_side_free() - wipe and free what tapsec_tls_side_alloc() gave
+ * @side: the side
+ * @d: its key
+ * @buf: its record buffer, which may hold plaintext
+ */
+void tapsec_tls_side_free(void *side, struct tapsec_tls_dir *d, u8 *buf)
+{
+	tapsec_tls_dir_wipe(d);
+	kfree_sensitive(buf);
+	kfree_sensitive(side);
+}
+
+/**
+ * tapsec_tls_take_seq() - sequence number for the next record, counted
+ * @ctx: the socket's context
+ * @d: the direction
+ * @seq: set to the number
+ *
+ * Return: 0, or -EKEYEXPIRED once all are used (counted as key_exhausted).
+ */
+int tapsec_tls_take_seq(struct tapsec_ctx *ctx, struct tapsec_tls_dir *d,
+			u64 *seq)
+{
+	int err = tapsec_aead_take_seq(&d->aead, seq);
+
+	if (err)
+		TAPSEC_COUNT(ctx, key_exhausted, 1);
+	return err;
+}
+
+/**
+ * tapsec_tls_crypt() - seal or open the record in @buf, in place
+ * @d: the direction's key
+ * @encrypt: seal when true, open when false
+ * @buf: the record: header, explicit nonce (already in place), text, tag
+ * @seq: its sequence number
+ * @type: its content type (TLS 1.2 additional data)
+ * @textlen: bytes of text: the plaintext (TLS 1.2) or TLSInnerPlaintext
+ *	(TLS 1.3), without the tag
+ *
+ * Return: 0, -EBADMSG when opening fails authentication, or another error.
+ */
+int tapsec_tls_crypt(struct tapsec_tls_dir *d, bool encrypt, u8 *buf,
+		     u64 seq, u8 type, u32 textlen)
+{
+	u32 cryptlen = textlen + (encrypt ? 0 : TAPSEC_TAG_LEN);
+	u8 nonce[TAPSEC_NONCE_LEN];
+	struct scatterlist sg[2];
+	int err;
+
+	if (d->explicit_len) {
+		/* TLS 1.2 AES-GCM: salt || the record's explicit nonce */
+		memcpy(nonce, d->aead.iv, 4);
+		memcpy(nonce + 4, buf + TAPSEC_TLS_HEADER_LEN,
+		       TAPSEC_TLS12_EXPLICIT_LEN);
+	} else {
+		tapsec_aead_xor_nonce(&d->aead, seq, nonce);
+	}
+
+	if (d->version == TAPSEC_TLS_1_3_VERSION) {
+		/* The additional data is the record header itself. */
+		sg_init_one(sg, buf, TAPSEC_TLS_HEADER_LEN + textlen +
+			    TAPSEC_TAG_LEN);
+		err = tapsec_aead_crypt(&d->aead, encrypt, sg, sg,
+					TAPSEC_TLS_HEADER_LEN, cryptlen, nonce);
+	} else {
+		put_unaligned_be64(seq, d->aad);
+		d->aad[8] = type;
+		put_unaligned_be16(TAPSEC_TLS_LEGACY_VERSION, d->aad + 9);
+		put_unaligned_be16(textlen, d->aad + 11);
+		sg_init_table(sg, 2);
+		sg_set_buf(&sg[0], d->aad, TAPSEC_TLS12_AAD_LEN);
+		sg_set_buf(&sg[1], buf + TAPSEC_TLS_HEADER_LEN + d->explicit_len,
+			   textlen + TAPSEC_TAG_LEN);
+		err = tapsec_aead_crypt(&d->aead, encrypt, sg, sg,
+					TAPSEC_TLS12_AAD_LEN, cryptlen, nonce);
+	}
+	memzero_explicit(nonce, sizeof(nonce));
+	return err;
+}
+
+static struct tapsec_tls *tapsec_tls_get(struct sock *sk,
+					 struct tapsec_ctx *ctx)
+{
+	struct tapsec_tls *tls;
+
+	lock_sock(sk);
+	tls = ctx->tls;
+	if (!tls) {
+		tls = kzalloc(sizeof(*tls), GFP_KERNEL);
+		if (tls) {
+			mutex_init(&tls->tx_lock);
+			mutex_init(&tls->rx_lock);
+			INIT_WORK(&tls->tx_work, tapsec_tls_tx_work);
+			tls->ctx = ctx;
+			WRITE_ONCE(ctx->tls, tls);
+		}
+	}
+	release_sock(sk);
+	return tls;
+}
+
+static bool tapsec_tls_connected(const struct sock *sk)
+{
+	return (1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT);
+}
+
+static int tapsec_tls_set_tx(struct sock *sk, struct tapsec_ctx *ctx,
+			     struct tapsec_tls *tls,
+			     const struct tapsec_tls_keys *k)
+{
+	struct tapsec_tls_tx *tx = tls->tx;
+	int err;
+
+	if (tx) {
+		/* A new key of the same kind: TLS 1.3 key update. */
+		if (tx->d.version != TAPSEC_TLS_1_3_VERSION)
+			return -EBUSY;
+		if (k->version != tx->d.version || k->cipher != tx->d.aead.cipher)
+			return -EINVAL;
+		err = tapsec_tls_tx_flush(sk, ctx, 0);
+		if (err)
+			return err;
+		tapsec_tls_dir_wipe(&tx->d);
+		err = tapsec_tls_dir_init(&tx->d, k);
+		if (err) {	/* no key: data is refused from now on */
+			tapsec_tls_tx_free(xchg(&tls->tx, NULL));
+			WRITE_ONCE(ctx->tx_version, 0);
+			WRITE_ONCE(ctx->tx_cipher, 0);
+		}
+		return err;
+	}
+
+	err = tapsec_tls_tx_alloc(&tx);
+	if (err)
+		return err;
+	err = tapsec_tls_dir_init(&tx->d, k);
+	if (err) {
+		tapsec_tls_tx_free(tx);
+		return err;
+	}
+	if (!tls->saved_write_space) {
+		tls->saved_write_space = sk->sk_write_space;
+		sk->sk_write_space = tapsec_tls_write_space;
+	}
+	WRITE_ONCE(tls->tx, tx);
+	WRITE_ONCE(ctx->state, TAPSEC_STATE_ESTABLISHED);
+	WRITE_ONCE(ctx->tx_version, k->version);
+	WRITE_ONCE(ctx->tx_cipher, k->cipher);
+	return 0;
+}
+
+static int tapsec_tls_set_rx(struct sock *sk, struct tapsec_ctx *ctx,
+			     struct tapsec_tls *tls,
+			     const struct tapsec_tls_keys *k)
+{
+	struct tapsec_tls_rx *rx = tls->rx;
+	int err;
+
+	if (rx) {
+		if (rx->d.version != TAPSEC_TLS_1_3_VERSION)
+			return -EBUSY;
+		if (k->version != rx->d.version || k->cipher != rx->d.aead.cipher)
+			return -EINVAL;
+		/* Records already read were sealed with the old key. */
+		if (rx->have && !rx->opened)
+			return -EBUSY;
+		tapsec_tls_dir_wipe(&rx->d);
+		err = tapsec_tls_dir_init(&rx->d, k);
+		if (err)
+			tapsec_tls_record_error(sk, ctx, err);
+		return err;
+	}
+
+	err = tapsec_tls_rx_alloc(&rx);
+	if (err)
+		return err;
+	err = tapsec_tls_dir_init(&rx->d, k);
+	if (err) {
+		tapsec_tls_rx_free(rx);
+		return err;
+	}
+	WRITE_ONCE(tls->rx, rx);
+	WRITE_ONCE(ctx->state, TAPSEC_STATE_ESTABLISHED);
+	WRITE_ONCE(ctx->rx_version, k->version);
+	WRITE_ONCE(ctx->rx_cipher, k->cipher);
+	if (!tls->saved_data_ready) {
+		tls->saved_data_ready = sk->sk_data_ready;
+		sk->sk_data_ready = tapsec_tls_data_ready;
+	}
+	/* Bytes TCP queued before the key was there. */
+	tapsec_tls_rx_fill(sk, rx);
+	if (tapsec_tls_rx_readable(rx))
+		tls->saved_data_ready(sk);
+	return 0;
+}
+
+/**
+ * tapsec_tls_setsockopt() - install a TLS traffic key (TAPSEC_TX/RX)
+ * @sk: the stream socket
+ * @ctx: its context
+ * @optname: TAPSEC_TX or TAPSEC_RX
+ * @optval: a struct tapsec_crypto_info_* for the cipher named in it
+ * @optlen: exactly the size of that structure
+ *
+ * Return: 0; -EINVAL for a bad version, cipher or length; -ENOTCONN on an
+ * unconnected socket; -EBUSY when a TLS 1.2 key is set already; or an error
+ * of the crypto API.
+ */
+int tapsec_tls_setsockopt(struct sock *sk, struct tapsec_ctx *ctx,
+			  int optname, sockptr_t optval, unsigned int optlen)
+{
+	bool is_tx = optname == TAPSEC_TX;
+	struct tapsec_tls_keys k;
+	struct tapsec_tls *tls;
+	int err;
+
+	if (ctx->protocol != TAPSEC_PROTO_TLS)
+		return -EPROTOTYPE;
+	err = tapsec_tls_parse(optval, optlen, &k);
+	if (err)
+		goto out;
+	tls = tapsec_tls_get(sk, ctx);
+	if (!tls) {
+		err = -ENOMEM;
+		goto out;
+	}
+
+	mutex_lock(is_tx ? &tls->tx_lock : &tls->rx_lock);
+	lock_sock(sk);
+	if (!tapsec_tls_connected(sk))
+		err = -ENOTCONN;
+	else if (is_tx)
+		err = tapsec_tls_set_tx(sk, ctx, tls, &k);
+	else
+		err = tapsec_tls_set_rx(sk, ctx, tls, &k);
+	release_sock(sk);
+	mutex_unlock(is_tx ? &tls->tx_lock : &tls->rx_lock);
+out:
+	memzero_explicit(&k, sizeof(k));
+	return err;
+}
+
+/* Put a direction's parameters into a crypto_info with a salt. */
+static void tapsec_tls_pack(const struct tapsec_tls_dir *d, u8 *key, u8 *salt,
+			    u8 *iv, u8 *rec_seq, bool with_key)
+{
+	memcpy(salt, d->aead.iv, 4);
+	memcpy(iv, d->aead.iv + 4, TAPSEC_NONCE_LEN - 4);
+	put_unaligned_be64(d->aead.seq, rec_seq);
+	if (with_key)
+		memcpy(key, d->key, d->key_len);
+}
+
+/**
+ * tapsec_tls_getsockopt() - read a TLS traffic key's parameters back
+ * @sk: the stream socket
+ * @ctx: its context
+ * @optname: TAPSEC_TX, TAPSEC_RX, or TAPSEC_TX_KEY/TAPSEC_RX_KEY to include
+ *	the key, which needs CAP_NET_ADMIN in the socket's network namespace
+ * @optval: user buffer
+ * @optlen: in: its size, at least the structure's; out: bytes written
+ *
+ * Return: 0; -ENOKEY when that direction has no key; -EPERM; -EINVAL for
+ * a short buffer; -EFAULT.
+ */
+int tapsec_tls_getsockopt(struct sock *sk, struct tapsec_ctx *ctx,
+			  int optname, char __user *optval, int __user *optlen)
+{
+	bool with_key = optname == TAPSEC_TX_KEY || optname == TAPSEC_RX_KEY;
+	bool is_tx = optname == TAPSEC_TX || optname == TAPSEC_TX_KEY;
+	union tapsec_tls_crypto_info ci = {};
+	struct tapsec_tls_dir *d = NULL;
+	struct tapsec_tls *tls;
+	unsigned int size = 0;
+	int len, err = 0;
+
+	if (with_key && !ns_capable(sock_net(sk)->user_ns, CAP_NET_ADMIN))
+		return -EPERM;
+	if (get_user(len, optlen))
+		return -EFAULT;
+
+	lock_sock(sk);
+	tls = ctx->tls;
+	if (tls && is_tx && tls->tx)
+		d = &tls->tx->d;
+	else if (tls && !is_tx && tls->rx)
+		d = &tls->rx->d;
+	if (!d || !d->key_len) {
+		err = -ENOKEY;
+		goto out;
+	}
+	size = tapsec_tls_info_size(d->aead.cipher);
+	ci.info.version = d->version;
+	ci.info.cipher_type = d->aead.cipher;
+	switch (d->aead.cipher) {
+	case TAPSEC_CIPHER_AES_GCM_128:
+		tapsec_tls_pack(d, ci.gcm128.key, ci.gcm128.salt, ci.gcm128.iv,
+				ci.gcm128.rec_seq, with_key);
+		break;
+	case TAPSEC_CIPHER_AES_GCM_256:
+		tapsec_tls_pack(d, ci.gcm256.key, ci.gcm256.salt, ci.gcm256.iv,
+				ci.gcm256.rec_seq, with_key);
+		break;
+	default:
+		memcpy(ci.chacha.iv, d->aead.iv, sizeof(ci.chacha.iv));
+		put_unaligned_be64(d->aead.seq, ci.chacha.rec_seq);
+		if (with_key)
+			memcpy(ci.chacha.key, d->key, sizeof(ci.chacha.key));
+		break;
+	}
+out:
+	release_sock(sk);
+	if (!err && len < size)
+		err = -EINVAL;
+	if (!err && (put_user(size, optlen) || copy_to_user(optval, &ci, size)))
+		err = -EFAULT;
+	memzero_explicit(&ci, sizeof(ci));
+	return err;
+}
+
+/**
+ * tapsec_tls_record_error() - the receive side is dead
+ * @sk: the socket, owned by the caller
+ * @ctx: its context
+ * @err: negative errno every later read returns
+ *
+ * RFC 8446 section 5.2: after a record fails to decrypt or parse, the
+ * connection cannot be used to receive.  The error is also reported on the
+ * socket so that poll() and SO_ERROR see it.
+ */
+void tapsec_tls_record_error(struct sock *sk, struct tapsec_ctx *ctx, int err)
+{
+	struct tapsec_tls_rx *rx = ctx->tls->rx;
+
+	if (rx->err)
+		return;
+	rx->err = err;
+	WRITE_ONCE(rx->ready, true);
+	WRITE_ONCE(sk->sk_err, -err);
+	sk_error_report(sk);
+}
+
+/**
+ * tapsec_tls_close() - end TLS on a socket being closed
+ * @sk: the socket
+ * @ctx: its context
+ *
+ * Called from close() in process context before TCP's close.  Seals what
+ * is buffered, sends close_notify when a transmit key exists (without
+ * waiting: close must not block on a peer that stopped reading), gives TCP
+ * its callbacks back, then wipes the keys.
+ */
+void tapsec_tls_close(struct sock *sk, struct tapsec_ctx *ctx)
+{
+	struct tapsec_tls *tls = ctx->tls;
+
+	if (!tls)
+		return;
+	mutex_lock(&tls->tx_lock);
+	lock_sock(sk);
+	if (tls->tx && !tls->tx->closed && tapsec_tls_connected(sk))
+		tapsec_tls_send_close_notify(sk, ctx, MSG_DONTWAIT);
+	if (tls->saved_data_ready)
+		sk->sk_data_ready = tls->saved_data_ready;
+	if (tls->saved_write_space)
+		sk->sk_write_space = tls->saved_write_space;
+	WRITE_ONCE(ctx->state, TAPSEC_STATE_CLOSED);
+	release_sock(sk);
+	mutex_unlock(&tls->tx_lock);
+
+	cancel_work_sync(&tls->tx_work);
+	lock_sock(sk);
+	WRITE_ONCE(ctx->tls, NULL);
+	WRITE_ONCE(ctx->tx_version, 0);
+	WRITE_ONCE(ctx->rx_version, 0);
+	release_sock(sk);
+	tapsec_tls_tx_free(tls->tx);
+	tapsec_tls_rx_free(tls->rx);
+	kfree(tls);
+}
+
+/**
+ * tapsec_tls_free() - last resort when a socket dies without close()
+ * @ctx: the context being freed
+ *
+ * Sockets get keys only through a file descriptor, so close() runs first
+ * and this finds nothing; it stays as a guard against a leak.
+ */
+void tapsec_tls_free(struct tapsec_ctx *ctx)
+{
+	struct tapsec_tls *tls = ctx->tls;
+
+	if (WARN_ON_ONCE(tls)) {
+		tapsec_tls_tx_free(tls->tx);
+		tapsec_tls_rx_free(tls->rx);
+		kfree(tls);
+		ctx->tls = NULL;
+	}
+}

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * tapsec: the TLS record engine (RFC 5246 and RFC 8446 records over TCP),
+ * shared between tapsec_tls.c (keys, lifecycle), tapsec_tls_tx.c and
+ * tapsec_tls_rx.c.
+ */
+#ifndef _TAPSEC_TLS_H
+#define _TAPSEC_TLS_H
+
+#include <linux/mutex.h>
+#include <linux/sizes.h>
+#include <linux/workqueue.h>
+#include <net/sock.h>
+
+#include "tapsec.h"
+#include "tapsec_aead.h"
+
+#define TAPSEC_TLS_HEADER_LEN		5
+#define TAPSEC_TLS_MAX_PLAINTEXT	SZ_16K
+#define TAPSEC_TLS12_MAX_CIPHERTEXT	(TAPSEC_TLS_MAX_PLAINTEXT + 2048)
+#define TAPSEC_TLS13_MAX_CIPHERTEXT	(TAPSEC_TLS_MAX_PLAINTEXT + 256)
+#define TAPSEC_TLS_MAX_RECORD	(TAPSEC_TLS_HEADER_LEN + TAPSEC_TLS12_MAX_CIPHERTEXT)
+#define TAPSEC_TLS12_AAD_LEN		13
+#define TAPSEC_TLS12_EXPLICIT_LEN	8
+#define TAPSEC_TLS_LEGACY_VERSION	0x0303
+
+/**
+ * struct tapsec_tls_dir - parameters of one direction
+ * @aead: key, IV and sequence number
+ * @version: TAPSEC_TLS_1_2_VERSION or TAPSEC_TLS_1_3_VERSION
+ * @explicit_len: explicit nonce bytes in each record (8 for TLS 1.2
+ *	AES-GCM, else 0)
+ * @aad: TLS 1.2 additional data of the record at hand
+ * @key_len: bytes in @key
+ * @key: the key, kept only to answer TAPSEC_TX_KEY/TAPSEC_RX_KEY
+ */
+struct tapsec_tls_dir {
+	struct tapsec_aead aead;
+	u16 version;
+	u8 explicit_len;
+	u8 aad[TAPSEC_TLS12_AAD_LEN];
+	u8 key_len;
+	u8 key[TAPSEC_MAX_KEY_LEN];
+};
+
+/**
+ * struct tapsec_tls_tx - transmit side
+ * @d: key and parameters
+ * @buf: one record: header, explicit nonce, payload, inner type, tag
+ * @open_len: payload bytes in the record being filled
+ * @open_type: its content type
+ * @pend_off: first byte of a sealed record TCP has not taken yet
+ * @pend_len: bytes of it left
+ * @closed: close_notify sent; nothing more may be sent
+ * @err: sealing failed after a sequence number was spent: sending is over
+ */
+struct tapsec_tls_tx {
+	struct tapsec_tls_dir d;
+	u8 *buf;
+	u32 open_len;
+	u8 open_type;
+	u32 pend_off;
+	u32 pend_len;
+	bool closed;
+	int err;
+};
+
+/**
+ * struct tapsec_tls_rx - receive side
+ * @d: key and parameters
+ * @buf: one record as received, opened in place
+ * @have: bytes of the record in @buf
+ * @need: bytes of the whole record (the header's length until it is in)
+ * @opened: @buf holds an opened record
+ * @type: its content type
+ * @data_off: offset of plaintext not yet handed out
+ * @data_len: bytes of it
+ * @ready: a complete record, plaintext or an error is waiting (for poll)
+ * @err: sticky fatal error (negative errno)
+ * @peer_closed: close_notify received: end of file
+ * @truncated: end of stream without close_notify, reported once
+ */
+struct tapsec_tls_rx {
+	struct tapsec_tls_dir d;
+	u8 *buf;
+	u32 have;
+	u32 need;
+	bool opened;
+	u8 type;
+	u32 data_off;
+	u32 data_len;
+	bool ready;
+	int err;
+	bool peer_closed;
+	bool truncated;
+};
+
+/**
+ * struct tapsec_tls - the TLS engine of one stream socket
+ * @ctx: the socket's context
+ * @tx: transmit side, NULL until TAPSEC_TX
+ * @rx: receive side, NULL until TAPSEC_RX
+ * @tx_lock: serialises senders across TCP's waits for memory
+ * @rx_lock: serialises readers across waits for data
+ * @tx_work: pushes a sealed record once TCP has room again
+ * @saved_data_ready: TCP's sk_data_ready, restored on close
+ * @saved_write_space: TCP's sk_write_space, restored on close
+ */
+struct tapsec_tls {
+	struct tapsec_ctx *ctx;
+	struct tapsec_tls_tx *tx;
+	struct tapsec_tls_rx *rx;
+	struct mutex tx_lock;		/* senders, across TCP's waits */
+	struct mutex rx_lock;		/* readers, across waits for data */
+	struct work_struct tx_work;
+	void (*saved_data_ready)(struct sock *sk);
+	void (*saved_write_space)(struct sock *sk);
+};
+
+/* tapsec_tls.c */
+int tapsec_tls_setsockopt(struct sock *sk, struct tapsec_ctx *ctx,
+			  int optname, sockptr_t optval, unsigned int optlen);
+int tapsec_tls_getsockopt(struct sock *sk, struct tapsec_ctx *ctx,
+			  int optname, char __user *optval,
+			  int __user *optlen);
+void tapsec_tls_close(struct sock *sk, struct tapsec_ctx *ctx);
+void tapsec_tls_dir_wipe(struct tapsec_tls_dir *d);
+int tapsec_tls_take_seq(struct tapsec_ctx *ctx, struct tapsec_tls_dir *d,
+			u64 *seq);
+int tapsec_tls_crypt(struct tapsec_tls_dir *d, bool encrypt, u8 *buf,
+		     u64 seq, u8 type, u32 textlen);
+void *tapsec_tls_side_alloc(size_t size, size_t buf_len, size_t buf_off);
+void tapsec_tls_side_free(void *side, struct tapsec_tls_dir *d, u8 *buf);
+void tapsec_tls_free(struct tapsec_ctx *ctx);
+void tapsec_tls_record_error(struct sock *sk, struct tapsec_ctx *ctx,
+			     int err);
+
+/* tapsec_tls_tx.c */
+int tapsec_tls_sendmsg(struct sock *sk, struct tapsec_ctx *ctx,
+		       struct msghdr *msg, size_t size);
+int tapsec_tls_sendpage(struct sock *sk, struct tapsec_ctx *ctx,
+			struct page *page, int offset, size_t size, int flags);
+int tapsec_tls_send_close_notify(struct sock *sk, struct tapsec_ctx *ctx,
+				 int flags);
+int tapsec_tls_tx_flush(struct sock *sk, struct tapsec_ctx *ctx, int flags);
+void tapsec_tls_splice_eof(struct sock *sk, struct tapsec_ctx *ctx);
+int tapsec_tls_shutdown_tx(struct sock *sk, struct tapsec_ctx *ctx, int flags);
+void tapsec_tls_write_space(struct sock *sk);
+void tapsec_tls_tx_work(struct work_struct *work);
+int tapsec_tls_tx_alloc(struct tapsec_tls_tx **txp);
+void tapsec_tls_tx_free(struct tapsec_tls_tx *tx);
+
+/* tapsec_tls_rx.c */
+int tapsec_tls_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
+		       struct msghdr *msg, size_t len, int flags);
+void tapsec_tls_data_ready(struct sock *sk);
+void tapsec_tls_rx_fill(struct sock *sk, struct tapsec_tls_rx *rx);
+bool tapsec_tls_rx_readable(const struct tapsec_tls_rx *rx);
+int tapsec_tls_rx_alloc(struct tapsec_tls_rx **rxp);
+void tapsec_tls_rx_free(struct tapsec_tls_rx *rx);
+
+#endif /* _TAPSEC_TLS_H */
