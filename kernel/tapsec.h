@@ -51,6 +51,9 @@ struct tapsec_tls;
  * @tx_cipher: its TAPSEC_CIPHER_*
  * @rx_version: TLS version of the receive key, 0 without one
  * @rx_cipher: its TAPSEC_CIPHER_*
+ * @rcvlowat: SO_RCVLOWAT in plaintext bytes once a receive key is set;
+ *	TCP's own sk_rcvlowat then stays 1 so that every arrival reaches
+ *	the record layer
  * @tls: the TLS engine, from the first key to close()
  * @node: in the namespace's list of sockets (netlink dumps)
  * @counters: struct tapsec_counters, as atomics
@@ -68,6 +71,7 @@ struct tapsec_ctx {
 	u16 tx_cipher;
 	u16 rx_version;
 	u16 rx_cipher;
+	int rcvlowat;
 	struct tapsec_tls *tls;
 	struct list_head node;
 	atomic64_t counters[TAPSEC_NR_COUNTERS];

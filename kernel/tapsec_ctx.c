@@ -51,6 +51,7 @@ struct tapsec_ctx *tapsec_ctx_alloc(struct sock *sk, gfp_t gfp, u32 protocol,
 	ctx->protocol = protocol;
 	ctx->origin = origin;
 	ctx->state = TAPSEC_STATE_NEW;
+	ctx->rcvlowat = 1;
 	tn = tapsec_pernet(sock_net(sk));
 	spin_lock_bh(&tn->lock);
 	list_add_tail(&ctx->node, &tn->socks);

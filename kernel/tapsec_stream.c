@@ -145,6 +145,22 @@ static __poll_t tapsec_stream_poll(struct file *file, struct socket *sock,
 	return mask;
 }
 
+/* SO_RCVLOWAT: see tapsec_ctx.rcvlowat. */
+static int tapsec_stream_set_rcvlowat(struct sock *sk, int val)
+{
+	struct tapsec_ctx *ctx = tapsec_stream_ctx(sk);
+	int fam = tapsec_family_index(sk->sk_family);
+
+	if (ctx)
+		WRITE_ONCE(ctx->rcvlowat, val ?: 1);
+	if (ctx && ctx->tls && ctx->tls->rx)
+		return 0;
+	if (stream_base_ops[fam]->set_rcvlowat)
+		return stream_base_ops[fam]->set_rcvlowat(sk, val);
+	WRITE_ONCE(sk->sk_rcvlowat, val ?: 1);
+	return 0;
+}
+
 /* shutdown(SHUT_WR) says close_notify before TCP's FIN. */
 static int tapsec_stream_shutdown(struct socket *sock, int how)
 {
@@ -302,6 +318,7 @@ static void tapsec_stream_build(int fam, struct proto *base,
 	*ops = *base_ops;
 	ops->poll = tapsec_stream_poll;
 	ops->shutdown = tapsec_stream_shutdown;
+	ops->set_rcvlowat = tapsec_stream_set_rcvlowat;
 	/*
 	 * Paths that would read or write the TCP stream around ->recvmsg and
 	 * ->sendmsg: with these unset the socket layer falls back to

@@ -324,9 +324,11 @@ static int tapsec_tls_set_rx(struct sock *sk, struct tapsec_ctx *ctx,
 			return -EBUSY;
 		if (k->version != rx->d.version || k->cipher != rx->d.aead.cipher)
 			return -EINVAL;
-		/* Records already read were sealed with the old key. */
-		if (rx->have && !rx->opened)
-			return -EBUSY;
+		/*
+		 * Records are opened only when read: bytes already pulled out
+		 * of TCP but not opened follow the KeyUpdate the reader just
+		 * consumed, so they are under the new key.
+		 */
 		tapsec_tls_dir_wipe(&rx->d);
 		err = tapsec_tls_dir_init(&rx->d, k);
 		if (err)
@@ -350,6 +352,13 @@ static int tapsec_tls_set_rx(struct sock *sk, struct tapsec_ctx *ctx,
 		tls->saved_data_ready = sk->sk_data_ready;
 		sk->sk_data_ready = tapsec_tls_data_ready;
 	}
+	/*
+	 * TCP calls sk_data_ready only once sk_rcvlowat bytes are queued,
+	 * but the last bytes of a record may be fewer: the low-water mark
+	 * now counts plaintext, in the record layer.
+	 */
+	WRITE_ONCE(ctx->rcvlowat, READ_ONCE(sk->sk_rcvlowat));
+	WRITE_ONCE(sk->sk_rcvlowat, 1);
 	/* Bytes TCP queued before the key was there. */
 	tapsec_tls_rx_fill(sk, rx);
 	if (tapsec_tls_rx_readable(rx))

@@ -266,8 +266,12 @@ static int tapsec_tls_rx_wait(struct sock *sk, struct tapsec_ctx *ctx,
 			return 0;
 		if (sk->sk_err)
 			return sock_error(sk);
-		if (sk->sk_shutdown & RCV_SHUTDOWN)
-			return rx->truncated ? 1 : -ECONNABORTED;
+		if (sk->sk_shutdown & RCV_SHUTDOWN) {
+			/* shutdown(SHUT_RD) here is no truncation; a FIN is */
+			if (rx->truncated || !sock_flag(sk, SOCK_DONE))
+				return 1;
+			return -ECONNABORTED;
+		}
 		if (!*timeo)
 			return -EAGAIN;
 		if (signal_pending(current))
@@ -325,7 +329,8 @@ int tapsec_tls_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
 	}
 	lock_sock(sk);
 	rx = tls->rx;
-	target = sock_rcvlowat(sk, flags & MSG_WAITALL, len);
+	target = (flags & MSG_WAITALL) ? len :
+		 min_t(size_t, READ_ONCE(ctx->rcvlowat) ?: 1, len);
 
 	while (copied < len) {
 		u32 n;
@@ -359,6 +364,19 @@ int tapsec_tls_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
 			tapsec_tls_rx_update_ready(rx);
 			if (rx->peer_closed)
 				break;
+			if (!rx->data_len) {
+				/* RFC 8446 5.1: only application data may be empty */
+				if (rx->type != TAPSEC_RECORD_APPLICATION_DATA) {
+					TAPSEC_COUNT(ctx, rx_bad_record, 1);
+					err = -EBADMSG;
+					tapsec_tls_record_error(sk, ctx, err);
+					break;
+				}
+				tapsec_tls_rx_next(rx);
+				tapsec_tls_rx_fill(sk, rx);
+				tapsec_tls_rx_update_ready(rx);
+				continue;
+			}
 		}
 		/* One content type per call. */
 		if (type && rx->type != type)

@@ -261,6 +261,16 @@ int tapsec_tls_sendmsg(struct sock *sk, struct tapsec_ctx *ctx,
 
 	while (msg_data_left(msg)) {
 		u32 poff = tapsec_tls_payload_off(&tx->d);
+
+		/*
+		 * A record begun now could never be sealed: refuse the bytes
+		 * rather than take them and lose them.
+		 */
+		if (!tx->open_len && tx->d.aead.exhausted) {
+			TAPSEC_COUNT(ctx, key_exhausted, 1);
+			err = -EKEYEXPIRED;
+			break;
+		}
 		size_t n = min_t(size_t, msg_data_left(msg),
 				 TAPSEC_TLS_MAX_PLAINTEXT - tx->open_len);
 		size_t got;
@@ -354,6 +364,12 @@ int tapsec_tls_sendpage(struct sock *sk, struct tapsec_ctx *ctx,
 	return tapsec_tls_sendmsg(sk, ctx, &msg, size);
 }
 
+/*
+ * Run @fn with the transmit side locked, unless a sender holds it: that
+ * sender may sleep in TCP for as long as the peer does not read, and
+ * shutdown() and splice's end must not wait for it (shutdown is how
+ * another thread gets a blocked sender out).  Returns -EBUSY then.
+ */
 static int tapsec_tls_tx_locked(struct sock *sk, struct tapsec_ctx *ctx,
 				int (*fn)(struct sock *sk,
 					  struct tapsec_ctx *ctx, int flags),
@@ -364,7 +380,8 @@ static int tapsec_tls_tx_locked(struct sock *sk, struct tapsec_ctx *ctx,
 
 	if (!tls || !READ_ONCE(tls->tx))
 		return 0;
-	mutex_lock(&tls->tx_lock);
+	if (!mutex_trylock(&tls->tx_lock))
+		return -EBUSY;
 	lock_sock(sk);
 	if (tls->tx && !tls->tx->closed &&
 	    ((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT)))
@@ -389,6 +406,9 @@ void tapsec_tls_splice_eof(struct sock *sk, struct tapsec_ctx *ctx)
  * @sk: the socket
  * @ctx: its context
  * @flags: MSG_DONTWAIT for a non-blocking socket
+ *
+ * While another thread is inside send(), close_notify is not sent: that
+ * thread owns the record stream, and TCP's shutdown wakes it with EPIPE.
  *
  * Return: 0 or why close_notify could not be queued.
  */
