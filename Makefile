@@ -9,6 +9,7 @@
 #                   "N passed, N failed, N skipped"
 #   make demo       install what is missing, build, show tapsec in a VM
 #   make deps       install build and test dependencies (Debian)
+#   make bench      throughput of tapsec beside kTLS and TCP, in one VM
 #   make clean      remove build/
 #
 # Subsets: make check KERNELS="6.12" TESTS="sock_test" (see
@@ -32,7 +33,7 @@ UAPI := uapi/linux/tapsec.h
 SELFTEST_SRCS := $(wildcard selftests/tapsec/*_test.c)
 SELFTEST_BINS := $(patsubst %.c,$(B)/%,$(SELFTEST_SRCS))
 
-.PHONY: all kmod user selftests deps check demo clean
+.PHONY: all kmod user selftests deps check demo bench clean
 
 all: kmod user selftests
 
@@ -62,6 +63,7 @@ deps:
 	scripts/install-deps
 
 check: deps
+	tools/vm/debug-kernel build >/dev/null
 	$(MAKE) all
 	tools/check $(if $(KERNELS),--kernels "$(KERNELS)") \
 		$(if $(TESTS),--tests "$(TESTS)")
@@ -69,6 +71,10 @@ check: deps
 demo: deps
 	$(MAKE) all
 	tools/demo
+
+bench: deps
+	$(MAKE) all
+	tools/bench/run
 
 clean:
 	rm -rf $(B)
