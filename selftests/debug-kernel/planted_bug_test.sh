@@ -1,0 +1,132 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# planted_bug_test.sh - show that the debug test kernel and the VM runner
+# catch real bugs: a module with a planted heap overflow must fail its VM run
+# with a KASAN report, one with a planted leak with a kmemleak report, while
+# clean runs pass.  Also checks tools/vm/failinject (failures limited to one
+# module's fault point).  Runs on the host, prints TAP.
+#
+# Builds the debug kernel first if needed (tools/vm/debug-kernel build: a few
+# minutes once per machine, then instant).  The planted module is built in a
+# temporary directory against the kernel's build tree and shared with the
+# guest by `tools/vm-run --share-rw`.
+#
+# Environment: TAPSEC_VM_TIMEOUT (per VM run, default 300 here).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+vmrun=$root/tools/vm-run
+dk=$root/tools/vm/debug-kernel
+timeout=${TAPSEC_VM_TIMEOUT:-300}
+
+n=0
+failed=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
+diag() { sed 's/^/# /'; }
+
+echo "TAP version 13"
+echo "1..7"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/planted_bug.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+bail() {
+	echo "Bail out! $*"
+	exit 1
+}
+
+# 1: the debug kernel
+if dir=$("$dk" build 2> "$tmp/build.err"); then
+	ok "debug kernel available: $dir ($(cat "$dir/release"))"
+else
+	diag < "$tmp/build.err"
+	not_ok "debug kernel builds"
+	bail "no debug kernel"
+fi
+
+# 2: the planted module, built out of the source tree against DIR/build
+mkdir "$tmp/mod"
+cp "$here/planted/planted_bug.c" "$here/planted/Kbuild" "$tmp/mod/"
+if make -C "$dir/build" M="$tmp/mod" modules > "$tmp/mod.log" 2>&1 &&
+	[ -f "$tmp/mod/planted_bug.ko" ]; then
+	ok "planted_bug.ko builds against $dir/build"
+else
+	tail -n 30 "$tmp/mod.log" | diag
+	not_ok "planted_bug.ko builds against $dir/build"
+	bail "no test module"
+fi
+ko=$tmp/mod/planted_bug.ko
+
+# vm NAME CMD...: run CMD in a debug-kernel VM; sets rc and out (stdout and
+# stderr of vm-run, i.e. the command's output and vm-run's reports).
+vm() {
+	local name=$1
+	shift
+	rc=0
+	"$vmrun" --kernel 6.1-debug --timeout "$timeout" --share-rw "$tmp/mod" \
+		-- "$@" > "$tmp/$name.out" 2>&1 || rc=$?
+	out=$(cat "$tmp/$name.out")
+}
+
+# expect_pass NAME DESCRIPTION CMD...
+expect_pass() {
+	local name=$1 what=$2
+	shift 2
+	vm "$name" "$@"
+	if [ "$rc" -eq 0 ]; then
+		ok "$what passes"
+	else
+		echo "$out" | tail -n 40 | diag
+		not_ok "$what passes (vm-run exit $rc)"
+	fi
+}
+
+# expect_caught NAME DESCRIPTION ERE CMD...: the run must fail (not a VM
+# failure or timeout) and the output must match ERE.
+expect_caught() {
+	local name=$1 what=$2 ere=$3
+	shift 3
+	vm "$name" "$@"
+	if [ "$rc" -ne 0 ] && [ "$rc" -lt 124 ] && grep -qE -- "$ere" <<< "$out"; then
+		ok "$what is caught (vm-run exit $rc, report: $(grep -m1 -oE -- "$ere" <<< "$out"))"
+	else
+		echo "$out" | tail -n 40 | diag
+		not_ok "$what is caught (vm-run exit $rc, wanted a failure matching /$ere/)"
+	fi
+}
+
+# 3, 4: clean runs
+expect_pass true "a clean run (true)" true
+expect_pass none "loading planted_bug mode=none" insmod "$ko" mode=none
+
+# 5: heap out-of-bounds write -> KASAN
+expect_caught oob "a heap out-of-bounds write (mode=oob)" \
+	'BUG: KASAN: slab-out-of-bounds in [^ ]+ \[planted_bug\]' \
+	insmod "$ko" mode=oob
+
+# 6: leak -> kmemleak (the report's backtrace names the module's function)
+expect_caught leak "a memory leak (mode=leak)" \
+	'unreferenced object 0x[0-9a-f]+ \(size 128\)' \
+	insmod "$ko" mode=leak
+
+# 7: failinject limits failures to one module's fault points (planted_bug's
+# fail_alloc): the first allocation through it fails, the next succeeds
+# (times=1), and unrelated allocations never fail.
+# shellcheck disable=SC2016 # expanded by the guest's bash
+expect_pass failinject "failinject on one module's fault point" \
+	bash -c '
+	set -e
+	insmod "$1" mode=none
+	"$2" on planted_bug 100 1
+	if echo 1 > /sys/module/planted_bug/parameters/alloc; then
+		echo "no failure was injected"; exit 1
+	fi
+	echo 1 > /sys/module/planted_bug/parameters/alloc
+	"$2" off
+	rmmod planted_bug
+	' failinject-test "$ko" "$root/tools/vm/failinject"
+
+[ "$failed" -eq 0 ]
