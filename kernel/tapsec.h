@@ -13,6 +13,7 @@
  *   tapsec_tls.c      TLS engine: keys, lifecycle, close_notify
  *   tapsec_tls_tx.c   TLS engine: records on transmit
  *   tapsec_tls_rx.c   TLS engine: records on receive
+ *   tapsec_fault.c    fault point for allocation failure tests
  */
 #ifndef _TAPSEC_H
 #define _TAPSEC_H
@@ -131,6 +132,17 @@ bool tapsec_dgram_has_inet6(void);
 /* tapsec_netlink.c */
 int tapsec_netlink_init(void);
 void tapsec_netlink_exit(void);
+
+/* tapsec_fault.c */
+#ifdef CONFIG_FAULT_INJECTION_DEBUG_FS
+bool tapsec_fail_alloc(void);
+void tapsec_fault_init(void);
+void tapsec_fault_exit(void);
+#else
+static inline bool tapsec_fail_alloc(void) { return false; }
+static inline void tapsec_fault_init(void) { }
+static inline void tapsec_fault_exit(void) { }
+#endif
 
 /* tapsec_main.c */
 u64 tapsec_features(void);

@@ -9,6 +9,7 @@
 #include <crypto/aead.h>
 #include <linux/tapsec.h>
 
+#include "tapsec.h"
 #include "tapsec_aead.h"
 
 static const char *tapsec_aead_alg(u16 cipher)
@@ -45,6 +46,8 @@ int tapsec_aead_init(struct tapsec_aead *a, u16 cipher, const u8 *key,
 
 	if (!alg)
 		return -EINVAL;
+	if (tapsec_fail_alloc())
+		return -ENOMEM;
 	tfm = crypto_alloc_aead(alg, 0, 0);
 	if (IS_ERR(tfm))
 		return PTR_ERR(tfm);
@@ -52,7 +55,8 @@ int tapsec_aead_init(struct tapsec_aead *a, u16 cipher, const u8 *key,
 	if (!err)
 		err = crypto_aead_setauthsize(tfm, TAPSEC_TAG_LEN);
 	if (!err) {
-		a->req = aead_request_alloc(tfm, GFP_KERNEL);
+		a->req = tapsec_fail_alloc() ? NULL :
+			 aead_request_alloc(tfm, GFP_KERNEL);
 		if (!a->req)
 			err = -ENOMEM;
 	}

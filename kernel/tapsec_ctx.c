@@ -44,7 +44,7 @@ struct tapsec_ctx *tapsec_ctx_alloc(struct sock *sk, gfp_t gfp, u32 protocol,
 	struct tapsec_net *tn;
 	struct tapsec_ctx *ctx;
 
-	ctx = kmem_cache_zalloc(tapsec_ctx_cache, gfp);
+	ctx = tapsec_fail_alloc() ? NULL : kmem_cache_zalloc(tapsec_ctx_cache, gfp);
 	if (!ctx)
 		return NULL;
 	ctx->sk = sk;

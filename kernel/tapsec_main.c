@@ -32,9 +32,10 @@ static int __init tapsec_init(void)
 {
 	int err;
 
+	tapsec_fault_init();
 	err = tapsec_ctx_init();
 	if (err)
-		return err;
+		goto err_fault;
 	err = tapsec_netlink_init();
 	if (err)
 		goto err_ctx;
@@ -53,6 +54,8 @@ err_netlink:
 	tapsec_netlink_exit();
 err_ctx:
 	tapsec_ctx_exit();
+err_fault:
+	tapsec_fault_exit();
 	return err;
 }
 
@@ -62,6 +65,7 @@ static void __exit tapsec_exit(void)
 	tapsec_stream_exit();
 	tapsec_netlink_exit();
 	tapsec_ctx_exit();
+	tapsec_fault_exit();
 }
 
 module_init(tapsec_init);

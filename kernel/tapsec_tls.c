@@ -145,12 +145,12 @@ void tapsec_tls_dir_wipe(struct tapsec_tls_dir *d)
  */
 void *tapsec_tls_side_alloc(size_t size, size_t buf_len, size_t buf_off)
 {
-	void *side = kzalloc(size, GFP_KERNEL);
+	void *side = tapsec_fail_alloc() ? NULL : kzalloc(size, GFP_KERNEL);
 	u8 *buf;
 
 	if (!side)
 		return NULL;
-	buf = kmalloc(buf_len, GFP_KERNEL);
+	buf = tapsec_fail_alloc() ? NULL : kmalloc(buf_len, GFP_KERNEL);
 	if (!buf) {
 		kfree(side);
 		return NULL;
@@ -249,7 +249,7 @@ static struct tapsec_tls *tapsec_tls_get(struct sock *sk,
 	lock_sock(sk);
 	tls = ctx->tls;
 	if (!tls) {
-		tls = kzalloc(sizeof(*tls), GFP_KERNEL);
+		tls = tapsec_fail_alloc() ? NULL : kzalloc(sizeof(*tls), GFP_KERNEL);
 		if (tls) {
 			mutex_init(&tls->tx_lock);
 			mutex_init(&tls->rx_lock);

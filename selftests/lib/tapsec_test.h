@@ -87,4 +87,19 @@ static inline long tt_sockets_used(void)
 	return p ? strtol(p + strlen("sockets: used "), NULL, 10) : -1;
 }
 
+/* Read and drop exactly @len bytes from @fd; 0 on success. */
+static inline int tt_drain(int fd, size_t len)
+{
+	char buf[16384];
+
+	while (len) {
+		ssize_t n = recv(fd, buf, len < sizeof(buf) ? len : sizeof(buf), 0);
+
+		if (n <= 0)
+			return -1;
+		len -= n;
+	}
+	return 0;
+}
+
 #endif /* TAPSEC_TEST_H */
