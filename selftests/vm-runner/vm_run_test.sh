@@ -163,7 +163,26 @@ else
 	done
 fi
 
-# 12-13: the timeout kills the VM: exit 124, no QEMU left.
+# 12: a checkout under the host's /tmp (a CI clone) boots and sees itself,
+# though the guest mounts a fresh tmpfs on /tmp.
+mkdir -p "$tmp/clone/tools"
+cp -a "$top/tools/vm-run" "$top/tools/vm" "$top/tools/kernels" "$tmp/clone/tools/"
+echo marker >"$tmp/clone/marker"
+case "$tmp/" in
+/tmp/*|/run/*)
+	RC=0
+	(cd "$tmp/clone" && VM_OUT=$tmp/out tools/vm-run --kernel "$kernel" -- \
+		sh -c 'test "$(cat marker)" = marker && test -x tools/vm/guest-init') \
+		>"$tmp/o9" 2>"$tmp/e9" || RC=$?
+	expect "a checkout under /tmp runs and is visible at its path (exit $RC)" [ "$RC" -eq 0 ]
+	[ "$RC" -eq 0 ] || diag <"$tmp/e9"
+	;;
+*)
+	skip "a checkout under /tmp runs and is visible at its path" "TMPDIR $tmp is not under /tmp"
+	;;
+esac
+
+# 13-14: the timeout kills the VM: exit 124, no QEMU left.
 start=$SECONDS
 vm "$tmp/o7" "$tmp/e7" --timeout 20 -- sleep 1000
 took=$((SECONDS - start))
