@@ -9,6 +9,7 @@
  *   tapsec_stream.c   SOCK_STREAM sockets and the TCP ULP
  *   tapsec_dgram.c    SOCK_DGRAM sockets
  *   tapsec_netlink.c  the "tapsec" generic netlink family
+ *   tapsec_handshake.c handshakes delegated to tapsec-handshaked
  *   tapsec_aead.c     record core: AEAD keys, nonces, sequence numbers
  *   tapsec_tls.c      TLS engine: keys, lifecycle, close_notify
  *   tapsec_tls_tx.c   TLS engine: records on transmit
@@ -41,6 +42,8 @@ enum tapsec_family {
 	(offsetof(struct tapsec_counters, field) / sizeof(__u64))
 
 struct tapsec_tls;
+struct tapsec_hs;
+struct genl_info;
 
 /**
  * struct tapsec_ctx - tapsec state attached to one socket
@@ -56,6 +59,7 @@ struct tapsec_tls;
  *	TCP's own sk_rcvlowat then stays 1 so that every arrival reaches
  *	the record layer
  * @tls: the TLS engine, from the first key to close()
+ * @hs: handshake parameters and state, once a handshake option is set
  * @node: in the namespace's list of sockets (netlink dumps)
  * @counters: struct tapsec_counters, as atomics
  * @rcu: frees the context after readers in softirq are done
@@ -74,6 +78,7 @@ struct tapsec_ctx {
 	u16 rx_cipher;
 	int rcvlowat;
 	struct tapsec_tls *tls;
+	struct tapsec_hs *hs;
 	struct list_head node;
 	atomic64_t counters[TAPSEC_NR_COUNTERS];
 	struct rcu_head rcu;
@@ -105,6 +110,8 @@ int tapsec_ctx_setsockopt(struct tapsec_ctx *ctx, int optname,
 			  sockptr_t optval, unsigned int optlen);
 int tapsec_ctx_getsockopt(struct tapsec_ctx *ctx, int optname,
 			  char __user *optval, int __user *optlen);
+int tapsec_copy_out(const void *val, int size, char __user *optval,
+		    int __user *optlen);
 u32 tapsec_net_sockets(const struct net *net);
 u32 tapsec_total_sockets(void);
 void tapsec_net_counters(const struct net *net, u64 *out);
@@ -123,6 +130,7 @@ int tapsec_inet_base(int family, int type, struct proto **prot,
 int tapsec_stream_init(void);
 void tapsec_stream_exit(void);
 bool tapsec_stream_has_inet6(void);
+bool tapsec_stream_is(const struct socket *sock);
 
 /* tapsec_dgram.c */
 int tapsec_dgram_init(void);
@@ -132,6 +140,34 @@ bool tapsec_dgram_has_inet6(void);
 /* tapsec_netlink.c */
 int tapsec_netlink_init(void);
 void tapsec_netlink_exit(void);
+struct sk_buff *tapsec_nl_reply(struct genl_info *info, u8 cmd, void **hdr);
+int tapsec_nl_put_addr(struct sk_buff *msg, int attr, const struct sock *sk,
+		       bool peer);
+int tapsec_nl_handshake_ready(struct net *net, u32 pending);
+void tapsec_nl_event(struct net *net, u32 type, u64 inode, int err,
+		     const char *reason);
+
+/* tapsec_handshake.c */
+extern const struct nla_policy tapsec_hs_nl_policy[TAPSEC_A_HS_MAX + 1];
+int tapsec_hs_init(void);
+void tapsec_hs_exit(void);
+bool tapsec_hs_delegated(const struct tapsec_ctx *ctx);
+int tapsec_hs_setsockopt(struct tapsec_ctx *ctx, int optname,
+			 sockptr_t optval, unsigned int optlen);
+int tapsec_hs_getsockopt(struct tapsec_ctx *ctx, int optname,
+			 char __user *optval, int __user *optlen);
+int tapsec_hs_connect(struct socket *sock, int tcp_err);
+int tapsec_hs_accept(struct tapsec_ctx *listener, struct socket *newsock,
+		     bool nonblock);
+void tapsec_hs_close(struct tapsec_ctx *ctx);
+void tapsec_hs_release(struct tapsec_ctx *ctx);
+bool tapsec_hs_raw(const struct tapsec_ctx *ctx);
+int tapsec_hs_wait_data(struct tapsec_ctx *ctx, bool nonblock);
+__poll_t tapsec_hs_poll(const struct tapsec_ctx *ctx, __poll_t mask);
+int tapsec_hs_may_install(const struct tapsec_ctx *ctx);
+int tapsec_hs_post_handshake(struct tapsec_ctx *ctx, const u8 *buf, u32 len);
+int tapsec_hs_nl_accept(struct sk_buff *skb, struct genl_info *info);
+int tapsec_hs_nl_done(struct sk_buff *skb, struct genl_info *info);
 
 /* tapsec_fault.c */
 #ifdef CONFIG_FAULT_INJECTION_DEBUG_FS

@@ -7,6 +7,7 @@
 #ifndef _TAPSEC_COMPAT_H
 #define _TAPSEC_COMPAT_H
 
+#include <linux/fs.h>
 #include <linux/version.h>
 
 /*
@@ -34,5 +35,22 @@
 #else
 #include <asm/unaligned.h>
 #endif
+
+/* proto_ops->accept takes a struct proto_accept_arg since 6.10. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+#define TAPSEC_HAVE_ACCEPT_ARG 1
+#else
+#define TAPSEC_HAVE_ACCEPT_ARG 0
+#endif
+
+/*
+ * A reference on a file unless its last one is already gone (the file
+ * memory itself stays valid under RCU).  6.13 turned f_count into a
+ * file_ref_t; 6.1 and 6.12 have the atomic.
+ */
+static inline bool tapsec_get_file_live(struct file *file)
+{
+	return atomic_long_inc_not_zero(&file->f_count);
+}
 
 #endif /* _TAPSEC_COMPAT_H */

@@ -82,6 +82,7 @@ void tapsec_ctx_free(struct tapsec_ctx *ctx)
 	if (!ctx)
 		return;
 	tapsec_tls_free(ctx);
+	tapsec_hs_release(ctx);
 	tn = tapsec_pernet(sock_net(ctx->sk));
 	spin_lock_bh(&tn->lock);
 	list_del(&ctx->node);
@@ -237,13 +238,24 @@ int tapsec_ctx_setsockopt(struct tapsec_ctx *ctx, int optname,
 	case TAPSEC_RX:
 		/* Stream sockets take these in tapsec_tls.c. */
 		return -EPROTONOSUPPORT;
+	case TAPSEC_HANDSHAKE ... TAPSEC_PEER_IDENTITY:
+		return tapsec_hs_setsockopt(ctx, optname, optval, optlen);
 	default:
 		return -ENOPROTOOPT;
 	}
 }
 
-static int tapsec_copy_out(const void *val, int size, char __user *optval,
-			   int __user *optlen)
+/**
+ * tapsec_copy_out() - answer a getsockopt
+ * @val: the value
+ * @size: its size; a shorter user buffer gets the start of it
+ * @optval: user buffer
+ * @optlen: its size in, bytes written out
+ *
+ * Return: 0 or -EFAULT/-EINVAL.
+ */
+int tapsec_copy_out(const void *val, int size, char __user *optval,
+		    int __user *optlen)
 {
 	int len;
 
@@ -293,6 +305,8 @@ int tapsec_ctx_getsockopt(struct tapsec_ctx *ctx, int optname,
 	case TAPSEC_TX_KEY:
 	case TAPSEC_RX_KEY:
 		return -ENOKEY;
+	case TAPSEC_HANDSHAKE ... TAPSEC_PEER_IDENTITY:
+		return tapsec_hs_getsockopt(ctx, optname, optval, optlen);
 	default:
 		return -ENOPROTOOPT;
 	}

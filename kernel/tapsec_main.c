@@ -21,7 +21,7 @@
 u64 tapsec_features(void)
 {
 	u64 feat = TAPSEC_FEAT_STREAM | TAPSEC_FEAT_DGRAM | TAPSEC_FEAT_TCP_ULP |
-		   TAPSEC_FEAT_TLS;
+		   TAPSEC_FEAT_TLS | TAPSEC_FEAT_HANDSHAKE;
 
 	if (tapsec_stream_has_inet6() && tapsec_dgram_has_inet6())
 		feat |= TAPSEC_FEAT_INET6;
@@ -36,9 +36,12 @@ static int __init tapsec_init(void)
 	err = tapsec_ctx_init();
 	if (err)
 		goto err_fault;
-	err = tapsec_netlink_init();
+	err = tapsec_hs_init();
 	if (err)
 		goto err_ctx;
+	err = tapsec_netlink_init();
+	if (err)
+		goto err_hs;
 	err = tapsec_stream_init();
 	if (err)
 		goto err_netlink;
@@ -52,6 +55,8 @@ err_stream:
 	tapsec_stream_exit();
 err_netlink:
 	tapsec_netlink_exit();
+err_hs:
+	tapsec_hs_exit();
 err_ctx:
 	tapsec_ctx_exit();
 err_fault:
@@ -64,6 +69,7 @@ static void __exit tapsec_exit(void)
 	tapsec_dgram_exit();
 	tapsec_stream_exit();
 	tapsec_netlink_exit();
+	tapsec_hs_exit();
 	tapsec_ctx_exit();
 	tapsec_fault_exit();
 }

@@ -4,9 +4,10 @@
  *
  * The family is netns-aware: every answer describes the caller's network
  * namespace.  Commands that only read are open to everyone; commands that
- * change state will carry GENL_UNS_ADMIN_PERM (CAP_NET_ADMIN in the user
- * namespace owning the network namespace).  Documentation/netlink/tapsec.yaml
- * is the specification of this file.
+ * change state carry GENL_UNS_ADMIN_PERM (CAP_NET_ADMIN in the user
+ * namespace owning the network namespace).  Two multicast groups:
+ * "handshake" wakes the daemon, "events" reports what happens to sockets.
+ * Documentation/netlink/tapsec.yaml is the specification of this file.
  */
 #include <linux/in.h>
 #include <linux/in6.h>
@@ -19,9 +20,28 @@
 
 static struct genl_family tapsec_genl_family;
 
-/* A reply to @info; NULL when out of memory. */
-static struct sk_buff *tapsec_nl_reply(struct genl_info *info, u8 cmd,
-				       void **hdr)
+enum tapsec_nl_groups {
+	TAPSEC_NLGRP_HANDSHAKE,
+	TAPSEC_NLGRP_EVENTS,
+};
+
+static const struct genl_multicast_group tapsec_nl_mcgrps[] = {
+	[TAPSEC_NLGRP_HANDSHAKE] = { .name = TAPSEC_MCGRP_HANDSHAKE },
+	[TAPSEC_NLGRP_EVENTS] = { .name = TAPSEC_MCGRP_EVENTS },
+};
+
+/* Events that could not be delivered, not yet reported in an event. */
+static atomic64_t tapsec_nl_events_lost = ATOMIC64_INIT(0);
+
+/**
+ * tapsec_nl_reply() - start a reply to a request
+ * @info: the request
+ * @cmd: the reply's command
+ * @hdr: set to the message header, NULL if it does not fit
+ *
+ * Return: the message, NULL when out of memory.
+ */
+struct sk_buff *tapsec_nl_reply(struct genl_info *info, u8 cmd, void **hdr)
 {
 	struct sk_buff *msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
 
@@ -91,8 +111,17 @@ static int tapsec_nl_get_stats(struct sk_buff *skb, struct genl_info *info)
 	return genlmsg_reply(msg, info);
 }
 
-static int tapsec_nl_put_addr(struct sk_buff *msg, int attr,
-			      const struct sock *sk, bool peer)
+/**
+ * tapsec_nl_put_addr() - put a socket's address as a sockaddr attribute
+ * @msg: the message
+ * @attr: attribute type
+ * @sk: the socket
+ * @peer: the peer's address rather than the local one
+ *
+ * Return: 0 or -EMSGSIZE.
+ */
+int tapsec_nl_put_addr(struct sk_buff *msg, int attr, const struct sock *sk,
+		       bool peer)
 {
 	const struct inet_sock *inet = inet_sk(sk);
 	struct sockaddr_in sin;
@@ -174,42 +203,160 @@ static int tapsec_nl_sock_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	return err ?: skb->len;
 }
 
-/* Requests take no attributes: any attribute is rejected by strict parsing. */
+/**
+ * tapsec_nl_handshake_ready() - tell the daemon that handshakes wait
+ * @net: the namespace
+ * @pending: how many
+ *
+ * Return: 0 when delivered, -ESRCH when nobody in @net listens on the
+ * "handshake" group, or another negative errno (a full receive buffer: the
+ * daemon also polls, so the handshake is not lost).
+ */
+int tapsec_nl_handshake_ready(struct net *net, u32 pending)
+{
+	struct sk_buff *msg;
+	struct nlattr *nest;
+	void *hdr;
+
+	/* The kernel's own listener check counts every namespace. */
+	if (!genl_has_listeners(&tapsec_genl_family, net, TAPSEC_NLGRP_HANDSHAKE))
+		return -ESRCH;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put(msg, 0, 0, &tapsec_genl_family, 0,
+			  TAPSEC_CMD_HANDSHAKE_READY);
+	nest = hdr ? nla_nest_start(msg, TAPSEC_A_HS) : NULL;
+	if (!nest || nla_put_u32(msg, TAPSEC_A_HS_PENDING, pending)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(msg, nest);
+	genlmsg_end(msg, hdr);
+	return genlmsg_multicast_netns(&tapsec_genl_family, net, msg, 0,
+				       TAPSEC_NLGRP_HANDSHAKE, GFP_KERNEL);
+}
+
+/**
+ * tapsec_nl_event() - report an event to the "events" group
+ * @net: the socket's namespace
+ * @type: enum tapsec_event_type
+ * @inode: the socket's inode
+ * @err: positive errno, or 0
+ * @reason: why, or NULL
+ *
+ * Callable in any context.  An event that cannot be delivered is counted
+ * and the count goes out with the next one (TAPSEC_A_EVENT_LOST); a
+ * listener whose buffer overflowed also reads ENOBUFS.
+ */
+void tapsec_nl_event(struct net *net, u32 type, u64 inode, int err,
+		     const char *reason)
+{
+	struct sk_buff *msg;
+	struct nlattr *nest;
+	u64 lost;
+	void *hdr;
+	int ret;
+
+	if (!genl_has_listeners(&tapsec_genl_family, net, TAPSEC_NLGRP_EVENTS))
+		return;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_ATOMIC);
+	if (!msg)
+		goto lost;
+	lost = atomic64_xchg(&tapsec_nl_events_lost, 0);
+	hdr = genlmsg_put(msg, 0, 0, &tapsec_genl_family, 0, TAPSEC_CMD_EVENT);
+	nest = hdr ? nla_nest_start(msg, TAPSEC_A_EVENT) : NULL;
+	if (!nest || nla_put_u32(msg, TAPSEC_A_EVENT_TYPE, type) ||
+	    nla_put_u64_64bit(msg, TAPSEC_A_EVENT_INODE, inode,
+			      TAPSEC_A_EVENT_PAD) ||
+	    (err && nla_put_u32(msg, TAPSEC_A_EVENT_ERROR, err)) ||
+	    (reason && reason[0] &&
+	     nla_put_string(msg, TAPSEC_A_EVENT_REASON, reason)) ||
+	    (lost && nla_put_u64_64bit(msg, TAPSEC_A_EVENT_LOST, lost,
+				       TAPSEC_A_EVENT_PAD))) {
+		atomic64_add(lost, &tapsec_nl_events_lost);
+		nlmsg_free(msg);
+		goto lost;
+	}
+	nla_nest_end(msg, nest);
+	genlmsg_end(msg, hdr);
+	ret = genlmsg_multicast_netns(&tapsec_genl_family, net, msg, 0,
+				      TAPSEC_NLGRP_EVENTS, GFP_ATOMIC);
+	if (ret && ret != -ESRCH)
+		atomic64_add(lost + 1, &tapsec_nl_events_lost);
+	return;
+lost:
+	atomic64_inc(&tapsec_nl_events_lost);
+}
+
+/* Attributes no request may carry: strict parsing rejects them. */
+#define TAPSEC_NL_REJECT_REPLY_ATTRS					\
+	[TAPSEC_A_VERSION] = { .type = NLA_REJECT },			\
+	[TAPSEC_A_API_VERSION] = { .type = NLA_REJECT },		\
+	[TAPSEC_A_FEATURES] = { .type = NLA_REJECT },			\
+	[TAPSEC_A_SOCKETS] = { .type = NLA_REJECT },			\
+	[TAPSEC_A_SOCKETS_TOTAL] = { .type = NLA_REJECT },		\
+	[TAPSEC_A_PAD] = { .type = NLA_REJECT },			\
+	[TAPSEC_A_STATS] = { .type = NLA_REJECT },			\
+	[TAPSEC_A_SOCK] = { .type = NLA_REJECT },			\
+	[TAPSEC_A_EVENT] = { .type = NLA_REJECT }
+
+/* Requests that take no attributes. */
 static const struct nla_policy tapsec_nl_policy[TAPSEC_A_MAX + 1] = {
-	[TAPSEC_A_VERSION] = { .type = NLA_REJECT },
-	[TAPSEC_A_API_VERSION] = { .type = NLA_REJECT },
-	[TAPSEC_A_FEATURES] = { .type = NLA_REJECT },
-	[TAPSEC_A_SOCKETS] = { .type = NLA_REJECT },
-	[TAPSEC_A_SOCKETS_TOTAL] = { .type = NLA_REJECT },
-	[TAPSEC_A_PAD] = { .type = NLA_REJECT },
-	[TAPSEC_A_STATS] = { .type = NLA_REJECT },
-	[TAPSEC_A_SOCK] = { .type = NLA_REJECT },
+	TAPSEC_NL_REJECT_REPLY_ATTRS,
+	[TAPSEC_A_HS] = { .type = NLA_REJECT },
 };
 
-static const struct genl_small_ops tapsec_nl_ops[] = {
+/* HANDSHAKE_DONE: one TAPSEC_A_HS. */
+static const struct nla_policy tapsec_nl_hs_policy[TAPSEC_A_MAX + 1] = {
+	TAPSEC_NL_REJECT_REPLY_ATTRS,
+	[TAPSEC_A_HS] = NLA_POLICY_NESTED(tapsec_hs_nl_policy),
+};
+
+static const struct genl_ops tapsec_nl_ops[] = {
 	{
 		.cmd = TAPSEC_CMD_GET_INFO,
 		.doit = tapsec_nl_get_info,
+		.policy = tapsec_nl_policy,
+		.maxattr = TAPSEC_A_MAX,
 	},
 	{
 		.cmd = TAPSEC_CMD_GET_STATS,
 		.doit = tapsec_nl_get_stats,
+		.policy = tapsec_nl_policy,
+		.maxattr = TAPSEC_A_MAX,
 	},
 	{
 		.cmd = TAPSEC_CMD_SOCK_GET,
 		.dumpit = tapsec_nl_sock_dump,
+		.policy = tapsec_nl_policy,
+		.maxattr = TAPSEC_A_MAX,
+	},
+	{
+		.cmd = TAPSEC_CMD_HANDSHAKE_ACCEPT,
+		.doit = tapsec_hs_nl_accept,
+		.policy = tapsec_nl_policy,
+		.maxattr = TAPSEC_A_MAX,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = TAPSEC_CMD_HANDSHAKE_DONE,
+		.doit = tapsec_hs_nl_done,
+		.policy = tapsec_nl_hs_policy,
+		.maxattr = TAPSEC_A_MAX,
+		.flags = GENL_UNS_ADMIN_PERM,
 	},
 };
 
 static struct genl_family tapsec_genl_family __ro_after_init = {
 	.name = TAPSEC_GENL_NAME,
 	.version = TAPSEC_GENL_VERSION,
-	.maxattr = TAPSEC_A_MAX,
-	.policy = tapsec_nl_policy,
 	.netnsok = true,
 	.module = THIS_MODULE,
-	.small_ops = tapsec_nl_ops,
-	.n_small_ops = ARRAY_SIZE(tapsec_nl_ops),
+	.ops = tapsec_nl_ops,
+	.n_ops = ARRAY_SIZE(tapsec_nl_ops),
+	.mcgrps = tapsec_nl_mcgrps,
+	.n_mcgrps = ARRAY_SIZE(tapsec_nl_mcgrps),
 	.resv_start_op = 0,	/* strict validation of every command */
 };
 

@@ -37,13 +37,43 @@ static struct proto_ops stream_ops[TAPSEC_NFAMILIES] __ro_after_init;
 static struct inet_protosw stream_protosw[TAPSEC_NFAMILIES];
 static bool stream_registered[TAPSEC_NFAMILIES];
 
+/*
+ * A socket whose handshake the daemon runs: the daemon's own calls carry
+ * handshake bytes in clear until it installs that direction's key (1);
+ * anyone else waits for the end of the handshake (0, or its error).
+ */
+static int tapsec_stream_hs_gate(struct tapsec_ctx *ctx, bool tx,
+				 bool nonblock)
+{
+	struct tapsec_tls *tls;
+
+	if (!tapsec_hs_delegated(ctx))
+		return 0;
+	if (tapsec_hs_raw(ctx)) {
+		tls = READ_ONCE(ctx->tls);
+		if (!tls)
+			return 1;
+		if (tx)
+			return !READ_ONCE(tls->tx);
+		return !READ_ONCE(tls->rx);
+	}
+	return tapsec_hs_wait_data(ctx, nonblock);
+}
+
 static int tapsec_stream_sendmsg(struct sock *sk, struct msghdr *msg,
 				 size_t size)
 {
 	struct tapsec_ctx *ctx = tapsec_stream_ctx(sk);
+	int fam = tapsec_family_index(sk->sk_family);
+	int err;
 
 	if (!ctx)
 		return tapsec_ctx_refuse(ctx);
+	err = tapsec_stream_hs_gate(ctx, true, msg->msg_flags & MSG_DONTWAIT);
+	if (err > 0)
+		return stream_base_prot[fam]->sendmsg(sk, msg, size);
+	if (err)
+		return err;
 	return tapsec_tls_sendmsg(sk, ctx, msg, size);
 }
 
@@ -51,9 +81,17 @@ static int tapsec_stream_recvmsg(struct sock *sk, struct msghdr *msg,
 				 size_t len, int flags, int *addr_len)
 {
 	struct tapsec_ctx *ctx = tapsec_stream_ctx(sk);
+	int fam = tapsec_family_index(sk->sk_family);
+	int err;
 
 	if (!ctx)
 		return tapsec_ctx_refuse(ctx);
+	err = tapsec_stream_hs_gate(ctx, false, flags & MSG_DONTWAIT);
+	if (err > 0)
+		return stream_base_prot[fam]->recvmsg(sk, msg, len, flags,
+						      addr_len);
+	if (err)
+		return err;
 	return tapsec_tls_recvmsg(sk, ctx, msg, len, flags);
 }
 
@@ -86,8 +124,10 @@ static void tapsec_stream_close(struct sock *sk, long timeout)
 	struct tapsec_ctx *ctx = tapsec_stream_ctx(sk);
 	int fam = tapsec_family_index(sk->sk_family);
 
-	if (ctx)
+	if (ctx) {
+		tapsec_hs_close(ctx);
 		tapsec_tls_close(sk, ctx);
+	}
 	stream_base_prot[fam]->close(sk, timeout);
 }
 
@@ -106,8 +146,12 @@ static int tapsec_stream_setsockopt(struct sock *sk, int level, int optname,
 	if (level != SOL_TAPSEC)
 		return stream_base_prot[fam]->setsockopt(sk, level, optname,
 							 optval, optlen);
-	if (ctx && (optname == TAPSEC_TX || optname == TAPSEC_RX))
-		return tapsec_tls_setsockopt(sk, ctx, optname, optval, optlen);
+	if (ctx && (optname == TAPSEC_TX || optname == TAPSEC_RX)) {
+		int err = tapsec_hs_may_install(ctx);
+
+		return err ?: tapsec_tls_setsockopt(sk, ctx, optname, optval,
+						    optlen);
+	}
 	return tapsec_ctx_setsockopt(ctx, optname, optval, optlen);
 }
 
@@ -136,6 +180,8 @@ static __poll_t tapsec_stream_poll(struct file *file, struct socket *sock,
 	struct tapsec_tls *tls = ctx ? READ_ONCE(ctx->tls) : NULL;
 	struct tapsec_tls_rx *rx = tls ? READ_ONCE(tls->rx) : NULL;
 
+	if (tapsec_hs_delegated(ctx))
+		mask = tapsec_hs_poll(ctx, mask);
 	if (!rx)
 		return mask;
 	mask &= ~(EPOLLIN | EPOLLRDNORM);
@@ -175,6 +221,63 @@ static int tapsec_stream_shutdown(struct socket *sock, int how)
 		tapsec_tls_shutdown_tx(sk, ctx, flags);
 	}
 	return stream_base_ops[fam]->shutdown(sock, how);
+}
+
+/* connect(): TCP's, then the delegated handshake if there is one. */
+static int tapsec_stream_connect(struct socket *sock, struct sockaddr *uaddr,
+				 int addr_len, int flags)
+{
+	struct sock *sk = sock->sk;
+	int fam = tapsec_family_index(sk->sk_family);
+	int err = stream_base_ops[fam]->connect(sock, uaddr, addr_len, flags);
+
+	if (!tapsec_hs_delegated(tapsec_stream_ctx(sk)))
+		return err;
+	return tapsec_hs_connect(sock, err);
+}
+
+/* accept(): TCP's, then the child's delegated handshake. */
+static int tapsec_stream_accepted(struct socket *sock, struct socket *newsock,
+				  int err, bool nonblock)
+{
+	struct tapsec_ctx *ctx = tapsec_stream_ctx(sock->sk);
+
+	if (err || !tapsec_hs_delegated(ctx))
+		return err;
+	return tapsec_hs_accept(ctx, newsock, nonblock);
+}
+
+#if TAPSEC_HAVE_ACCEPT_ARG
+static int tapsec_stream_accept(struct socket *sock, struct socket *newsock,
+				struct proto_accept_arg *arg)
+{
+	int fam = tapsec_family_index(sock->sk->sk_family);
+	int err = stream_base_ops[fam]->accept(sock, newsock, arg);
+
+	return tapsec_stream_accepted(sock, newsock, err,
+				      arg->flags & O_NONBLOCK);
+}
+#else
+static int tapsec_stream_accept(struct socket *sock, struct socket *newsock,
+				int flags, bool kern)
+{
+	int fam = tapsec_family_index(sock->sk->sk_family);
+	int err = stream_base_ops[fam]->accept(sock, newsock, flags, kern);
+
+	return tapsec_stream_accepted(sock, newsock, err, flags & O_NONBLOCK);
+}
+#endif
+
+/**
+ * tapsec_stream_is() - whether a socket is a tapsec stream socket
+ * @sock: the socket
+ *
+ * Return: true when its ops are tapsec's.
+ */
+bool tapsec_stream_is(const struct socket *sock)
+{
+	return sock->ops == &stream_ops[TAPSEC_INET] ||
+	       sock->ops == &stream_ops[TAPSEC_INET6];
 }
 
 static struct tcp_ulp_ops tapsec_ulp_ops;
@@ -317,6 +420,8 @@ static void tapsec_stream_build(int fam, struct proto *base,
 	 */
 	*ops = *base_ops;
 	ops->poll = tapsec_stream_poll;
+	ops->connect = tapsec_stream_connect;
+	ops->accept = tapsec_stream_accept;
 	ops->shutdown = tapsec_stream_shutdown;
 	ops->set_rcvlowat = tapsec_stream_set_rcvlowat;
 	/*

@@ -284,6 +284,23 @@ static int tapsec_tls_rx_wait(struct sock *sk, struct tapsec_ctx *ctx,
 	}
 }
 
+/*
+ * A record the reader never sees: 1 to skip an empty application data
+ * record or a delegated handshake's post-handshake message, 0 to hand the
+ * record out, or a negative errno.  RFC 8446 5.1: only application data
+ * may be empty.
+ */
+static int tapsec_tls_rx_consume(struct sock *sk, struct tapsec_ctx *ctx,
+				 struct tapsec_tls_rx *rx)
+{
+	if (!rx->data_len)
+		return rx->type == TAPSEC_RECORD_APPLICATION_DATA ? 1 : -EBADMSG;
+	if (rx->type == TAPSEC_RECORD_HANDSHAKE && tapsec_hs_delegated(ctx))
+		return tapsec_hs_post_handshake(ctx, rx->buf + rx->data_off,
+						rx->data_len) ?: 1;
+	return 0;
+}
+
 #define TAPSEC_TLS_RECV_FLAGS	(MSG_PEEK | MSG_DONTWAIT | MSG_WAITALL | \
 				 MSG_CMSG_COMPAT)
 
@@ -364,14 +381,14 @@ int tapsec_tls_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
 			tapsec_tls_rx_update_ready(rx);
 			if (rx->peer_closed)
 				break;
-			if (!rx->data_len) {
-				/* RFC 8446 5.1: only application data may be empty */
-				if (rx->type != TAPSEC_RECORD_APPLICATION_DATA) {
-					TAPSEC_COUNT(ctx, rx_bad_record, 1);
-					err = -EBADMSG;
-					tapsec_tls_record_error(sk, ctx, err);
-					break;
-				}
+			err = tapsec_tls_rx_consume(sk, ctx, rx);
+			if (err < 0) {
+				TAPSEC_COUNT(ctx, rx_bad_record, 1);
+				tapsec_tls_record_error(sk, ctx, err);
+				break;
+			}
+			if (err) {
+				err = 0;
 				tapsec_tls_rx_next(rx);
 				tapsec_tls_rx_fill(sk, rx);
 				tapsec_tls_rx_update_ready(rx);

@@ -19,8 +19,10 @@ def enum_entries(name):
     """Names of an enum's entries, in order, without the __*_MAX tail."""
     body = re.search(r"enum %s \{(.*?)\};" % name, header, re.S).group(1)
     body = re.sub(r"/\*.*?\*/", "", body, flags=re.S)
-    names = [e.split("=")[0].strip() for e in body.split(",")]
-    return [n for n in names if n and not n.startswith("__") and not n.endswith("_MAX")]
+    entries = [e.strip() for e in body.split(",")]
+    # the __*_MAX tail and "*_MAX = __*_MAX - 1"
+    return [e.split("=")[0].strip() for e in entries
+            if e and not e.startswith("__") and "= __" not in e]
 
 
 def macro(prefix, name):
@@ -44,7 +46,9 @@ case("operation_values", all(o["value"] == ops.index(macro("TAPSEC_CMD_", o["nam
 sets = {s["name"]: s["attributes"] for s in spec["attribute-sets"]}
 for set_name, enum, prefix in (("tapsec", "tapsec_attr", "TAPSEC_A_"),
                                ("stats", "tapsec_stats_attr", "TAPSEC_A_STATS_"),
-                               ("sock", "tapsec_sock_attr", "TAPSEC_A_SOCK_")):
+                               ("sock", "tapsec_sock_attr", "TAPSEC_A_SOCK_"),
+                               ("hs", "tapsec_hs_attr", "TAPSEC_A_HS_"),
+                               ("event", "tapsec_event_attr", "TAPSEC_A_EVENT_")):
     got = enum_entries(enum)
     want = [prefix + "UNSPEC"] + [macro(prefix, a["name"]) for a in sets[set_name]]
     case(f"attribute_set_{set_name}", got == want, f"header {got} spec {want}")
@@ -60,6 +64,10 @@ spec_feats = [e["name"] for d in spec["definitions"] if d["name"] == "feat"
               for e in d["entries"]]
 case("features_match", [f.lower().replace("_", "-") for f, _ in feats] == spec_feats
      and [int(b) for _, b in feats] == list(range(len(feats))))
+
+groups = re.findall(r'#define TAPSEC_MCGRP_\w+\s+"([\w-]+)"', header)
+case("multicast_groups_match", groups == [g["name"] for g in spec["mcast-groups"]["list"]],
+     f"header {groups}")
 
 print("TAP version 13")
 print(f"1..{len(cases)}")

@@ -34,7 +34,8 @@ TEST_F(nl, get_info)
 	EXPECT_STREQ("0.1.0", info.version);
 	EXPECT_EQ(TAPSEC_GENL_VERSION, info.api_version);
 	EXPECT_EQ(TAPSEC_FEAT_STREAM | TAPSEC_FEAT_DGRAM | TAPSEC_FEAT_TCP_ULP |
-		  TAPSEC_FEAT_INET6 | TAPSEC_FEAT_TLS, info.features);
+		  TAPSEC_FEAT_INET6 | TAPSEC_FEAT_TLS | TAPSEC_FEAT_HANDSHAKE,
+		  info.features);
 	EXPECT_LE(info.sockets, info.sockets_total);
 }
 

@@ -66,7 +66,80 @@ enum tapsec_sockopt {
 	/* Read only, CAP_NET_ADMIN: as TAPSEC_TX/RX, key included. */
 	TAPSEC_TX_KEY = 5,
 	TAPSEC_RX_KEY = 6,
+
+	/*
+	 * Handshake delegation (stream sockets; Documentation/handshake.rst).
+	 * Pre-connection options are set before connect() or listen() (EISCONN
+	 * afterwards); an accepted socket inherits its listener's.
+	 */
+	/* int, enum tapsec_handshake_mode; default TAPSEC_HANDSHAKE_NONE. */
+	TAPSEC_HANDSHAKE = 7,
+	/* u32, milliseconds a delegated handshake may take (default 30000). */
+	TAPSEC_HANDSHAKE_TIMEOUT = 8,
+	/* string: SNI sent and the name the peer certificate must match. */
+	TAPSEC_SERVER_NAME = 9,
+	/* string: ALPN protocols offered/accepted, comma separated. */
+	TAPSEC_ALPN = 10,
+	/* string: name of the daemon identity (certificate chain and key). */
+	TAPSEC_IDENTITY = 11,
+	/* int, enum tapsec_verify: how the peer is authenticated. */
+	TAPSEC_VERIFY = 12,
+	/* string: name of the daemon trust store (CA set); "" the default. */
+	TAPSEC_TRUST = 13,
+	/* string: external PSK identity (TAPSEC_PSK_* store). */
+	TAPSEC_PSK_IDENTITY = 14,
+	/* struct tapsec_versions: lowest and highest TLS version allowed. */
+	TAPSEC_VERSIONS = 15,
+	/* __u16 array: TAPSEC_CIPHER_* allowed, in preference order. */
+	TAPSEC_CIPHERS = 16,
+	/* struct tapsec_handshake_info, read only: outcome of the handshake. */
+	TAPSEC_HANDSHAKE_INFO = 17,
+	/* string, read only: ALPN protocol negotiated ("" if none). */
+	TAPSEC_ALPN_NEGOTIATED = 18,
+	/* string, read only: the validated peer identity (certificate DN). */
+	TAPSEC_PEER_IDENTITY = 19,
 };
+
+/* TAPSEC_HANDSHAKE values. */
+enum tapsec_handshake_mode {
+	TAPSEC_HANDSHAKE_NONE = 0,	/* the application installs keys */
+	TAPSEC_HANDSHAKE_DAEMON = 1,	/* connect()/accept() run one */
+};
+
+/* TAPSEC_VERIFY values. */
+enum tapsec_verify {
+	TAPSEC_VERIFY_DEFAULT = 0,	/* chain to the trust store, and name */
+	TAPSEC_VERIFY_NONE = 1,		/* no peer authentication */
+};
+
+struct tapsec_versions {
+	__u16 min;			/* TAPSEC_TLS_*_VERSION, 0: any */
+	__u16 max;
+};
+
+/* Handshake states (tapsec_handshake_info.state). */
+enum tapsec_handshake_state {
+	TAPSEC_HS_IDLE = 0,		/* none asked for (yet) */
+	TAPSEC_HS_PENDING = 1,		/* waiting for the daemon */
+	TAPSEC_HS_RUNNING = 2,		/* the daemon is on it */
+	TAPSEC_HS_DONE = 3,		/* keys installed, data may flow */
+	TAPSEC_HS_FAILED = 4,		/* see error and reason */
+};
+
+#define TAPSEC_REASON_LEN	128
+
+struct tapsec_handshake_info {
+	__u32 state;			/* enum tapsec_handshake_state */
+	__u32 error;			/* positive errno when FAILED */
+	__u16 version;			/* negotiated TAPSEC_TLS_*_VERSION */
+	__u16 cipher;			/* negotiated TAPSEC_CIPHER_* */
+	__u32 flags;			/* TAPSEC_HS_F_* */
+	char reason[TAPSEC_REASON_LEN];	/* why it failed, NUL terminated */
+};
+
+#define TAPSEC_HS_F_RESUMED	_BITUL(0)	/* session resumed */
+#define TAPSEC_HS_F_PEER_AUTH	_BITUL(1)	/* peer authenticated */
+#define TAPSEC_HS_F_PSK		_BITUL(2)	/* external PSK used */
 
 /* Control messages at level SOL_TAPSEC (same numbers as kTLS's). */
 #define TAPSEC_SET_RECORD_TYPE	1	/* sendmsg: __u8 content type */
@@ -145,6 +218,9 @@ struct tapsec_counters {
 	__u64 key_exhausted;	/* sequence numbers used up: EKEYEXPIRED */
 	__u64 close_notify_tx;	/* close_notify alerts sent */
 	__u64 close_notify_rx;	/* close_notify alerts received */
+	__u64 hs_done;		/* delegated handshakes that succeeded */
+	__u64 hs_failed;	/* delegated handshakes that failed */
+	__u64 rx_post_handshake; /* post-handshake messages consumed */
 };
 
 struct tapsec_sock_info {
@@ -171,6 +247,26 @@ enum tapsec_cmd {
 	TAPSEC_CMD_GET_STATS,
 	/* Dump: one TAPSEC_A_SOCK per tapsec socket of the namespace. */
 	TAPSEC_CMD_SOCK_GET,
+	/*
+	 * Kernel to the "handshake" group: handshakes are waiting
+	 * (TAPSEC_A_HS_PENDING: how many).
+	 */
+	TAPSEC_CMD_HANDSHAKE_READY,
+	/*
+	 * Daemon, admin: take the oldest waiting handshake.  The reply's
+	 * TAPSEC_A_HS holds the socket, installed in the caller as a file
+	 * descriptor (TAPSEC_A_HS_FD), and the socket's parameters.  ENOENT
+	 * when none is waiting.
+	 */
+	TAPSEC_CMD_HANDSHAKE_ACCEPT,
+	/*
+	 * Daemon, admin: the handshake on TAPSEC_A_HS_FD is over;
+	 * TAPSEC_A_HS_STATUS 0 (keys installed) or a positive errno with
+	 * TAPSEC_A_HS_REASON.
+	 */
+	TAPSEC_CMD_HANDSHAKE_DONE,
+	/* Kernel to the "events" group: one TAPSEC_A_EVENT. */
+	TAPSEC_CMD_EVENT,
 
 	__TAPSEC_CMD_MAX,
 	TAPSEC_CMD_MAX = __TAPSEC_CMD_MAX - 1
@@ -186,6 +282,8 @@ enum tapsec_attr {
 	TAPSEC_A_PAD,
 	TAPSEC_A_STATS,			/* nest: TAPSEC_A_STATS_* */
 	TAPSEC_A_SOCK,			/* nest: TAPSEC_A_SOCK_* */
+	TAPSEC_A_HS,			/* nest: TAPSEC_A_HS_* */
+	TAPSEC_A_EVENT,			/* nest: TAPSEC_A_EVENT_* */
 
 	__TAPSEC_A_MAX,
 	TAPSEC_A_MAX = __TAPSEC_A_MAX - 1
@@ -209,6 +307,9 @@ enum tapsec_stats_attr {
 	TAPSEC_A_STATS_KEY_EXHAUSTED,
 	TAPSEC_A_STATS_CLOSE_NOTIFY_TX,
 	TAPSEC_A_STATS_CLOSE_NOTIFY_RX,
+	TAPSEC_A_STATS_HS_DONE,
+	TAPSEC_A_STATS_HS_FAILED,
+	TAPSEC_A_STATS_RX_POST_HANDSHAKE,
 	TAPSEC_A_STATS_PAD,
 
 	__TAPSEC_A_STATS_MAX,
@@ -237,11 +338,75 @@ enum tapsec_sock_attr {
 	TAPSEC_A_SOCK_MAX = __TAPSEC_A_SOCK_MAX - 1
 };
 
+/* Multicast groups of the family. */
+#define TAPSEC_MCGRP_HANDSHAKE	"handshake"
+#define TAPSEC_MCGRP_EVENTS	"events"
+
+/* Roles in a handshake (TAPSEC_A_HS_ROLE). */
+enum tapsec_hs_role {
+	TAPSEC_ROLE_CLIENT = 0,
+	TAPSEC_ROLE_SERVER = 1,
+};
+
+/* TAPSEC_A_HS: one handshake, between the kernel and the daemon. */
+enum tapsec_hs_attr {
+	TAPSEC_A_HS_UNSPEC,
+	TAPSEC_A_HS_FD,			/* u32: socket, as the daemon's fd */
+	TAPSEC_A_HS_ROLE,		/* u32: enum tapsec_hs_role */
+	TAPSEC_A_HS_PROTOCOL,		/* u32: enum tapsec_record_proto */
+	TAPSEC_A_HS_TIMEOUT,		/* u32: milliseconds left */
+	TAPSEC_A_HS_SERVER_NAME,	/* string */
+	TAPSEC_A_HS_ALPN,		/* string, comma separated */
+	TAPSEC_A_HS_IDENTITY,		/* string */
+	TAPSEC_A_HS_VERIFY,		/* u32: enum tapsec_verify */
+	TAPSEC_A_HS_TRUST,		/* string */
+	TAPSEC_A_HS_PSK_IDENTITY,	/* string */
+	TAPSEC_A_HS_VERSION_MIN,	/* u16 */
+	TAPSEC_A_HS_VERSION_MAX,	/* u16 */
+	TAPSEC_A_HS_CIPHERS,		/* binary: __u16 TAPSEC_CIPHER_* list */
+	TAPSEC_A_HS_PEER,		/* binary: struct sockaddr_in[6] */
+	TAPSEC_A_HS_STATUS,		/* u32: 0 or a positive errno */
+	TAPSEC_A_HS_REASON,		/* string: why it failed */
+	TAPSEC_A_HS_ALPN_NEGOTIATED,	/* string */
+	TAPSEC_A_HS_PEER_IDENTITY,	/* string */
+	TAPSEC_A_HS_RESUMED,		/* flag */
+	TAPSEC_A_HS_PEER_AUTH,		/* flag: the peer was authenticated */
+	TAPSEC_A_HS_PENDING,		/* u32: handshakes waiting */
+	TAPSEC_A_HS_INODE,		/* u64: socket inode */
+	TAPSEC_A_HS_PAD,
+
+	__TAPSEC_A_HS_MAX,
+	TAPSEC_A_HS_MAX = __TAPSEC_A_HS_MAX - 1
+};
+
+/* Event types (TAPSEC_A_EVENT_TYPE). */
+enum tapsec_event_type {
+	TAPSEC_EVENT_UNSPEC,
+	TAPSEC_EVENT_HANDSHAKE_DONE,
+	TAPSEC_EVENT_HANDSHAKE_FAILED,
+	TAPSEC_EVENT_CLOSED,
+};
+
+/* TAPSEC_A_EVENT: one event. */
+enum tapsec_event_attr {
+	TAPSEC_A_EVENT_UNSPEC,
+	TAPSEC_A_EVENT_TYPE,		/* u32: enum tapsec_event_type */
+	TAPSEC_A_EVENT_INODE,		/* u64: socket inode */
+	TAPSEC_A_EVENT_ERROR,		/* u32: positive errno */
+	TAPSEC_A_EVENT_REASON,		/* string */
+	TAPSEC_A_EVENT_LOST,		/* u64: events lost before this one */
+	TAPSEC_A_EVENT_PAD,
+
+	__TAPSEC_A_EVENT_MAX,
+	TAPSEC_A_EVENT_MAX = __TAPSEC_A_EVENT_MAX - 1
+};
+
 /* TAPSEC_A_FEATURES bits: what this module build offers. */
 #define TAPSEC_FEAT_STREAM	_BITULL(0)	/* SOCK_STREAM sockets */
 #define TAPSEC_FEAT_DGRAM	_BITULL(1)	/* SOCK_DGRAM sockets */
 #define TAPSEC_FEAT_TCP_ULP	_BITULL(2)	/* TCP_ULP "tapsec" */
 #define TAPSEC_FEAT_INET6	_BITULL(3)	/* AF_INET6 sockets */
 #define TAPSEC_FEAT_TLS		_BITULL(4)	/* TLS 1.2/1.3 record layer */
+#define TAPSEC_FEAT_HANDSHAKE	_BITULL(5)	/* delegated handshakes */
 
 #endif /* _UAPI_LINUX_TAPSEC_H */
