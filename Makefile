@@ -46,18 +46,24 @@ $(B)/bin/tapsecctl: tools/tapsecctl/tapsecctl.c $(NL_LIB_SRC) $(UAPI)
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -o $@ $< tools/lib/tapsec_nl.c $(PKG_NL)
 
-$(B)/bin/tapsec-handshaked: userspace-handshaked/tapsec-handshaked.c \
+$(B)/bin/tapsec-handshaked: $(wildcard userspace-handshaked/*.[ch]) \
 		$(NL_LIB_SRC) $(UAPI)
 	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) -o $@ $< tools/lib/tapsec_nl.c $(PKG_NL)
+	$(CC) $(USER_CFLAGS) -o $@ $(filter %.c,$^) $(PKG_NL) \
+		$(shell pkg-config --cflags --libs gnutls) -lpthread
 
-selftests: $(SELFTEST_BINS)
+selftests: $(SELFTEST_BINS) $(B)/selftests/tapsec/hs_peer
 
 $(B)/selftests/%_test: selftests/%_test.c $(NL_LIB_SRC) $(UAPI) \
 		$(wildcard selftests/lib/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -I$(KSRC)/tools/testing/selftests -o $@ $< \
 		tools/lib/tapsec_nl.c $(PKG_NL) -lpthread
+
+# The peer that handshake_test.sh drives (not a kselftest-harness test).
+$(B)/selftests/tapsec/hs_peer: selftests/tapsec/hs_peer.c $(UAPI)
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -o $@ $<
 
 deps:
 	scripts/install-deps

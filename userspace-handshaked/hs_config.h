@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * tapsec-handshaked: the configuration file (identities and trust stores)
+ * and the GnuTLS credentials built from it.
+ */
+#ifndef HS_CONFIG_H
+#define HS_CONFIG_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include <gnutls/gnutls.h>
+
+#define HS_DEFAULT_CONFIG	"/etc/tapsec/handshaked.conf"
+#define HS_DEFAULT_WORKERS	16
+#define HS_MAX_WORKERS		1024
+
+/* The trust store TAPSEC_TRUST "" (or none) names. */
+#define HS_DEFAULT_TRUST	"default"
+
+/* [identity NAME]: a certificate chain and its private key, PEM. */
+struct hs_identity {
+	char *name;
+	gnutls_datum_t cert;
+	gnutls_datum_t key;
+	struct hs_identity *next;
+};
+
+/* [trust NAME]: CA certificates, CRLs, and maybe the system's CAs. */
+struct hs_trust {
+	char *name;
+	gnutls_datum_t *cas;
+	unsigned int n_cas;
+	gnutls_datum_t *crls;
+	unsigned int n_crls;
+	bool system;
+	struct hs_trust *next;
+};
+
+struct hs_creds;
+
+struct hs_config {
+	unsigned int workers;
+	struct hs_identity *identities;
+	struct hs_trust *trusts;
+
+	/* Credentials per (identity, trust) pair, built on first use. */
+	pthread_mutex_t creds_lock;
+	struct hs_creds *creds;
+};
+
+/*
+ * Read @path.  A file that does not exist is an error only when
+ * @must_exist; otherwise the defaults apply.  Errors are logged as
+ * "FILE:LINE: what"; returns 0 or -1.
+ */
+int hs_config_load(struct hs_config *cfg, const char *path, bool must_exist);
+void hs_config_free(struct hs_config *cfg);
+
+/* The identity called @name, or NULL. */
+const struct hs_identity *hs_config_identity(const struct hs_config *cfg,
+					     const char *name);
+
+/*
+ * The trust store called @name.  NULL or "" is the [trust default] section
+ * or, without one, the system's CAs; "system" is the system's CAs unless
+ * the file defines a store of that name.  NULL when unknown.
+ */
+const struct hs_trust *hs_config_trust(const struct hs_config *cfg,
+				       const char *name);
+
+/*
+ * Certificate credentials presenting @id (may be NULL) and verifying
+ * against @trust (may be NULL), shared by every session that needs the
+ * same pair and valid until hs_config_free().  Returns 0 or a GnuTLS error.
+ */
+int hs_config_creds(struct hs_config *cfg, const struct hs_identity *id,
+		    const struct hs_trust *trust,
+		    gnutls_certificate_credentials_t *out);
+
+#endif /* HS_CONFIG_H */

@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tapsec-handshaked: performs the TLS handshakes tapsec.ko delegates.
+ *
+ * The main thread is the listener: subscribed to the family's "handshake"
+ * multicast group, it takes every waiting handshake with
+ * TAPSEC_CMD_HANDSHAKE_ACCEPT whenever the kernel says some are waiting,
+ * and once a second in case a notification was lost, and hands them to
+ * the worker threads (hs_worker.c).  Documentation/handshaked.rst.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <gnutls/gnutls.h>
+
+#include "hs.h"
+#include "hs_config.h"
+#include "hs_netlink.h"
+#include "hs_worker.h"
+
+/* How often to look for handshakes whose notification was lost. */
+#define HS_POLL_MS	1000
+
+enum { OPT_CHECK = 256, OPT_CHECK_CONFIG, OPT_READY_FILE };
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: tapsec-handshaked [-v] [-c FILE] [--ready-file PATH]\n"
+		"       tapsec-handshaked [-c FILE] --check-config\n"
+		"       tapsec-handshaked --check | --version\n"
+		"  -c, --config FILE   configuration, default\n"
+		"                      " HS_DEFAULT_CONFIG "\n"
+		"  -v, --verbose       also log every successful handshake\n"
+		"  --ready-file PATH   create PATH once handshakes are taken\n"
+		"  --check-config      validate the configuration, then exit\n"
+		"  --check             check that the module answers, then exit\n"
+		"  --version           print the version\n");
+}
+
+static int check_module(void)
+{
+	struct tapsec_info info;
+	struct tapsec_nl nl;
+	int err;
+
+	err = tapsec_nl_open(&nl);
+	if (!err)
+		err = tapsec_nl_get_info(&nl, &info);
+	tapsec_nl_close(&nl);
+	if (err) {
+		hs_log("tapsec module not reachable: %s", strerror(-err));
+		return 1;
+	}
+	printf("tapsec-handshaked %s: module %s, netlink API %u\n",
+	       HS_VERSION, info.version, info.api_version);
+	return 0;
+}
+
+/*
+ * Take handshakes until the kernel has none left.  Returns 0 or the
+ * negative errno that stopped it (other than ENOENT).
+ */
+static int take_handshakes(struct hs_nl *nl, struct hs_pool *pool)
+{
+	struct hs_request *req;
+	int err;
+
+	while (!(err = hs_nl_accept(nl, &req))) {
+		hs_debug("handshake taken: %s, peer %s, inode %llu",
+			 req->role == TAPSEC_ROLE_SERVER ? "server" : "client",
+			 req->peer_str, (unsigned long long)req->inode);
+		hs_pool_submit(pool, req);
+	}
+	return err == -ENOENT ? 0 : err;
+}
+
+static int write_ready_file(const char *path)
+{
+	char pid[32];
+	int fd, len;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		hs_log("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	len = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (write(fd, pid, len) != len)
+		hs_log("%s: %s", path, strerror(errno));
+	close(fd);
+	return 0;
+}
+
+/* Listen until SIGTERM or SIGINT.  Returns the exit status. */
+static int listen_loop(struct tapsec_nl *mc, int mcfd, struct hs_nl *req_nl,
+		       struct hs_pool *pool, int sigfd)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = mcfd, .events = POLLIN },
+		{ .fd = sigfd, .events = POLLIN },
+	};
+	struct signalfd_siginfo si;
+	int err, last_err = 0;
+
+	for (;;) {
+		if (poll(pfd, 2, HS_POLL_MS) < 0 && errno != EINTR) {
+			hs_log("poll: %s", strerror(errno));
+			return 1;
+		}
+		if (pfd[1].revents & POLLIN) {
+			if (read(sigfd, &si, sizeof(si)) == sizeof(si))
+				hs_log("%s: finishing running handshakes",
+				       strsignal(si.ssi_signo));
+			return 0;
+		}
+		/* Notified or not: the timeout is the safety net. */
+		hs_nl_notified(mc);
+		err = take_handshakes(req_nl, pool);
+		/* Say it once, not every second. */
+		if (err && err != last_err)
+			hs_log("HANDSHAKE_ACCEPT: %s", strerror(-err));
+		last_err = err;
+	}
+}
+
+/* Open the sockets, start the workers, serve.  Returns the exit status. */
+static int run(struct hs_config *cfg, const char *ready_file)
+{
+	struct tapsec_nl mc = { 0 };
+	struct hs_nl req_nl = { 0 };
+	struct hs_pool *pool = NULL;
+	int err, mcfd, sigfd = -1, status = 1;
+	sigset_t sigs;
+
+	/*
+	 * Signals go to the listener's signalfd alone: blocked here, before
+	 * the workers start, they stay blocked in every thread.  A peer that
+	 * resets the connection must not kill the daemon with SIGPIPE.
+	 */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	if (sigfd < 0) {
+		hs_log("signalfd: %s", strerror(errno));
+		return 1;
+	}
+
+	err = tapsec_nl_open(&mc);
+	if (!err)
+		err = hs_nl_open(&req_nl);
+	if (err) {
+		hs_log("tapsec module not reachable: %s", strerror(-err));
+		goto out;
+	}
+	err = mcfd = hs_nl_subscribe(&mc);
+	if (err == -ENOENT) {
+		hs_log("the tapsec module offers no handshake delegation");
+		goto out;
+	}
+	if (err < 0) {
+		hs_log("cannot join the handshake group: %s", strerror(-err));
+		goto out;
+	}
+	pool = hs_pool_start(cfg, &req_nl);
+	if (!pool)
+		goto out;
+
+	/* Handshakes queued before we subscribed are taken here. */
+	err = take_handshakes(&req_nl, pool);
+	if (err == -EPERM) {
+		hs_log("HANDSHAKE_ACCEPT: %s (CAP_NET_ADMIN is needed)",
+		       strerror(-err));
+		goto out;
+	}
+	if (ready_file && write_ready_file(ready_file))
+		goto out;
+	hs_log("version %s ready, %u workers", HS_VERSION, cfg->workers);
+	status = listen_loop(&mc, mcfd, &req_nl, pool, sigfd);
+	if (ready_file)
+		unlink(ready_file);
+out:
+	/*
+	 * Leave the group first: new handshakes fail fast (ESRCH) rather than
+	 * queue for a daemon that is going.  The request socket goes last:
+	 * the kernel aborts the handshakes of its port when it closes.
+	 */
+	tapsec_nl_close(&mc);
+	if (pool)
+		hs_pool_stop(pool);
+	hs_nl_close(&req_nl);
+	close(sigfd);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "ready-file", required_argument, NULL, OPT_READY_FILE },
+		{ "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
+		{ "check", no_argument, NULL, OPT_CHECK },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config = NULL, *ready_file = NULL;
+	/* Only a file named on the command line has to exist. */
+	bool check_config = false, must_exist = false;
+	struct hs_config cfg;
+	int c, status;
+
+	while ((c = getopt_long(argc, argv, "c:vVh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'v':
+			hs_verbose = 1;
+			break;
+		case OPT_READY_FILE:
+			ready_file = optarg;
+			break;
+		case OPT_CHECK_CONFIG:
+			check_config = true;
+			break;
+		case OPT_CHECK:
+			return check_module();
+		case 'V':
+			printf("tapsec-handshaked %s\n", HS_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (!gnutls_check_version("3.7.0")) {
+		hs_log("GnuTLS 3.7.0 or later needed, found %s",
+		       gnutls_check_version(NULL));
+		return 1;
+	}
+	if (!config)
+		config = HS_DEFAULT_CONFIG;
+	else
+		must_exist = true;
+	if (hs_config_load(&cfg, config, must_exist))
+		return 2;
+	if (check_config) {
+		printf("%s: configuration OK\n", config);
+		hs_config_free(&cfg);
+		return 0;
+	}
+	status = run(&cfg, ready_file);
+	hs_config_free(&cfg);
+	return status;
+}

@@ -1,0 +1,734 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tapsec-handshaked: one TLS handshake with GnuTLS.
+ *
+ * The socket the kernel hands over is in raw mode: send and recv carry the
+ * handshake bytes untouched.  GnuTLS runs over it until the handshake is
+ * complete, then the application traffic keys of both directions go into
+ * the socket with TAPSEC_TX and TAPSEC_RX and the kernel's record layer
+ * takes over.  Nothing may be read beyond the handshake: bytes the peer
+ * sends after its last handshake message are records for the kernel.
+ * GnuTLS reads a record header, then exactly the rest of that record, so
+ * a transport that reads what it is asked for keeps that guarantee.
+ * gnutls_bye() is never called: the connection lives on in the kernel.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <gnutls/x509.h>
+
+#include "hs_tls.h"
+
+/* GnuTLS takes at most 8 ALPN protocols (MAX_ALPN_PROTOCOLS). */
+#define HS_MAX_ALPN		8
+
+/* Non-fatal GnuTLS errors in a row before the handshake is given up. */
+#define HS_MAX_RETRIES		64
+
+struct hs_tls {
+	gnutls_session_t session;
+	const struct hs_request *req;
+	int fd;
+	bool verify_peer;	/* the peer's certificate is checked */
+	int io_errno;		/* errno of the last failed send or recv */
+	char verify_name[256];	/* the name the server must carry */
+};
+
+/*
+ * The record protections tapsec implements, in GnuTLS's own order of
+ * preference, and where each field of the key material goes.  AES-GCM
+ * splits its 12-byte nonce base into salt and iv; ChaCha20-Poly1305 has
+ * no salt (salt_len 0).
+ */
+struct hs_aead {
+	gnutls_cipher_algorithm_t algo;
+	uint16_t type;			/* TAPSEC_CIPHER_* */
+	const char *prio;		/* GnuTLS priority keyword */
+	size_t size;			/* of its tapsec_crypto_info_* */
+	size_t key_off, key_len;
+	size_t salt_off, salt_len;
+	size_t iv_off, iv_len;
+	size_t seq_off;
+};
+
+#define HS_FIELD(st, f)		.f##_off = offsetof(struct st, f), \
+				.f##_len = sizeof(((struct st *)0)->f)
+#define HS_INFO(st)		.size = sizeof(struct st), HS_FIELD(st, key), \
+				HS_FIELD(st, iv), \
+				.seq_off = offsetof(struct st, rec_seq)
+
+static const struct hs_aead hs_aeads[] = {
+	{
+		.algo = GNUTLS_CIPHER_AES_256_GCM,
+		.type = TAPSEC_CIPHER_AES_GCM_256,
+		.prio = "AES-256-GCM",
+		HS_INFO(tapsec_crypto_info_aes_gcm_256),
+		HS_FIELD(tapsec_crypto_info_aes_gcm_256, salt),
+	}, {
+		.algo = GNUTLS_CIPHER_CHACHA20_POLY1305,
+		.type = TAPSEC_CIPHER_CHACHA20_POLY1305,
+		.prio = "CHACHA20-POLY1305",
+		HS_INFO(tapsec_crypto_info_chacha20_poly1305),
+	}, {
+		.algo = GNUTLS_CIPHER_AES_128_GCM,
+		.type = TAPSEC_CIPHER_AES_GCM_128,
+		.prio = "AES-128-GCM",
+		HS_INFO(tapsec_crypto_info_aes_gcm_128),
+		HS_FIELD(tapsec_crypto_info_aes_gcm_128, salt),
+	},
+};
+
+#define HS_N_AEADS	(sizeof(hs_aeads) / sizeof(hs_aeads[0]))
+
+/* The entry of GnuTLS cipher @algo, or if it is 0 of TAPSEC_CIPHER_ @type. */
+static const struct hs_aead *aead_find(gnutls_cipher_algorithm_t algo,
+				       uint16_t type)
+{
+	for (size_t i = 0; i < HS_N_AEADS; i++)
+		if (algo ? hs_aeads[i].algo == algo : hs_aeads[i].type == type)
+			return &hs_aeads[i];
+	return NULL;
+}
+
+size_t hs_tls_crypto_info(gnutls_protocol_t version,
+			  gnutls_cipher_algorithm_t cipher,
+			  const gnutls_datum_t *key, const gnutls_datum_t *iv,
+			  const unsigned char seq[8], union hs_crypto_info *ci)
+{
+	const struct hs_aead *a = aead_find(cipher, 0);
+	unsigned char *p = (unsigned char *)ci;
+	const unsigned char *nonce;
+	size_t implicit;
+
+	if (!a || (version != GNUTLS_TLS1_2 && version != GNUTLS_TLS1_3))
+		return 0;
+	/*
+	 * TLS 1.3 (RFC 8446 5.3) and ChaCha20-Poly1305 in TLS 1.2 (RFC 7905)
+	 * derive each nonce from a 12-byte static IV, which GnuTLS hands out
+	 * whole; for AES-GCM kTLS wants its first 4 bytes as salt and the
+	 * other 8 as iv.  TLS 1.2 AES-GCM (RFC 5288) has a 4-byte implicit
+	 * IV, the salt, and an 8-byte explicit nonce carried in each record:
+	 * GnuTLS sends the record sequence number there and so does the
+	 * kernel, which counts on from the iv it is given, so iv = rec_seq.
+	 */
+	implicit = a->salt_len + a->iv_len;
+	if (version == GNUTLS_TLS1_2 && a->salt_len)
+		implicit = a->salt_len;
+	if (key->size != a->key_len || iv->size != implicit)
+		return 0;
+	nonce = implicit > a->salt_len ? iv->data + a->salt_len : seq;
+
+	memset(ci, 0, sizeof(*ci));
+	ci->info.version = version == GNUTLS_TLS1_3 ? TAPSEC_TLS_1_3_VERSION :
+						      TAPSEC_TLS_1_2_VERSION;
+	ci->info.cipher_type = a->type;
+	memcpy(p + a->key_off, key->data, a->key_len);
+	memcpy(p + a->salt_off, iv->data, a->salt_len);
+	memcpy(p + a->iv_off, nonce, a->iv_len);
+	memcpy(p + a->seq_off, seq, 8);
+	return a->size;
+}
+
+/*
+ * The transport.  GnuTLS's own would do, but the socket's file may be
+ * shared with the application, so the daemon must not set O_NONBLOCK on
+ * it: MSG_DONTWAIT makes each call non-blocking instead, and the worker's
+ * event loop waits.  Reads ask for exactly what GnuTLS asks for.
+ */
+static ssize_t hs_pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
+{
+	struct hs_tls *t = ptr;
+	ssize_t n = recv(t->fd, buf, len, MSG_DONTWAIT);
+
+	if (n < 0)
+		t->io_errno = errno;
+	return n;
+}
+
+static ssize_t hs_push(gnutls_transport_ptr_t ptr, const giovec_t *iov,
+		       int iovcnt)
+{
+	struct hs_tls *t = ptr;
+	struct msghdr msg = {
+		.msg_iov = (struct iovec *)iov,
+		.msg_iovlen = iovcnt,
+	};
+	ssize_t n = sendmsg(t->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+	if (n < 0)
+		t->io_errno = errno;
+	return n;
+}
+
+/*
+ * GnuTLS asks whether data is there.  A GNUTLS_NONBLOCK session does not
+ * wait here (it returns GNUTLS_E_AGAIN and the event loop waits), and a
+ * worker must never block: answer without waiting, whatever @ms says.
+ */
+static int hs_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
+{
+	struct hs_tls *t = ptr;
+	struct pollfd pfd = { .fd = t->fd, .events = POLLIN };
+
+	(void)ms;
+	return poll(&pfd, 1, 0);
+}
+
+/*
+ * The key of the external PSK @identity, from tapsec's PSK store.  The
+ * store (TAPSEC_PSK_*) is not in the kernel yet, so every identity is
+ * unknown for now; wire the lookup in here.  Returns 0 or a positive errno
+ * with the reason in @res.
+ */
+static int hs_psk_fetch(const char *identity, gnutls_datum_t *key,
+			struct hs_result *res)
+{
+	(void)identity;
+	key->data = NULL;
+	key->size = 0;
+	hs_fail(res, ENOKEY, "PSK store not available");
+	return ENOKEY;
+}
+
+static bool version_allowed(const struct hs_request *req, uint16_t v)
+{
+	return (!req->version_min || req->version_min <= v) &&
+	       (!req->version_max || req->version_max >= v);
+}
+
+static void append(char *buf, size_t size, const char *s)
+{
+	size_t len = strlen(buf);
+
+	snprintf(buf + len, size - len, "%s", s);
+}
+
+/*
+ * Only what the kernel can take over: TLS 1.2 and 1.3 with the three
+ * AEADs, narrowed by the application's versions and ciphers.  The
+ * application's cipher list is in its order of preference; a server
+ * follows it (%SERVER_PRECEDENCE).
+ */
+static int set_priority(struct hs_tls *t, struct hs_result *res)
+{
+	const struct hs_request *req = t->req;
+	char prio[256] = "NORMAL:-VERS-ALL";
+	const char *err_pos = NULL;
+	bool used[HS_N_AEADS] = { false };
+	const struct hs_aead *a;
+	bool any = false;
+	unsigned int i;
+	int ret;
+
+	if (version_allowed(req, TAPSEC_TLS_1_3_VERSION))
+		append(prio, sizeof(prio), ":+VERS-TLS1.3");
+	if (version_allowed(req, TAPSEC_TLS_1_2_VERSION))
+		append(prio, sizeof(prio), ":+VERS-TLS1.2");
+	if (!strchr(prio, '+')) {
+		hs_fail(res, EPROTONOSUPPORT, "no TLS version allowed");
+		return -1;
+	}
+	append(prio, sizeof(prio), ":-CIPHER-ALL");
+	/* The application's ciphers in its order; without a list, ours. */
+	for (i = 0; i < (req->n_ciphers ? req->n_ciphers : HS_N_AEADS); i++) {
+		a = req->n_ciphers ?
+		    aead_find(GNUTLS_CIPHER_UNKNOWN, req->ciphers[i]) :
+		    &hs_aeads[i];
+		/* The kernel checks the list; skip what we do not know. */
+		if (!a || used[a - hs_aeads])
+			continue;
+		used[a - hs_aeads] = any = true;
+		append(prio, sizeof(prio), ":+");
+		append(prio, sizeof(prio), a->prio);
+	}
+	if (!any) {
+		hs_fail(res, EPROTONOSUPPORT, "no supported cipher allowed");
+		return -1;
+	}
+	append(prio, sizeof(prio), ":-MAC-ALL:+AEAD");
+	if (req->role == TAPSEC_ROLE_SERVER)
+		append(prio, sizeof(prio), ":%SERVER_PRECEDENCE");
+	ret = gnutls_priority_set_direct(t->session, prio, &err_pos);
+	if (ret < 0) {
+		hs_fail(res, EINVAL, "priority \"%s\" rejected: %s", prio,
+			gnutls_strerror(ret));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * ALPN from the comma-separated list.  GNUTLS_ALPN_MANDATORY fails the
+ * handshake when the peer sends ALPN but nothing in it matches, and lets
+ * it go on when the peer does not use ALPN at all.
+ */
+static int set_alpn(struct hs_tls *t, struct hs_result *res)
+{
+	gnutls_datum_t protos[HS_MAX_ALPN];
+	const char *s = t->req->alpn;
+	unsigned int n = 0, flags = GNUTLS_ALPN_MANDATORY;
+	size_t len;
+	int ret;
+
+	while (s && *s) {
+		len = strcspn(s, ",");
+		if (len && n == HS_MAX_ALPN) {
+			hs_fail(res, EINVAL, "more than %d ALPN protocols",
+				HS_MAX_ALPN);
+			return -1;
+		}
+		if (len) {
+			/* GnuTLS copies the names. */
+			protos[n].data = (unsigned char *)s;
+			protos[n++].size = len;
+		}
+		s += len + (s[len] == ',');
+	}
+	if (!n)
+		return 0;
+	if (t->req->role == TAPSEC_ROLE_SERVER)
+		flags |= GNUTLS_ALPN_SERVER_PRECEDENCE;
+	ret = gnutls_alpn_set_protocols(t->session, protos, n, flags);
+	if (ret < 0) {
+		hs_fail(res, EINVAL, "ALPN list rejected: %s",
+			gnutls_strerror(ret));
+		return -1;
+	}
+	return 0;
+}
+
+static bool is_ip_literal(const char *s)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, s, buf) == 1 ||
+	       inet_pton(AF_INET6, s, buf) == 1;
+}
+
+/* The peer's address as a certificate would name it (no port). */
+static bool peer_ip(const struct hs_request *req, char *buf, size_t len)
+{
+	const struct sockaddr_in6 *sin6 = (const void *)&req->peer;
+	const struct sockaddr_in *sin = (const void *)&req->peer;
+
+	if (req->peer.ss_family == AF_INET)
+		return inet_ntop(AF_INET, &sin->sin_addr, buf, len);
+	if (req->peer.ss_family != AF_INET6)
+		return false;
+	/* An IPv4 client of a dual-stack socket is its IPv4 address. */
+	if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+		return inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], buf,
+				 len);
+	return inet_ntop(AF_INET6, &sin6->sin6_addr, buf, len);
+}
+
+/*
+ * Client: SNI (never an address, RFC 6066 3) and the name the server's
+ * certificate must carry, the server name or else the address connected
+ * to.  GnuTLS matches a textual address against iPAddress entries.
+ */
+static int set_client_auth(struct hs_tls *t, struct hs_result *res)
+{
+	const char *sni = t->req->server_name;
+	int ret;
+
+	if (sni && *sni && !is_ip_literal(sni)) {
+		ret = gnutls_server_name_set(t->session, GNUTLS_NAME_DNS, sni,
+					     strlen(sni));
+		if (ret < 0) {
+			hs_fail(res, EINVAL, "server name rejected: %s",
+				gnutls_strerror(ret));
+			return -1;
+		}
+	}
+	if (!t->verify_peer)
+		return 0;
+	if (sni && *sni)
+		snprintf(t->verify_name, sizeof(t->verify_name), "%s", sni);
+	else if (!peer_ip(t->req, t->verify_name, sizeof(t->verify_name))) {
+		hs_fail(res, EINVAL, "no server name to verify");
+		return -1;
+	}
+	gnutls_session_set_verify_cert(t->session, t->verify_name, 0);
+	return 0;
+}
+
+struct hs_tls *hs_tls_start(struct hs_config *cfg,
+			    const struct hs_request *req,
+			    struct hs_result *res)
+{
+	bool server = req->role == TAPSEC_ROLE_SERVER;
+	unsigned int flags = GNUTLS_NONBLOCK | GNUTLS_NO_TICKETS;
+	const struct hs_identity *id = NULL;
+	const struct hs_trust *trust = NULL;
+	gnutls_certificate_credentials_t cred;
+	gnutls_datum_t psk;
+	struct hs_tls *t;
+	int ret;
+
+	if (req->bad_request) {
+		hs_fail(res, req->bad_request, "unusable handshake request");
+		return NULL;
+	}
+	if (req->protocol != TAPSEC_PROTO_TLS) {
+		hs_fail(res, EPROTONOSUPPORT, "record protocol %u not handled",
+			req->protocol);
+		return NULL;
+	}
+	if (req->role != TAPSEC_ROLE_CLIENT && !server) {
+		hs_fail(res, EINVAL, "unknown role %u", req->role);
+		return NULL;
+	}
+	if (req->psk_identity && *req->psk_identity) {
+		ret = hs_psk_fetch(req->psk_identity, &psk, res);
+		if (ret)
+			return NULL;
+		/* PSK handshakes come with the store (gnutls_psk_*). */
+		gnutls_memset(psk.data, 0, psk.size);
+		free(psk.data);
+		hs_fail(res, ENOKEY, "PSK handshakes not supported yet");
+		return NULL;
+	}
+	if (req->identity && *req->identity) {
+		id = hs_config_identity(cfg, req->identity);
+		if (!id) {
+			hs_fail(res, EINVAL, "unknown identity \"%s\"",
+				req->identity);
+			return NULL;
+		}
+	} else if (server) {
+		hs_fail(res, EINVAL, "no identity");
+		return NULL;
+	}
+
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		hs_fail(res, ENOMEM, "out of memory");
+		return NULL;
+	}
+	t->req = req;
+	t->fd = req->fd;
+	/* A server asks for a client certificate only given a trust store. */
+	t->verify_peer = req->verify != TAPSEC_VERIFY_NONE &&
+			 (!server || (req->trust && *req->trust));
+	if (t->verify_peer) {
+		trust = hs_config_trust(cfg, req->trust);
+		if (!trust) {
+			hs_fail(res, EINVAL, "unknown trust store \"%s\"",
+				req->trust);
+			goto fail;
+		}
+	}
+	ret = hs_config_creds(cfg, id, trust, &cred);
+	if (ret < 0) {
+		hs_fail(res, EINVAL, "cannot load credentials: %s",
+			gnutls_strerror(ret));
+		goto fail;
+	}
+
+	/*
+	 * No session tickets: resumption is future work, and a TLS 1.3 server
+	 * would otherwise send NewSessionTicket messages after its Finished.
+	 * A client with a single certificate presents it even when the
+	 * server's list of CA names does not include its issuer.
+	 */
+	flags |= server ? GNUTLS_SERVER :
+			  GNUTLS_CLIENT | GNUTLS_FORCE_CLIENT_CERT;
+	ret = gnutls_init(&t->session, flags);
+	if (ret < 0) {
+		hs_fail(res, ENOMEM, "gnutls_init: %s", gnutls_strerror(ret));
+		goto fail;
+	}
+	ret = gnutls_credentials_set(t->session, GNUTLS_CRD_CERTIFICATE, cred);
+	if (ret < 0) {
+		hs_fail(res, EINVAL, "gnutls_credentials_set: %s",
+			gnutls_strerror(ret));
+		goto fail;
+	}
+	if (set_priority(t, res) || set_alpn(t, res))
+		goto fail;
+	if (!server && set_client_auth(t, res))
+		goto fail;
+	if (server && t->verify_peer) {
+		gnutls_certificate_server_set_request(t->session,
+						      GNUTLS_CERT_REQUIRE);
+		gnutls_session_set_verify_cert(t->session, NULL, 0);
+	}
+
+	gnutls_transport_set_ptr(t->session, t);
+	gnutls_transport_set_pull_function(t->session, hs_pull);
+	gnutls_transport_set_vec_push_function(t->session, hs_push);
+	gnutls_transport_set_pull_timeout_function(t->session, hs_pull_timeout);
+	gnutls_handshake_set_timeout(t->session, req->timeout_ms);
+	return t;
+
+fail:
+	hs_tls_free(t);
+	return NULL;
+}
+
+/*
+ * How GnuTLS failures become an errno and a reason.  @code is a GnuTLS
+ * error, alert or verification status bit; a NULL reason means GnuTLS's
+ * own message (for alerts: "peer alert: NAME").
+ */
+struct hs_errmap {
+	int code;
+	int err;
+	const char *reason;
+};
+
+#define HS_ERRMAP_FIND(map, code, flags) \
+	errmap_find(map, sizeof(map) / sizeof(map[0]), code, flags)
+
+/* Verification failures, most telling first. */
+static const struct hs_errmap hs_verify_errors[] = {
+	{ GNUTLS_CERT_EXPIRED, EKEYEXPIRED, "certificate expired" },
+	{ GNUTLS_CERT_NOT_ACTIVATED, EKEYEXPIRED, "certificate not yet valid" },
+	{ GNUTLS_CERT_REVOKED, EKEYREJECTED, "certificate revoked" },
+	{ GNUTLS_CERT_SIGNER_NOT_FOUND, EKEYREJECTED,
+	  "certificate signer not trusted" },
+	{ GNUTLS_CERT_SIGNER_NOT_CA, EKEYREJECTED,
+	  "certificate signer is not a CA" },
+	{ GNUTLS_CERT_UNEXPECTED_OWNER, EKEYREJECTED,
+	  "certificate name mismatch" },
+	{ GNUTLS_CERT_INSECURE_ALGORITHM, EKEYREJECTED,
+	  "certificate uses an insecure algorithm" },
+	{ GNUTLS_CERT_SIGNATURE_FAILURE, EKEYREJECTED,
+	  "certificate signature invalid" },
+	{ GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE, EKEYREJECTED,
+	  "certificate signer constraints violated" },
+	{ GNUTLS_CERT_PURPOSE_MISMATCH, EKEYREJECTED,
+	  "certificate purpose mismatch" },
+};
+
+/*
+ * Fatal alerts from the peer: EPROTO with their name, except those that
+ * say the two ends have nothing in common (RFC 8446 6.2: handshake_failure
+ * is "unable to negotiate an acceptable set of security parameters"), the
+ * same failure as when it is found here: EPROTONOSUPPORT.
+ */
+static const struct hs_errmap hs_alert_errors[] = {
+	{ GNUTLS_A_NO_APPLICATION_PROTOCOL, EPROTO,
+	  "no ALPN protocol in common" },
+	{ GNUTLS_A_HANDSHAKE_FAILURE, EPROTONOSUPPORT, NULL },
+	{ GNUTLS_A_PROTOCOL_VERSION, EPROTONOSUPPORT, NULL },
+	{ GNUTLS_A_INSUFFICIENT_SECURITY, EPROTONOSUPPORT, NULL },
+};
+
+/* The rest; any other error is EPROTO with GnuTLS's message. */
+static const struct hs_errmap hs_gnutls_errors[] = {
+	{ GNUTLS_E_NO_CERTIFICATE_FOUND, EKEYREJECTED,
+	  "peer sent no certificate" },
+	{ GNUTLS_E_CERTIFICATE_REQUIRED, EKEYREJECTED,
+	  "peer sent no certificate" },
+	{ GNUTLS_E_CERTIFICATE_ERROR, EKEYREJECTED, NULL },
+	{ GNUTLS_E_EXPIRED, EKEYEXPIRED, "certificate expired" },
+	{ GNUTLS_E_TIMEDOUT, ETIMEDOUT, "handshake timed out" },
+	{ GNUTLS_E_PREMATURE_TERMINATION, ECONNRESET,
+	  "connection closed by peer" },
+	{ GNUTLS_E_NO_CIPHER_SUITES, EPROTONOSUPPORT,
+	  "no TLS version or cipher suite in common" },
+	{ GNUTLS_E_UNKNOWN_CIPHER_SUITE, EPROTONOSUPPORT,
+	  "no TLS version or cipher suite in common" },
+	{ GNUTLS_E_UNSUPPORTED_VERSION_PACKET, EPROTONOSUPPORT,
+	  "no TLS version in common" },
+	{ GNUTLS_E_INSUFFICIENT_SECURITY, EPROTONOSUPPORT, NULL },
+	{ GNUTLS_E_NO_COMMON_KEY_SHARE, EPROTONOSUPPORT, NULL },
+	{ GNUTLS_E_NO_APPLICATION_PROTOCOL, EPROTO,
+	  "no ALPN protocol in common" },
+};
+
+/* The entry for @code: equal to it or, for @flags, sharing a bit. */
+static const struct hs_errmap *errmap_find(const struct hs_errmap *map,
+					   size_t n, int code, bool flags)
+{
+	for (size_t i = 0; i < n; i++)
+		if (flags ? (map[i].code & code) : map[i].code == code)
+			return &map[i];
+	return NULL;
+}
+
+static void map_error(struct hs_tls *t, int err, struct hs_result *res)
+{
+	const struct hs_errmap *m;
+	unsigned int status;
+	const char *name;
+	int alert;
+
+	switch (err) {
+	case GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR:
+		status = gnutls_session_get_verify_cert_status(t->session);
+		m = HS_ERRMAP_FIND(hs_verify_errors, status, true);
+		if (m)
+			hs_fail(res, m->err, "%s", m->reason);
+		else
+			hs_fail(res, EKEYREJECTED,
+				"certificate verification failed");
+		return;
+	case GNUTLS_E_FATAL_ALERT_RECEIVED:
+		alert = gnutls_alert_get(t->session);
+		name = gnutls_alert_get_name(alert);
+		m = HS_ERRMAP_FIND(hs_alert_errors, alert, false);
+		if (m && m->reason)
+			hs_fail(res, m->err, "%s", m->reason);
+		else
+			hs_fail(res, m ? m->err : EPROTO, "peer alert: %s",
+				name ? name : "unknown");
+		return;
+	case GNUTLS_E_PULL_ERROR:
+	case GNUTLS_E_PUSH_ERROR:
+		if (!t->io_errno || t->io_errno == ECONNRESET ||
+		    t->io_errno == EPIPE)
+			hs_fail(res, ECONNRESET, "connection reset by peer");
+		else
+			hs_fail(res, ECONNRESET, "socket error: %s",
+				strerror(t->io_errno));
+		return;
+	}
+	m = HS_ERRMAP_FIND(hs_gnutls_errors, err, false);
+	hs_fail(res, m ? m->err : EPROTO, "%s",
+		m && m->reason ? m->reason : gnutls_strerror(err));
+}
+
+/* Hand the traffic key of one direction to the kernel. */
+static int install_key(struct hs_tls *t, bool rx, struct hs_result *res)
+{
+	gnutls_protocol_t version = gnutls_protocol_get_version(t->session);
+	gnutls_cipher_algorithm_t cipher = gnutls_cipher_get(t->session);
+	gnutls_datum_t mac_key, iv, key;
+	union hs_crypto_info ci;
+	unsigned char seq[8];
+	size_t len;
+	int ret, err = 0;
+
+	ret = gnutls_record_get_state(t->session, rx, &mac_key, &iv, &key, seq);
+	if (ret < 0) {
+		hs_fail(res, EPROTO, "no traffic keys: %s",
+			gnutls_strerror(ret));
+		return -1;
+	}
+	len = hs_tls_crypto_info(version, cipher, &key, &iv, seq, &ci);
+	if (!len) {
+		hs_fail(res, EPROTONOSUPPORT, "%s with %s cannot be offloaded",
+			gnutls_protocol_get_name(version),
+			gnutls_cipher_get_name(cipher));
+		return -1;
+	}
+	if (setsockopt(t->fd, SOL_TAPSEC, rx ? TAPSEC_RX : TAPSEC_TX, &ci,
+		       len))
+		err = errno;
+	/* The kernel has its own copy now; ours must not linger. */
+	gnutls_memset(&ci, 0, sizeof(ci));
+	if (err) {
+		hs_fail(res, err, "cannot install the %s key: %s",
+			rx ? "receive" : "transmit", strerror(err));
+		return -1;
+	}
+	return 0;
+}
+
+/* Copy @len bytes of @src, cut to fit @size without splitting a character. */
+static void copy_utf8(char *dst, size_t size, const unsigned char *src,
+		      size_t len)
+{
+	size_t n = len < size - 1 ? len : size - 1;
+
+	/* A continuation byte at the cut: its character would be split. */
+	if (n < len)
+		while (n && (src[n] & 0xc0) == 0x80)
+			n--;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/*
+ * The subject DN of the peer's certificate.  Only a verified one: the
+ * application takes TAPSEC_PEER_IDENTITY as the validated identity.
+ */
+static void peer_identity(struct hs_tls *t, struct hs_result *res)
+{
+	const gnutls_datum_t *certs;
+	unsigned int n = 0;
+	gnutls_x509_crt_t crt;
+	gnutls_datum_t dn;
+
+	if (!t->verify_peer)
+		return;
+	certs = gnutls_certificate_get_peers(t->session, &n);
+	if (!certs || !n ||
+	    gnutls_certificate_type_get(t->session) != GNUTLS_CRT_X509 ||
+	    gnutls_x509_crt_init(&crt) < 0)
+		return;
+	if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) >= 0 &&
+	    gnutls_x509_crt_get_dn3(crt, &dn, 0) >= 0) {
+		copy_utf8(res->peer_identity, sizeof(res->peer_identity),
+			  dn.data, dn.size);
+		gnutls_free(dn.data);
+	}
+	gnutls_x509_crt_deinit(crt);
+}
+
+static void finish(struct hs_tls *t, struct hs_result *res)
+{
+	gnutls_protocol_t version = gnutls_protocol_get_version(t->session);
+	gnutls_cipher_algorithm_t cipher = gnutls_cipher_get(t->session);
+	gnutls_datum_t alpn;
+
+	res->version_name = gnutls_protocol_get_name(version);
+	res->cipher_name = gnutls_cipher_get_name(cipher);
+	if (install_key(t, false, res) || install_key(t, true, res))
+		return;
+	if (gnutls_alpn_get_selected_protocol(t->session, &alpn) == 0)
+		copy_utf8(res->alpn, sizeof(res->alpn), alpn.data, alpn.size);
+	peer_identity(t, res);
+	/* Verification is part of the handshake: it passed. */
+	res->peer_auth = t->verify_peer;
+	res->resumed = gnutls_session_is_resumed(t->session);
+	res->status = 0;
+}
+
+enum hs_want hs_tls_step(struct hs_tls *t, struct hs_result *res)
+{
+	int ret, tries = 0;
+
+	for (;;) {
+		ret = gnutls_handshake(t->session);
+		if (ret == GNUTLS_E_AGAIN)
+			return gnutls_record_get_direction(t->session) ?
+			       HS_WANT_WRITE : HS_WANT_READ;
+		if (ret >= 0 || gnutls_error_is_fatal(ret))
+			break;
+		/* A warning alert, an interrupted call: carry on. */
+		hs_debug("%s: %s", t->req->peer_str, gnutls_strerror(ret));
+		if (++tries == HS_MAX_RETRIES)
+			break;
+	}
+	if (ret < 0) {
+		map_error(t, ret, res);
+		/*
+		 * GnuTLS leaves alerts to the application: tell the peer why,
+		 * or it only sees the connection end.  Best effort, the
+		 * socket is non-blocking.
+		 */
+		gnutls_alert_send_appropriate(t->session, ret);
+	} else {
+		finish(t, res);
+	}
+	return HS_FINISHED;
+}
+
+void hs_tls_free(struct hs_tls *t)
+{
+	if (!t)
+		return;
+	if (t->session)
+		gnutls_deinit(t->session);
+	free(t);
+}
