@@ -42,6 +42,7 @@
 
 #include "kselftest_harness.h"
 #include "tapsec_test.h"
+#include "tapsec_test_util.h"
 #include "tapsec_nl.h"
 
 #ifndef TCP_ULP
@@ -115,62 +116,6 @@ enum entry {
 /* ------------------------------------------------------------------ */
 /* keys                                                                */
 
-struct key {
-	union {
-		struct tapsec_crypto_info info;
-		struct tapsec_crypto_info_aes_gcm_128 g128;
-		struct tapsec_crypto_info_aes_gcm_256 g256;
-		struct tapsec_crypto_info_chacha20_poly1305 chacha;
-	} ci;
-	socklen_t len;
-};
-
-static void fill_random(void *p, size_t n)
-{
-	uint8_t *b = p;
-
-	while (n) {
-		ssize_t r = getrandom(b, n, 0);
-
-		if (r <= 0)
-			abort();
-		b += r;
-		n -= r;
-	}
-}
-
-static socklen_t key_size(uint16_t cipher)
-{
-	switch (cipher) {
-	case GCM128:
-		return sizeof(struct tapsec_crypto_info_aes_gcm_128);
-	case GCM256:
-		return sizeof(struct tapsec_crypto_info_aes_gcm_256);
-	default:
-		return sizeof(struct tapsec_crypto_info_chacha20_poly1305);
-	}
-}
-
-static uint8_t *key_seq_ptr(struct key *k)
-{
-	switch (k->ci.info.cipher_type) {
-	case GCM128:
-		return k->ci.g128.rec_seq;
-	case GCM256:
-		return k->ci.g256.rec_seq;
-	default:
-		return k->ci.chacha.rec_seq;
-	}
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; i--, v >>= 8)
-		p[i] = v;
-}
-
 static uint64_t get_be64(const uint8_t *p)
 {
 	uint64_t v = 0;
@@ -181,26 +126,9 @@ static uint64_t get_be64(const uint8_t *p)
 	return v;
 }
 
-static void key_set_seq(struct key *k, uint64_t seq)
-{
-	put_be64(key_seq_ptr(k), seq);
-}
-
 static uint64_t key_get_seq(struct key *k)
 {
 	return get_be64(key_seq_ptr(k));
-}
-
-/* A random key, IV and salt; @seq is the first record's number. */
-static void key_make(struct key *k, uint16_t version, uint16_t cipher,
-		     uint64_t seq)
-{
-	memset(k, 0, sizeof(*k));
-	fill_random(&k->ci, sizeof(k->ci));
-	k->ci.info.version = version;
-	k->ci.info.cipher_type = cipher;
-	k->len = key_size(cipher);
-	key_set_seq(k, seq);
 }
 
 /* A random first sequence number: not 0, far from the end. */
@@ -260,11 +188,6 @@ static size_t wire_len(uint16_t version, uint16_t cipher, size_t len)
 	return len + recs * rec_overhead(version, cipher);
 }
 
-static int tapsec_key(int fd, int dir, const struct key *k)
-{
-	return setsockopt(fd, SOL_TAPSEC, dir, &k->ci, k->len);
-}
-
 /* kTLS on a plain TCP socket: the ULP once, then a key. */
 static int ktls_key(int fd, int dir, const struct key *k)
 {
@@ -281,20 +204,6 @@ static int ktls_key(int fd, int dir, const struct key *k)
 
 /* ------------------------------------------------------------------ */
 /* sockets                                                             */
-
-static struct tapsec_sock_info tinfo(struct __test_metadata *_metadata, int fd)
-{
-	struct tapsec_sock_info info;
-	socklen_t len = sizeof(info);
-
-	memset(&info, 0xff, sizeof(info));
-	EXPECT_EQ(0, getsockopt(fd, SOL_TAPSEC, TAPSEC_SOCK_INFO, &info, &len))
-		TH_LOG("TAPSEC_SOCK_INFO: %s", strerror(errno));
-	EXPECT_EQ(sizeof(info), len);
-	return info;
-}
-
-#define CNT(fd, field) (tinfo(_metadata, fd).counters.field)
 
 /*
  * A connected TCP pair on loopback: *cfd connected from a socket of protocol
@@ -366,49 +275,6 @@ static int tls_pair(int family, enum entry entry, int *tfd, int *pfd)
 	return err;
 }
 
-static void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
-/* Wait up to @ms for @events on @fd; returns revents or 0. */
-static short wait_fd(int fd, short events, int ms)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-
-	if (poll(&p, 1, ms) <= 0)
-		return 0;
-	return p.revents;
-}
-
-/*
- * Read exactly @len bytes (fewer at end of file) waiting at most @ms for
- * each piece.  Returns the bytes read, or -errno if an error came first.
- */
-static ssize_t read_exact(int fd, void *buf, size_t len, int ms)
-{
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t n;
-
-		if (!wait_fd(fd, POLLIN, ms))
-			break;
-		n = recv(fd, (char *)buf + got, len - got, MSG_DONTWAIT);
-		if (n == 0)
-			break;
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				continue;
-			return got ? (ssize_t)got : -errno;
-		}
-		got += n;
-	}
-	return got;
-}
-
 /* recvmsg with room for a record type cmsg; *type is -1 without one. */
 static ssize_t recv_type(int fd, int level, void *buf, size_t len, int *type,
 			 int flags)
@@ -430,25 +296,6 @@ static ssize_t recv_type(int fd, int level, void *buf, size_t len, int *type,
 		if (cmsg->cmsg_level == level && cmsg->cmsg_type == 2 /* GET */)
 			*type = *CMSG_DATA(cmsg);
 	return n;
-}
-
-/* sendmsg of one buffer as a record of @type (SET_RECORD_TYPE cmsg). */
-static ssize_t send_type(int fd, int level, int type, const void *buf,
-			 size_t len, int flags)
-{
-	char cbuf[CMSG_SPACE(sizeof(uint8_t))] = {};
-	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
-
-	cmsg->cmsg_level = level;
-	cmsg->cmsg_type = 1;	/* SET_RECORD_TYPE, both */
-	cmsg->cmsg_len = CMSG_LEN(sizeof(uint8_t));
-	*CMSG_DATA(cmsg) = type;
-	return sendmsg(fd, &msg, flags | MSG_NOSIGNAL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -920,21 +767,6 @@ static int netns_stats(struct tapsec_counters *out)
 		return -EBADMSG;
 	memcpy(out, r.c, sizeof(*out));
 	return 0;
-}
-
-static long live_sockets(void)
-{
-	struct tapsec_info info;
-	struct tapsec_nl nl;
-
-	if (tapsec_nl_open(&nl))
-		return -1;
-	if (tapsec_nl_get_info(&nl, &info)) {
-		tapsec_nl_close(&nl);
-		return -1;
-	}
-	tapsec_nl_close(&nl);
-	return info.sockets;
 }
 
 /* ------------------------------------------------------------------ */

@@ -281,3 +281,170 @@ int tapsec_nl_raw_cmd(struct tapsec_nl *nl, uint8_t cmd, int attr,
 	nlmsg_free(msg);
 	return err;
 }
+
+int tapsec_nl_join(struct tapsec_nl *nl, const char *group)
+{
+	int grp = genl_ctrl_resolve_grp(nl->sock, TAPSEC_GENL_NAME, group);
+
+	if (grp < 0)
+		return -ENOENT;
+	/* Notifications carry sequence number 0. */
+	nl_socket_disable_seq_check(nl->sock);
+	return nl_socket_add_membership(nl->sock, grp) < 0 ? -EIO : 0;
+}
+
+#define HS_STR(tb, attr, dst) \
+	do { if (tb[attr]) nla_strlcpy(dst, tb[attr], sizeof(dst)); } while (0)
+
+static int hs_accept_cb(struct nl_msg *msg, void *arg)
+{
+	struct genlmsghdr *gnlh = nlmsg_data(nlmsg_hdr(msg));
+	struct nlattr *tb[TAPSEC_A_MAX + 1], *hb[TAPSEC_A_HS_MAX + 1];
+	struct tapsec_hs_req *r = arg;
+
+	if (nla_parse(tb, TAPSEC_A_MAX, genlmsg_attrdata(gnlh, 0),
+		      genlmsg_attrlen(gnlh, 0), NULL) < 0 || !tb[TAPSEC_A_HS] ||
+	    nla_parse_nested(hb, TAPSEC_A_HS_MAX, tb[TAPSEC_A_HS], NULL) < 0 ||
+	    !hb[TAPSEC_A_HS_FD])
+		return NL_SKIP;
+	r->fd = nla_get_u32(hb[TAPSEC_A_HS_FD]);
+#define U(a, get) (hb[a] ? get(hb[a]) : 0)
+	r->role = U(TAPSEC_A_HS_ROLE, nla_get_u32);
+	r->protocol = U(TAPSEC_A_HS_PROTOCOL, nla_get_u32);
+	r->timeout_ms = U(TAPSEC_A_HS_TIMEOUT, nla_get_u32);
+	r->verify = U(TAPSEC_A_HS_VERIFY, nla_get_u32);
+	r->version_min = U(TAPSEC_A_HS_VERSION_MIN, nla_get_u16);
+	r->version_max = U(TAPSEC_A_HS_VERSION_MAX, nla_get_u16);
+	r->inode = U(TAPSEC_A_HS_INODE, nla_get_u64);
+#undef U
+	HS_STR(hb, TAPSEC_A_HS_SERVER_NAME, r->server_name);
+	HS_STR(hb, TAPSEC_A_HS_ALPN, r->alpn);
+	HS_STR(hb, TAPSEC_A_HS_IDENTITY, r->identity);
+	HS_STR(hb, TAPSEC_A_HS_TRUST, r->trust);
+	HS_STR(hb, TAPSEC_A_HS_PSK_IDENTITY, r->psk_identity);
+	if (hb[TAPSEC_A_HS_CIPHERS]) {
+		int n = nla_len(hb[TAPSEC_A_HS_CIPHERS]);
+
+		if (n > (int)sizeof(r->ciphers))
+			n = sizeof(r->ciphers);
+		memcpy(r->ciphers, nla_data(hb[TAPSEC_A_HS_CIPHERS]), n);
+		r->nciphers = n / sizeof(uint16_t);
+	}
+	get_addr(hb[TAPSEC_A_HS_PEER], &r->peer);
+	return NL_OK;
+}
+
+int tapsec_nl_hs_accept(struct tapsec_nl *nl, struct tapsec_hs_req *req)
+{
+	struct nl_msg *msg;
+	int err;
+
+	memset(req, 0, sizeof(*req));
+	req->fd = -1;
+	err = put_cmd(nl, &msg, TAPSEC_CMD_HANDSHAKE_ACCEPT, 0);
+	if (err)
+		return err;
+	err = transact(nl, msg, hs_accept_cb, req);
+	nlmsg_free(msg);
+	if (!err && req->fd < 0)
+		return -EPROTO;
+	return err;
+}
+
+int tapsec_nl_hs_done(struct tapsec_nl *nl, const struct tapsec_hs_result *r)
+{
+	struct nlattr *nest;
+	struct nl_msg *msg;
+	int err;
+
+	err = put_cmd(nl, &msg, TAPSEC_CMD_HANDSHAKE_DONE, 0);
+	if (err)
+		return err;
+	nest = nla_nest_start(msg, TAPSEC_A_HS);
+	if (!nest || nla_put_u32(msg, TAPSEC_A_HS_FD, r->fd) < 0 ||
+	    nla_put_u32(msg, TAPSEC_A_HS_STATUS, r->status) < 0 ||
+	    (r->reason && nla_put_string(msg, TAPSEC_A_HS_REASON, r->reason) < 0) ||
+	    (r->alpn && nla_put_string(msg, TAPSEC_A_HS_ALPN_NEGOTIATED,
+				       r->alpn) < 0) ||
+	    (r->peer_identity && nla_put_string(msg, TAPSEC_A_HS_PEER_IDENTITY,
+						r->peer_identity) < 0) ||
+	    (r->resumed && nla_put_flag(msg, TAPSEC_A_HS_RESUMED) < 0) ||
+	    (r->peer_auth && nla_put_flag(msg, TAPSEC_A_HS_PEER_AUTH) < 0)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(msg, nest);
+	err = transact(nl, msg, NULL, NULL);
+	nlmsg_free(msg);
+	return err;
+}
+
+struct event_wait {
+	uint8_t want;
+	struct tapsec_event *ev;
+	int got;
+};
+
+static int event_cb(struct nl_msg *msg, void *arg)
+{
+	struct genlmsghdr *gnlh = nlmsg_data(nlmsg_hdr(msg));
+	struct nlattr *tb[TAPSEC_A_MAX + 1], *eb[TAPSEC_A_EVENT_MAX + 1];
+	struct nlattr *hb[TAPSEC_A_HS_MAX + 1];
+	struct event_wait *w = arg;
+	struct tapsec_event *ev = w->ev;
+
+	if (gnlh->cmd != TAPSEC_CMD_EVENT && gnlh->cmd != TAPSEC_CMD_HANDSHAKE_READY)
+		return NL_SKIP;
+	if (w->want && gnlh->cmd != w->want)
+		return NL_SKIP;
+	if (nla_parse(tb, TAPSEC_A_MAX, genlmsg_attrdata(gnlh, 0),
+		      genlmsg_attrlen(gnlh, 0), NULL) < 0)
+		return NL_SKIP;
+	memset(ev, 0, sizeof(*ev));
+	ev->cmd = gnlh->cmd;
+	if (tb[TAPSEC_A_EVENT] &&
+	    nla_parse_nested(eb, TAPSEC_A_EVENT_MAX, tb[TAPSEC_A_EVENT], NULL) >= 0) {
+#define U(a, get) (eb[a] ? get(eb[a]) : 0)
+		ev->type = U(TAPSEC_A_EVENT_TYPE, nla_get_u32);
+		ev->inode = U(TAPSEC_A_EVENT_INODE, nla_get_u64);
+		ev->error = U(TAPSEC_A_EVENT_ERROR, nla_get_u32);
+		ev->lost = U(TAPSEC_A_EVENT_LOST, nla_get_u64);
+#undef U
+		HS_STR(eb, TAPSEC_A_EVENT_REASON, ev->reason);
+	}
+	if (tb[TAPSEC_A_HS] &&
+	    nla_parse_nested(hb, TAPSEC_A_HS_MAX, tb[TAPSEC_A_HS], NULL) >= 0 &&
+	    hb[TAPSEC_A_HS_PENDING])
+		ev->pending = nla_get_u32(hb[TAPSEC_A_HS_PENDING]);
+	w->got = 1;
+	return NL_STOP;
+}
+
+static int no_seq_check(struct nl_msg *msg, void *arg)
+{
+	(void)msg;
+	(void)arg;
+	return NL_OK;
+}
+
+int tapsec_nl_next_event(struct tapsec_nl *nl, uint8_t cmd,
+			 struct tapsec_event *ev)
+{
+	struct event_wait w = { .want = cmd, .ev = ev };
+	struct nl_cb *cbs;
+	int err = 0;
+
+	cbs = nl_cb_alloc(NL_CB_DEFAULT);
+	if (!cbs)
+		return -ENOMEM;
+	/* Notifications carry sequence number 0: no check. */
+	nl_cb_set(cbs, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, no_seq_check, NULL);
+	nl_cb_set(cbs, NL_CB_VALID, NL_CB_CUSTOM, event_cb, &w);
+	while (!w.got && err >= 0)
+		err = nl_recvmsgs(nl->sock, cbs);
+	nl_cb_put(cbs);
+	if (w.got)
+		return 0;
+	/* A full receive buffer lost notifications: say so. */
+	return err == -NLE_NOMEM ? -ENOBUFS : -EIO;
+}

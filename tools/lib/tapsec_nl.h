@@ -62,4 +62,52 @@ int tapsec_nl_sock_list(struct tapsec_nl *nl,
 int tapsec_nl_raw_cmd(struct tapsec_nl *nl, uint8_t cmd, int attr,
 		      uint32_t val);
 
+/* Join multicast group @group ("handshake" or "events"). */
+int tapsec_nl_join(struct tapsec_nl *nl, const char *group);
+
+/* A handshake taken with TAPSEC_CMD_HANDSHAKE_ACCEPT. */
+struct tapsec_hs_req {
+	int fd;				/* the socket, now ours */
+	uint32_t role, protocol, timeout_ms, verify;
+	uint16_t version_min, version_max;
+	char server_name[256], alpn[256], identity[64], trust[64];
+	char psk_identity[128];
+	uint16_t ciphers[8];
+	int nciphers;
+	struct sockaddr_storage peer;
+	uint64_t inode;
+};
+
+/*
+ * TAPSEC_CMD_HANDSHAKE_ACCEPT: take the oldest waiting handshake.  Returns
+ * 0, -ENOENT when none waits, or a negative errno.
+ */
+int tapsec_nl_hs_accept(struct tapsec_nl *nl, struct tapsec_hs_req *req);
+
+/* The outcome sent with TAPSEC_CMD_HANDSHAKE_DONE. */
+struct tapsec_hs_result {
+	int fd;
+	uint32_t status;		/* 0 or a positive errno */
+	const char *reason, *alpn, *peer_identity;	/* or NULL */
+	int resumed, peer_auth;
+};
+
+int tapsec_nl_hs_done(struct tapsec_nl *nl, const struct tapsec_hs_result *r);
+
+/* A notification: TAPSEC_CMD_EVENT or TAPSEC_CMD_HANDSHAKE_READY. */
+struct tapsec_event {
+	uint8_t cmd;
+	uint32_t type, error, pending;
+	uint64_t inode, lost;
+	char reason[TAPSEC_REASON_LEN];
+};
+
+/*
+ * Block until the next notification of command @cmd (0: any) on a socket
+ * that joined a group.  Returns 0, or -ENOBUFS when notifications were
+ * lost, or another negative errno.
+ */
+int tapsec_nl_next_event(struct tapsec_nl *nl, uint8_t cmd,
+			 struct tapsec_event *ev);
+
 #endif /* TAPSEC_NL_H */

@@ -5,6 +5,8 @@
  *   tapsecctl [-j] info       module version, features and live sockets
  *   tapsecctl [-j] stats      counters of this network namespace
  *   tapsecctl [-j] sock list  every tapsec socket of this namespace
+ *   tapsecctl monitor [--count N]
+ *                             handshake events, one JSON object a line
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <linux/netlink.h>
+#include <netlink/socket.h>
 
 #include "tapsec_nl.h"
 
@@ -31,6 +36,7 @@ static const char *const counter_names[] = {
 	"tx_records", "tx_bytes", "rx_records", "rx_bytes", "refused_nokey",
 	"rx_bad_tag", "rx_bad_record", "rx_oversize", "rx_truncated",
 	"key_exhausted", "close_notify_tx", "close_notify_rx",
+	"hs_done", "hs_failed", "rx_post_handshake",
 };
 
 _Static_assert(sizeof(counter_names) / sizeof(counter_names[0]) ==
@@ -54,6 +60,8 @@ static void usage(FILE *f)
 		"  info       module version, netlink API, features, live sockets\n"
 		"  stats      counters of this network namespace\n"
 		"  sock list  every tapsec socket of this namespace\n"
+		"  monitor    handshake events of this namespace as they happen, one\n"
+		"             JSON object a line; --count N: exit after N events\n"
 		"  help       this text\n"
 		"\n"
 		"-j, --json  print JSON instead of text\n");
@@ -227,20 +235,143 @@ static int cmd_sock(struct tapsec_nl *nl, int json, int argc, char **argv)
 	return 0;
 }
 
+/* @s as a JSON string: escaped, and invalid UTF-8 replaced by U+FFFD. */
+static void print_json_string(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	putchar('"');
+	while (*p) {
+		unsigned char c = *p;
+		int n = c >= 0xf5 ? 0 : c >= 0xf0 ? 3 : c >= 0xe0 ? 2 :
+			c >= 0xc2 ? 1 : 0, i;
+
+		if (c == '"' || c == '\\') {
+			printf("\\%c", c);
+		} else if (c < 0x20 || c == 0x7f) {
+			printf("\\u%04x", c);
+		} else if (c < 0x80) {
+			putchar(c);
+		} else {
+			/* A lead byte and its continuation bytes, or U+FFFD. */
+			for (i = 1; i <= n && (p[i] & 0xc0) == 0x80; i++)
+				;
+			if (!n || i <= n ||
+			    (c == 0xe0 && p[1] < 0xa0) ||	/* overlong */
+			    (c == 0xed && p[1] >= 0xa0) ||	/* surrogate */
+			    (c == 0xf0 && p[1] < 0x90) ||	/* overlong */
+			    (c == 0xf4 && p[1] >= 0x90)) {	/* > U+10FFFF */
+				fputs("\\ufffd", stdout);
+			} else {
+				fwrite(p, 1, n + 1, stdout);
+				p += n;
+			}
+		}
+		p++;
+	}
+	putchar('"');
+}
+
+static void print_event(const struct tapsec_event *ev)
+{
+	static const char *const names[] = {
+		[TAPSEC_EVENT_HANDSHAKE_DONE] = "handshake-done",
+		[TAPSEC_EVENT_HANDSHAKE_FAILED] = "handshake-failed",
+		[TAPSEC_EVENT_CLOSED] = "closed",
+	};
+	const char *name = ev->type < sizeof(names) / sizeof(names[0]) ?
+			   names[ev->type] : NULL;
+	const char *err = ev->error ? strerrorname_np(ev->error) : NULL;
+
+	if (name)
+		printf("{\"event\":\"%s\"", name);
+	else
+		printf("{\"event\":\"unknown\",\"type\":%u", ev->type);
+	printf(",\"inode\":%llu", (unsigned long long)ev->inode);
+	if (ev->error || ev->type == TAPSEC_EVENT_HANDSHAKE_FAILED) {
+		fputs(",\"error\":", stdout);
+		if (err)
+			print_json_string(err);
+		else
+			fputs("null", stdout);
+		printf(",\"errno\":%u", ev->error);
+	}
+	if (ev->reason[0] || ev->type == TAPSEC_EVENT_HANDSHAKE_FAILED) {
+		fputs(",\"reason\":", stdout);
+		print_json_string(ev->reason);
+	}
+	if (ev->lost)
+		printf(",\"lost\":%llu", (unsigned long long)ev->lost);
+	puts("}");
+}
+
+/* Print events until @count of them (0: forever), or an error. */
+static int cmd_monitor(struct tapsec_nl *nl, long count)
+{
+	struct tapsec_event ev;
+	long seen = 0;
+	int err, one = 1;
+
+	/*
+	 * Without it the kernel cannot tell an event we could not take from
+	 * one nobody listened to, and never reports it lost.
+	 */
+	setsockopt(nl_socket_get_fd(nl->sock), SOL_NETLINK,
+		   NETLINK_BROADCAST_ERROR, &one, sizeof(one));
+	err = tapsec_nl_join(nl, TAPSEC_MCGRP_EVENTS);
+	if (err) {
+		fprintf(stderr, "tapsecctl: monitor: cannot join the events group: %s\n",
+			strerror(-err));
+		return 1;
+	}
+	/*
+	 * tapsec_nl_next_event() reads with fresh callbacks, which keep
+	 * libnl's sequence check and would refuse every notification
+	 * (sequence 0); libnl checks none without auto-ack.
+	 */
+	nl_socket_disable_auto_ack(nl->sock);
+	while (!count || seen < count) {
+		err = tapsec_nl_next_event(nl, TAPSEC_CMD_EVENT, &ev);
+		if (err == -ENOBUFS) {
+			puts("{\"event\":\"overflow\"}");
+		} else if (err) {
+			fprintf(stderr, "tapsecctl: monitor: %s\n", strerror(-err));
+			return 1;
+		} else {
+			print_event(&ev);
+			seen++;
+		}
+		if (fflush(stdout))
+			return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "count", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct tapsec_nl nl;
 	int json = 0, c, err, ret;
+	long count = 0;
+	char *end;
 
 	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = 1;
+			break;
+		case 'c':
+			errno = 0;
+			count = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || count <= 0) {
+				fprintf(stderr, "tapsecctl: --count takes a positive number\n");
+				return 2;
+			}
 			break;
 		case 'h':
 			usage(stdout);
@@ -255,10 +386,18 @@ int main(int argc, char **argv)
 		return optind >= argc ? 2 : 0;
 	}
 	if (strcmp(argv[optind], "info") && strcmp(argv[optind], "stats") &&
-	    strcmp(argv[optind], "sock")) {
+	    strcmp(argv[optind], "sock") && strcmp(argv[optind], "monitor")) {
 		fprintf(stderr, "tapsecctl: unknown command '%s'\n",
 			argv[optind]);
 		usage(stderr);
+		return 2;
+	}
+	if (count && strcmp(argv[optind], "monitor")) {
+		fprintf(stderr, "tapsecctl: --count goes with monitor\n");
+		return 2;
+	}
+	if (!strcmp(argv[optind], "monitor") && optind + 1 < argc) {
+		fprintf(stderr, "tapsecctl: usage: monitor [--count N]\n");
 		return 2;
 	}
 
@@ -273,6 +412,8 @@ int main(int argc, char **argv)
 		ret = cmd_info(&nl, json);
 	else if (!strcmp(argv[optind], "stats"))
 		ret = cmd_stats(&nl, json);
+	else if (!strcmp(argv[optind], "monitor"))
+		ret = cmd_monitor(&nl, count);
 	else
 		ret = cmd_sock(&nl, json, argc - optind - 1, argv + optind + 1);
 	tapsec_nl_close(&nl);

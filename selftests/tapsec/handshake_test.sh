@@ -1,0 +1,628 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Delegated TLS handshakes (TAPSEC_HANDSHAKE_DAEMON), inside a VM with
+# tapsec.ko loaded: two network namespaces joined by a veth pair, client
+# (10.99.0.2, fd99::2) and server (10.99.0.1, fd99::1), one
+# tapsec-handshaked in each, and a PKI made on the spot (mkpki.sh).
+#
+#  - tapsec clients against OpenSSL and GnuTLS servers: TLS 1.2 and 1.3,
+#    every cipher, ALPN, client certificates, trust stores, IPv6;
+#  - a tapsec server against openssl s_client, gnutls-cli and curl, with and
+#    without client certificates;
+#  - failures, each with its errno and no tapsec socket left behind: wrong
+#    CA, wrong name, expired certificate, no common version, no daemon,
+#    a peer that never answers, a daemon killed mid-handshake;
+#  - 200 concurrent handshakes between a tapsec client and server.
+#
+# hs_peer (selftests/tapsec/hs_peer.c) is the tapsec end.  Without
+# handshake support in the kernel or the daemon every case fails, saying why.
+set -u
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/selftests/lib/tap.sh"
+
+peer="$top/build/selftests/tapsec/hs_peer"
+daemon="$top/build/bin/tapsec-handshaked"
+ctl="$top/build/bin/tapsecctl"
+py=/usr/bin/python3
+
+C=tsh-client		# network namespaces
+S=tsh-server
+N=tsh-nodaemon		# no daemon in it
+SADDR=10.99.0.1
+SADDR6=fd99::1
+CONCURRENT=200
+
+work=$(mktemp -d /tmp/handshake_test.XXXXXX)
+pki=$work/pki
+SETUP_ERR=""		# why no case can run
+DAEMON_ERR=""		# why cases needing the daemons cannot run
+
+# ns NETNS CMD...: CMD in NETNS.  nsenter, not ip netns exec: it does not
+# remount /sys, and each exec counts on the debug kernel.  In the
+# background, call nsenter itself, so that $! is the command's pid.
+ns() {
+	local n=$1
+	shift
+	nsenter --net="/run/netns/$n" "$@"
+}
+
+cleanup() {
+	local n
+	for n in "$C" "$S" "$N"; do
+		ip netns pids "$n" 2>/dev/null | xargs -r kill -9 2>/dev/null
+		ip netns del "$n" 2>/dev/null
+	done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+# ----------------------------------------------------------------- setup --
+
+setup_netns() {
+	ip netns add "$C" && ip netns add "$S" && ip netns add "$N" &&
+	ip link add veth-s netns "$S" type veth peer name veth-c netns "$C" &&
+	ip -n "$S" addr add "$SADDR/24" dev veth-s &&
+	ip -n "$S" addr add "$SADDR6/64" dev veth-s nodad &&
+	ip -n "$C" addr add 10.99.0.2/24 dev veth-c &&
+	ip -n "$C" addr add fd99::2/64 dev veth-c nodad &&
+	ip -n "$S" link set veth-s up && ip -n "$C" link set veth-c up &&
+	ip -n "$S" link set lo up && ip -n "$C" link set lo up &&
+	ip -n "$N" link set lo up
+}
+
+# start_daemon NETNS NAME: tapsec-handshaked with $pki/NAME.conf; its pid in
+# $work/NAME.pid, its log in $work/NAME.log.
+start_daemon() {
+	local ns=$1 name=$2 pid i
+	rm -f "$work/$name.ready"
+	nsenter --net="/run/netns/$ns" "$daemon" -c "$pki/$name.conf" -v \
+		--ready-file "$work/$name.ready" </dev/null \
+		>>"$work/$name.log" 2>&1 &
+	pid=$!
+	echo "$pid" >"$work/$name.pid"
+	for ((i = 0; i < 400; i++)); do
+		[ -e "$work/$name.ready" ] && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "tapsec-handshaked ($name) never created its --ready-file; log:"
+	tail -n 15 "$work/$name.log" | sed 's/^/  /'
+	return 1
+}
+
+setup() {
+	local f out
+	for f in "$peer" "$daemon" "$ctl"; do
+		[ -x "$f" ] || { SETUP_ERR="$f is not built (make)"; return; }
+	done
+	setup_netns >"$work/setup.log" 2>&1 ||
+		{ SETUP_ERR="network namespaces: $(tail -n 1 "$work/setup.log")"; return; }
+	out=$(ns "$C" "$peer" probe 2>&1) ||
+		{ SETUP_ERR="the kernel does not take TAPSEC_HANDSHAKE: $out"; return; }
+	"$top/selftests/tapsec/mkpki.sh" "$pki" >"$work/pki.log" 2>&1 ||
+		{ SETUP_ERR="mkpki.sh failed: $(tail -n 3 "$work/pki.log")"; return; }
+	out=$(start_daemon "$C" client && start_daemon "$S" server) ||
+		DAEMON_ERR=$out
+}
+
+# ---------------------------------------------------------------- helpers --
+
+# Files of the current case (server output and such), shown on failure.
+casefile() { echo "$work/case$TAP_N.$1"; }
+
+# spawn NETNS CMD...: CMD in the background, its pid in BG_PID, output to
+# $(casefile NAME) where NAME is $BG_NAME (srv by default); killed at the
+# end of the case.
+spawn() {
+	local n=$1
+	shift
+	nsenter --net="/run/netns/$n" timeout 120 "$@" </dev/null \
+		>"$(casefile "${BG_NAME:-srv}")" 2>&1 &
+	CASE_PIDS+=("$!")
+	BG_PID=$!
+}
+
+# wait_listen: until $BG_PID's network namespace has a TCP listener on
+# $PORT, or $BG_PID dies.  Reads /proc/PID/net/tcp*: no process per poll.
+wait_listen() {
+	local i f addr st hex
+	printf -v hex ':%04X' "$PORT"
+	for ((i = 0; i < 200; i++)); do
+		for f in "/proc/$BG_PID/net/tcp" "/proc/$BG_PID/net/tcp6"; do
+			while read -r _ addr _ st _; do
+				[ "$st" = 0A ] && [ "${addr: -5}" = "$hex" ] &&
+					return 0
+			done <"$f"
+		done 2>/dev/null
+		kill -0 "$BG_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "nothing listens on port $PORT"
+	return 1
+}
+
+# matches TEXT ERE: a line of TEXT matches ERE (bash, not grep: see ns).
+matches() {
+	local line
+	while IFS= read -r line; do
+		[[ $line =~ $2 ]] && return 0
+	done <<<"$1"
+	return 1
+}
+
+# has TEXT ERE...: every ERE matches a line of TEXT.
+has() {
+	local text=$1 re
+	shift
+	for re; do
+		matches "$text" "$re" && continue
+		echo "expected /$re/ in:"
+		head -n 30 <<<"$text" | sed 's/^/  /'
+		return 1
+	done
+}
+
+# hasnt TEXT ERE: ERE matches no line of TEXT.
+hasnt() {
+	matches "$1" "$2" || return 0
+	echo "unexpected /$2/ in:"
+	head -n 30 <<<"$1" | sed 's/^/  /'
+	return 1
+}
+
+# Live tapsec sockets of NETNS ("?" if tapsecctl cannot tell).
+sockets() {
+	local re='sockets: ([0-9]+) in this netns'
+	[[ $(ns "$1" "$ctl" info) =~ $re ]] || { echo "?"; return; }
+	echo "${BASH_REMATCH[1]}"
+}
+
+# no_leak NETNS BEFORE: the socket count of NETNS returns to BEFORE (closed
+# sockets are freed asynchronously: a few seconds of grace).
+no_leak() {
+	local i now
+	[ "$2" != "?" ] || { echo "tapsecctl info gave no socket count"; return 1; }
+	for ((i = 0; i < 50; i++)); do
+		now=$(sockets "$1")
+		[ "$now" = "$2" ] && return 0
+		sleep 0.1
+	done
+	echo "socket leak in $1: $now live tapsec sockets, $2 before the case:"
+	ns "$1" "$ctl" sock list | head -n 20 | sed 's/^/  /'
+	return 1
+}
+
+client() {	# hs_peer connect ARGS... in the client namespace
+	ns "$C" timeout 60 "$peer" connect "$@" 2>&1
+}
+
+# ossl_server CERT [s_server ARGS...]: openssl s_server -www on $PORT for one
+# connection, showing CERT (server, expired, other-server).
+ossl_server() {
+	local cert=$1
+	shift
+	spawn "$S" openssl s_server -accept "${OSSL_ADDR:-$SADDR}:$PORT" \
+		-naccept 1 -www -cert "$pki/$cert.pem" -key "$pki/$cert.key" "$@"
+	wait_listen
+}
+
+# slow_stdin LINE: stdin of a TLS client tool: LINE, then no EOF until the
+# end of the case (gnutls-cli closes on EOF before the reply is in).
+slow_stdin() {
+	echo "$BASHPID" >>"$work/sleepers"
+	printf '%s\n' "$1"
+	exec sleep 60 2>/dev/null
+}
+
+# An HTTP request for s_server -www; its page shows what it negotiated.
+GET='GET / HTTP/1.0\r\n\r\n'
+
+# serve [hs_peer serve ARGS...]: a tapsec server on $PORT in the server
+# namespace (identity "server").
+serve() {
+	spawn "$S" "$peer" serve "$PORT" --identity server "$@"
+	wait_listen
+}
+
+# served [ERE...]: the server started by serve succeeded, and its output
+# matches every ERE.
+served() {
+	wait "$BG_PID" || { echo "hs_peer serve failed"; return 1; }
+	has "$(cat "$(casefile srv)")" "$@"
+}
+
+# run_case FUNC ARGS...: one case, with the daemons' log lines of the case
+# and the case's files printed when it fails.
+run_case() {
+	local rc=0 f name pid lines
+	declare -A loglines
+	CASE_PIDS=()
+	# Every case has its own port: no TIME_WAIT or leftover listener.
+	PORT=$((20000 + TAP_N))
+	for name in client server; do
+		mapfile -t <"$work/$name.log" 2>/dev/null
+		loglines[$name]=${#MAPFILE[@]}
+	done
+	"$@" || rc=$?
+	for pid in "${CASE_PIDS[@]}" $(cat "$work/sleepers" 2>/dev/null); do
+		kill "$pid" 2>/dev/null
+	done
+	rm -f "$work/sleepers"
+	wait 2>/dev/null
+	[ "$rc" -eq 0 ] && return 0
+	for f in "$work/case$TAP_N".*; do
+		[ -s "$f" ] || continue
+		echo "${f##*/}:"
+		tail -n 15 "$f" | sed 's/^/  /'
+	done
+	for name in client server; do
+		f=$(tail -n +$((loglines[$name] + 1)) "$work/$name.log" |
+			tail -n 15)
+		[ -n "$f" ] || continue
+		echo "tapsec-handshaked ($name) log of this case:"
+		mapfile -t lines <<<"$f"
+		printf '  %s\n' "${lines[@]}"
+	done
+	return "$rc"
+}
+
+cannot() { echo "cannot run: $1"; return 1; }
+
+# hs_case NAME FUNC ARGS...: a case that needs the kernel and the daemons.
+hs_case() {
+	local name=$1
+	shift
+	if [ -n "$SETUP_ERR$DAEMON_ERR" ]; then
+		tap_case "$name" cannot "${SETUP_ERR:-$DAEMON_ERR}"
+		return
+	fi
+	tap_case "$name" run_case "$@"
+}
+
+# As hs_case, for a case that needs no daemon.
+kernel_case() {
+	local name=$1
+	shift
+	if [ -n "$SETUP_ERR" ]; then
+		tap_case "$name" cannot "$SETUP_ERR"
+		return
+	fi
+	tap_case "$name" run_case "$@"
+}
+
+# ----------------------------------------------- tapsec client, openssl --
+
+# client_openssl VERSION CIPHER OPENSSL-CIPHER: GET over each TLS version
+# and cipher, the page shows both ends agree.
+client_openssl() {
+	local v=$1 c=$2 oc=$3 out args
+	if [ "$v" = 1.3 ]; then
+		args=(-tls1_3 -ciphersuites "$oc")
+	else
+		args=(-tls1_2 -cipher "$oc")
+	fi
+	ossl_server server "${args[@]}" -num_tickets 0 || return 1
+	out=$(client "$SADDR" "$PORT" --sni server.test --send "$GET")
+	has "$out" "^version=$v cipher=$c alpn= peer=.*server\.test.* resumed=0 peer_auth=1\$" \
+		'^HTTP/1\.0 200 ok' "Protocol +: TLSv$v\$" "Cipher +: $oc\$" \
+		'</HTML>'
+}
+
+# TLS 1.3 servers send NewSessionTicket records after the handshake.
+client_session_tickets() {
+	local out
+	ossl_server server -tls1_3 -num_tickets 2 || return 1
+	out=$(client "$SADDR" "$PORT" --sni server.test --send "$GET")
+	has "$out" '^version=1\.3 ' '^HTTP/1\.0 200 ok' '</HTML>'
+}
+
+# The client's TAPSEC_VERSIONS and TAPSEC_CIPHERS are what it offers.
+client_versions() {
+	local out
+	ossl_server server -num_tickets 0 || return 1
+	out=$(client "$SADDR" "$PORT" --sni server.test --versions 1.2:1.2 \
+		--send "$GET")
+	has "$out" '^version=1\.2 ' 'Protocol +: TLSv1\.2$' '</HTML>'
+}
+
+client_ciphers() {
+	local out
+	ossl_server server -num_tickets 0 || return 1
+	out=$(client "$SADDR" "$PORT" --sni server.test --ciphers chacha20 \
+		--send "$GET")
+	has "$out" '^version=1\.3 cipher=chacha20 ' \
+		'Cipher +: TLS_CHACHA20_POLY1305_SHA256$' '</HTML>'
+}
+
+client_alpn() {
+	local out
+	ossl_server server -num_tickets 0 -alpn http/1.1 || return 1
+	out=$(client "$SADDR" "$PORT" --sni server.test --alpn h2,http/1.1 \
+		--send "$GET")
+	has "$out" '^version=1\.3 .* alpn=http/1\.1 ' '</HTML>'
+}
+
+# The client presents the "client" identity to a server that requires one.
+client_certificate() {
+	local out
+	ossl_server server -num_tickets 0 -Verify 1 \
+		-CAfile "$pki/ca.pem" -verify_return_error || return 1
+	out=$(client "$SADDR" "$PORT" --sni server.test --identity client \
+		--send "$GET")
+	has "$out" '^version=1\.3 .* peer_auth=1$' '^Client certificate$' \
+		'Subject: .*CN *= *client\.test' '</HTML>'
+}
+
+# A server whose certificate only the "other" trust store accepts.
+client_trust_store() {
+	local out
+	ossl_server other-server -num_tickets 0 || return 1
+	out=$(client "$SADDR" "$PORT" --sni server.test --trust other \
+		--send "$GET")
+	has "$out" '^version=1\.3 .* peer_auth=1$' '</HTML>'
+}
+
+client_verify_none() {
+	local out
+	ossl_server other-server -num_tickets 0 || return 1
+	out=$(client "$SADDR" "$PORT" --sni server.test --verify-none \
+		--send "$GET")
+	has "$out" '^version=1\.3 .* peer_auth=0$' '</HTML>'
+}
+
+client_ipv6() {
+	local out
+	OSSL_ADDR="[$SADDR6]" ossl_server server -num_tickets 0 ||
+		return 1
+	out=$(client "$SADDR6" "$PORT" --sni server.test --send "$GET")
+	has "$out" '^version=1\.3 .* peer_auth=1$' '</HTML>'
+}
+
+# ------------------------------------------------ tapsec client, gnutls --
+
+# 64 KiB through gnutls-serv --echo and back: many records each way.
+client_gnutls() {
+	local v=$1 out abc expected i
+	BG_NAME=srv spawn "$S" gnutls-serv --echo -p "$PORT" --noticket \
+		--x509certfile "$pki/server.pem" --x509keyfile "$pki/server.key" \
+		--priority "NORMAL:-VERS-ALL:+VERS-TLS$v"
+	wait_listen || return 1
+	out=$(client "$SADDR" "$PORT" --sni server.test --send-size 65536 \
+		--read 65536)
+	has "$out" "^version=$v .* peer_auth=1\$" || return 1
+	# What hs_peer --send-size sends (see pattern() in hs_peer.c).
+	abc=abcdefghijklmnopqrstuvwxyz
+	abc=$abc$abc$abc$abc
+	expected=$(casefile expected)
+	for ((i = 0; i < 1024; i++)); do
+		echo "${abc:i%26:63}"
+	done >"$expected"
+	tail -n +2 <<<"$out" | cmp - "$expected" ||
+		{ echo "the echo differs from what was sent"; return 1; }
+}
+
+# ----------------------------------------------------------- tapsec server --
+
+# s_client HOST LINE [ARGS...]: openssl s_client to HOST:$PORT from the
+# client namespace, trusting the test CA, sending LINE.
+s_client() {
+	local host=$1 line=$2
+	shift 2
+	ns "$C" timeout 30 openssl s_client -connect "$host:$PORT" \
+		-CAfile "$pki/ca.pem" "$@" 2>&1 < <(slow_stdin "$line")
+}
+
+server_openssl() {	# HOST FAMILY
+	local out
+	serve --family "$2" --echo --count 1 || return 1
+	out=$(s_client "$1" 'hello openssl' -quiet -verify_return_error \
+		-verify_hostname server.test -servername server.test)
+	has "$out" '^echo: hello openssl$' &&
+		served '^conn=1 version=1\.3 .* peer_auth=0$'
+}
+
+server_gnutls() {
+	local out
+	serve --echo --count 1 || return 1
+	out=$(ns "$C" timeout 30 gnutls-cli -p "$PORT" \
+		--x509cafile "$pki/ca.pem" --verify-hostname server.test \
+		"$SADDR" 2>&1 < <(slow_stdin 'hello gnutls'))
+	has "$out" '^echo: hello gnutls$' && served '^conn=1 version=1\.3 '
+}
+
+server_curl() {
+	local out
+	serve --http --count 1 || return 1
+	out=$(ns "$C" timeout 30 curl -sS --max-time 25 \
+		--cacert "$pki/ca.pem" \
+		--resolve "server.test:$PORT:$SADDR" \
+		"https://server.test:$PORT/" 2>&1)
+	has "$out" '^hello from tapsec$' && served '^conn=1 version=1\.3 '
+}
+
+server_alpn() {
+	local out
+	serve --alpn http/1.1 --echo --count 1 || return 1
+	out=$(s_client "$SADDR" 'hello alpn' -verify_return_error \
+		-alpn h2,http/1.1)
+	has "$out" '^ALPN protocol: http/1\.1$' '^echo: hello alpn$' &&
+		served '^conn=1 .* alpn=http/1\.1 '
+}
+
+# A listener with TAPSEC_TRUST requires client certificates.
+server_mutual() {
+	local out
+	serve --trust clients --echo --count 1 || return 1
+	out=$(s_client "$SADDR" 'hello mutual' -quiet -verify_return_error \
+		-cert "$pki/client.pem" -key "$pki/client.key")
+	has "$out" '^echo: hello mutual$' &&
+		served '^conn=1 version=1\.3 .* peer=.*client\.test.* peer_auth=1$'
+}
+
+server_mutual_no_cert() {
+	local out before
+	before=$(sockets "$S")
+	serve --trust clients --echo --count 1 || return 1
+	out=$(s_client "$SADDR" 'hello anonymous' -quiet)
+	hasnt "$out" '^echo:' || return 1
+	wait "$BG_PID" && { echo "hs_peer serve succeeded"; return 1; }
+	out=$(cat "$(casefile srv)")
+	has "$out" '^error=ECONNABORTED ' && hasnt "$out" '^conn=' &&
+		no_leak "$S" "$before"
+}
+
+# Both ends tapsec, each with its own daemon.
+tapsec_both() {
+	local out
+	serve --echo --count 1 --alpn h2 || return 1
+	out=$(client "$SADDR" "$PORT" --sni server.test --alpn h2,http/1.1 \
+		--send 'hello tapsec\n')
+	has "$out" '^version=1\.3 .* alpn=h2 .* peer_auth=1$' \
+		'^echo: hello tapsec$' &&
+		served '^conn=1 version=1\.3 .* alpn=h2 .* peer_auth=0$'
+}
+
+# -------------------------------------------------------------- failures --
+
+# client_fails ERRNO NETNS CONNECT-ARGS...: hs_peer connect fails with ERRNO and
+# leaves no tapsec socket behind in NETNS.
+client_fails() {
+	local err=$1 ns=$2 before out
+	shift 2
+	before=$(sockets "$ns")
+	out=$(ns "$ns" timeout 60 "$peer" connect "$@" 2>&1)
+	has "$out" "^error=$err reason=" || return 1
+	echo "$out"
+	no_leak "$ns" "$before"
+}
+
+# fail_cert ERRNO CERT hs_peer ARGS...: s_server shows CERT.
+fail_cert() {
+	local err=$1 cert=$2
+	shift 2
+	ossl_server "$cert" -num_tickets 0 || return 1
+	client_fails "$err" "$C" "$SADDR" "$PORT" "$@"
+}
+
+fail_version() {
+	ossl_server server -tls1_2 || return 1
+	client_fails EPROTONOSUPPORT "$C" "$SADDR" "$PORT" --sni server.test \
+		--versions 1.3:1.3
+}
+
+# stall NETNS ADDR PORT: a TCP listener that never says anything.
+stall() {
+	BG_NAME=stall spawn "$1" "$py" -c "
+import socket, time
+s = socket.socket(socket.AF_INET6 if ':' in '$2' else socket.AF_INET)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('$2', $3))
+s.listen()
+time.sleep(100)"
+	wait_listen
+}
+
+fail_no_daemon() {
+	stall "$N" 127.0.0.1 "$PORT" || return 1
+	client_fails ESRCH "$N" 127.0.0.1 "$PORT" --verify-none --timeout 5000
+}
+
+fail_timeout() {
+	stall "$S" "$SADDR" "$PORT" || return 1
+	client_fails ETIMEDOUT "$C" "$SADDR" "$PORT" --sni server.test \
+		--timeout 2000
+}
+
+# SIGKILL the client's daemon while it waits for the peer's ServerHello.
+fail_daemon_killed() {
+	local before pid out
+	stall "$S" "$SADDR" "$PORT" || return 1
+	before=$(sockets "$C")
+	nsenter --net="/run/netns/$C" timeout 60 "$peer" connect "$SADDR" \
+		"$PORT" --sni server.test --timeout 30000 \
+		>"$(casefile client)" 2>&1 &
+	pid=$!
+	sleep 1.5
+	kill -9 "$(cat "$work/client.pid")"
+	wait "$pid"
+	out=$(cat "$(casefile client)")
+	has "$out" '^error=ECONNABORTED reason=' || return 1
+	echo "$out"
+	no_leak "$C" "$before"
+}
+
+# ----------------------------------------------------------- concurrency --
+
+concurrent() {
+	local n=$CONCURRENT cbefore sbefore ok
+	cbefore=$(sockets "$C")
+	sbefore=$(sockets "$S")
+	serve --echo --count "$n" --timeout 100000 || return 1
+	# One shell starts the clients, and timeout stops its whole process
+	# group: a process less per client.
+	# shellcheck disable=SC2016 # expanded by that shell
+	ns "$C" timeout 110 bash -c '
+		for ((i = 1; i <= $1; i++)); do
+			"$2" connect "$3" "$4" --sni server.test \
+				--timeout 100000 --send "ping $i\n" \
+				>"$5.$i" 2>&1 &
+		done
+		wait' - "$n" "$peer" "$SADDR" "$PORT" "$(casefile c)"
+	ok=$(grep -lx 'echo: ping [0-9]*' "$(casefile c)".* 2>/dev/null | wc -l)
+	if [ "$ok" -ne "$n" ]; then
+		echo "$ok of $n clients got their echo; some failures:"
+		grep -h '^error=' "$(casefile c)".* | sort | uniq -c | head
+		rm -f "$(casefile c)".*
+		return 1
+	fi
+	rm -f "$(casefile c)".*
+	served '^conn=1 ' || return 1
+	ok=$(grep -c '^conn=[0-9]* version=' "$(casefile srv)")
+	[ "$ok" -eq "$n" ] || { echo "server: $ok of $n handshakes"; return 1; }
+	no_leak "$C" "$cbefore" && no_leak "$S" "$sbefore"
+}
+
+# ----------------------------------------------------------------- cases --
+
+setup
+
+tap_plan 32
+hs_case client_openssl_tls13_aes128gcm client_openssl 1.3 aes128gcm TLS_AES_128_GCM_SHA256
+hs_case client_openssl_tls13_aes256gcm client_openssl 1.3 aes256gcm TLS_AES_256_GCM_SHA384
+hs_case client_openssl_tls13_chacha20 client_openssl 1.3 chacha20 TLS_CHACHA20_POLY1305_SHA256
+hs_case client_openssl_tls12_aes128gcm client_openssl 1.2 aes128gcm ECDHE-ECDSA-AES128-GCM-SHA256
+hs_case client_openssl_tls12_aes256gcm client_openssl 1.2 aes256gcm ECDHE-ECDSA-AES256-GCM-SHA384
+hs_case client_openssl_tls12_chacha20 client_openssl 1.2 chacha20 ECDHE-ECDSA-CHACHA20-POLY1305
+hs_case client_openssl_tls13_session_tickets client_session_tickets
+hs_case client_versions_tls12_only client_versions
+hs_case client_ciphers_chacha20_only client_ciphers
+hs_case client_alpn_negotiated client_alpn
+hs_case client_certificate_to_openssl client_certificate
+hs_case client_trust_store_by_name client_trust_store
+hs_case client_verify_none_accepts_unknown_ca client_verify_none
+hs_case client_ipv6_openssl client_ipv6
+hs_case client_gnutls_tls13_echo_64k client_gnutls 1.3
+hs_case client_gnutls_tls12_echo_64k client_gnutls 1.2
+hs_case server_openssl_s_client server_openssl "$SADDR" 4
+hs_case server_ipv6_openssl_s_client server_openssl "[$SADDR6]" 6
+hs_case server_gnutls_cli server_gnutls
+hs_case server_curl_https server_curl
+hs_case server_alpn_negotiated server_alpn
+hs_case server_mutual_auth_client_cert server_mutual
+hs_case server_mutual_auth_no_cert_econnaborted server_mutual_no_cert
+hs_case tapsec_client_tapsec_server tapsec_both
+hs_case fail_wrong_ca_ekeyrejected fail_cert EKEYREJECTED other-server --sni server.test
+hs_case fail_name_mismatch_ekeyrejected fail_cert EKEYREJECTED server --sni wrong.test
+hs_case fail_expired_cert_ekeyexpired fail_cert EKEYEXPIRED expired --sni server.test
+hs_case fail_no_common_version_eprotonosupport fail_version
+kernel_case fail_no_daemon_esrch fail_no_daemon
+hs_case fail_stalled_peer_etimedout fail_timeout
+hs_case fail_daemon_killed_econnaborted fail_daemon_killed
+# The client's daemon is gone: a new one for the rest.
+if [ -z "$SETUP_ERR$DAEMON_ERR" ]; then
+	out=$(start_daemon "$C" client) || DAEMON_ERR="restarting the client daemon: $out"
+fi
+hs_case "concurrent_${CONCURRENT}_handshakes" concurrent
+tap_done
