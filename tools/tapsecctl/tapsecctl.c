@@ -29,6 +29,7 @@ static const struct {
 	{ TAPSEC_FEAT_TCP_ULP, "tcp-ulp" },
 	{ TAPSEC_FEAT_INET6, "inet6" },
 	{ TAPSEC_FEAT_TLS, "tls" },
+	{ TAPSEC_FEAT_HANDSHAKE, "handshake" },
 };
 
 /* struct tapsec_counters, field by field. */

@@ -1,0 +1,71 @@
+# SPDX-License-Identifier: GPL-2.0
+"""An HTTPS server on a tapsec socket whose handshake tapsec-handshaked runs.
+
+The server never touches TLS: it sets the handshake options on a tapsec
+socket, accepts, and reads and writes plain HTTP; the kernel protects the
+records with the keys the daemon installed.
+
+    python3 -m demo_https PORT IDENTITY COUNT
+"""
+import socket
+import struct
+import sys
+
+IPPROTO_TAPSEC, SOL_TAPSEC = 258, 290
+TAPSEC_HANDSHAKE, TAPSEC_HANDSHAKE_DAEMON = 7, 1
+TAPSEC_ALPN, TAPSEC_IDENTITY = 10, 11
+TAPSEC_HANDSHAKE_INFO, TAPSEC_ALPN_NEGOTIATED = 17, 18
+TAPSEC_SOCK_INFO = 2
+VERSIONS = {0x0303: "TLS 1.2", 0x0304: "TLS 1.3"}
+CIPHERS = {51: "AES-128-GCM", 52: "AES-256-GCM", 54: "ChaCha20-Poly1305"}
+COUNTERS = ("tx_records", "tx_bytes", "rx_records", "rx_bytes")
+
+
+def negotiated(conn):
+    """Version, cipher and ALPN of an accepted connection, from the kernel."""
+    info = conn.getsockopt(SOL_TAPSEC, TAPSEC_HANDSHAKE_INFO, 16 + 128)
+    _state, _err, version, cipher, _flags = struct.unpack_from("=IIHHI", info)
+    alpn = conn.getsockopt(SOL_TAPSEC, TAPSEC_ALPN_NEGOTIATED, 64)
+    return (VERSIONS.get(version, hex(version)), CIPHERS.get(cipher, str(cipher)),
+            alpn.split(b"\0")[0].decode() or "-")
+
+
+def counters(conn):
+    """The first counters of struct tapsec_sock_info."""
+    raw = conn.getsockopt(SOL_TAPSEC, TAPSEC_SOCK_INFO, 24 + 15 * 8)
+    return dict(zip(COUNTERS, struct.unpack_from("=4Q", raw, 24)))
+
+
+def serve(port, identity, count):
+    lsock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM, IPPROTO_TAPSEC)
+    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lsock.setsockopt(SOL_TAPSEC, TAPSEC_HANDSHAKE, TAPSEC_HANDSHAKE_DAEMON)
+    lsock.setsockopt(SOL_TAPSEC, TAPSEC_IDENTITY, identity.encode())
+    lsock.setsockopt(SOL_TAPSEC, TAPSEC_ALPN, b"http/1.1")
+    lsock.bind(("::", port))
+    lsock.listen(8)
+    open("/tmp/demo-https-ready", "w").close()
+    for _ in range(count):
+        conn, peer = lsock.accept()      # returns after the TLS handshake
+        version, cipher, alpn = negotiated(conn)
+        request = b""
+        while b"\r\n\r\n" not in request:
+            chunk = conn.recv(4096)
+            if not chunk:
+                break
+            request += chunk
+        line = request.split(b"\r\n")[0].decode(errors="replace")
+        body = (f"hello from a tapsec socket\n"
+                f"negotiated by tapsec-handshaked: {version}, {cipher}, ALPN {alpn}\n"
+                f"records protected by tapsec.ko\n").encode()
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                     b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body)
+                     + body)
+        print(f"  server: {peer[0]} asked '{line}': {version} {cipher} ALPN {alpn}; "
+              f"kernel counters {counters(conn)}", flush=True)
+        conn.shutdown(socket.SHUT_WR)    # close_notify, then FIN
+        conn.close()
+
+
+if __name__ == "__main__":
+    serve(int(sys.argv[1]), sys.argv[2], int(sys.argv[3]))
