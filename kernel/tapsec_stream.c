@@ -127,6 +127,8 @@ static void tapsec_stream_close(struct sock *sk, long timeout)
 	if (ctx) {
 		tapsec_hs_close(ctx);
 		tapsec_tls_close(sk, ctx);
+		tapsec_nl_event(sock_net(sk), TAPSEC_EVENT_CLOSED,
+				sock_i_ino(sk), 0, NULL);
 	}
 	stream_base_prot[fam]->close(sk, timeout);
 }
