@@ -460,6 +460,10 @@ static void tapsec_hs_end_locked(struct tapsec_hs_net *hn, struct tapsec_hs *hs,
 	list_del_init(&hs->node);
 	hs->err = err;
 	strscpy(hs->reason, reason ?: "", sizeof(hs->reason));
+	/* A poller finding the handshake failed finds POLLERR too. */
+	if (err)
+		WRITE_ONCE(hs->sk->sk_err, err);
+	smp_wmb();	/* sk_err before state: tapsec_hs_poll() */
 	WRITE_ONCE(hs->state, err ? TAPSEC_HS_FAILED : TAPSEC_HS_DONE);
 }
 
@@ -491,9 +495,9 @@ static void tapsec_hs_finished(struct tapsec_hs *hs, struct file *file,
 
 	if (hs->state == TAPSEC_HS_FAILED) {
 		TAPSEC_COUNT(hs->ctx, hs_failed, 1);
+		/* sk_err is set: the shutdown's wakeups find POLLERR. */
 		if (!closing)
 			tapsec_hs_shutdown(sk);
-		WRITE_ONCE(sk->sk_err, hs->err);
 		sk_error_report(sk);
 	} else {
 		TAPSEC_COUNT(hs->ctx, hs_done, 1);
@@ -880,9 +884,15 @@ __poll_t tapsec_hs_poll(const struct tapsec_ctx *ctx, __poll_t mask)
 
 	if (state == TAPSEC_HS_PENDING ||
 	    (state == TAPSEC_HS_IDLE && tapsec_hs_starting(hs)) ||
-	    (state == TAPSEC_HS_RUNNING && !tapsec_hs_raw(ctx)))
+	    (state == TAPSEC_HS_RUNNING && !tapsec_hs_raw(ctx))) {
 		mask &= ~(EPOLLIN | EPOLLRDNORM | EPOLLOUT | EPOLLWRNORM |
 			  EPOLLWRBAND);
+	} else if (state == TAPSEC_HS_FAILED) {
+		/* TCP's mask may predate the failure: its error with it. */
+		smp_rmb();	/* state before sk_err: tapsec_hs_end_locked() */
+		if (READ_ONCE(hs->sk->sk_err))
+			mask |= EPOLLERR;
+	}
 	return mask;
 }
 
