@@ -31,8 +31,9 @@ cases=(
 	"dirty-rcu-stall.log      RCU stall"
 	"dirty-ubsan.log          UBSAN report"
 	"dirty-fake-warn.log      kernel warning (WARN)"
+	"dirty-early-boot.log     KASAN report"
 )
-extra=5		# the cases after the table
+extra=7		# the cases after the table
 
 n=0 failed=0
 ok() {
@@ -114,6 +115,20 @@ if grep -q '^X: >> .*WARNING: CPU: 1 PID: 412 at ' <<<"$out" &&
 else
 	not_ok "report printed with prefix, marker and context up to the end of the trace"
 	diag <<<"$out" | head -n 20
+fi
+
+# -u: only what comes before the kernel runs /init (vm-run's early crashes).
+init='Run /init as init process'
+if ! "$scan" -q -u "$init" "$here/dirty-early-boot.log"; then
+	ok "-u: a report from the kernel's boot, before /init"
+else
+	not_ok "-u: a report from the kernel's boot, before /init"
+fi
+{ echo "[    2.000000] $init"; cat "$here/dirty-warn.log"; } >"$tmp"
+if "$scan" -q -u "$init" "$tmp" && ! "$scan" -q "$tmp"; then
+	ok "-u: a report after /init is not one"
+else
+	not_ok "-u: a report after /init is not one"
 fi
 
 [ "$failed" -eq 0 ]

@@ -44,7 +44,7 @@ vm() {
 no_qemu_left() { ! pgrep -f "qemu-system.*$tmp" >/dev/null; }
 
 echo "TAP version 13"
-echo "1..13"
+echo "1..15"
 echo "# kernel: $kernel"
 
 mkdir "$tmp/out"
@@ -182,7 +182,21 @@ case "$tmp/" in
 	;;
 esac
 
-# 13-14: the timeout kills the VM: exit 124, no QEMU left.
+# 13: a kernel that crashes while booting, before /init (rdinit= names
+# nothing: no root to mount, panic) is booted once more, not twice, and
+# the command never runs; the run fails.
+early_once() {
+	[ "$RC" -ne 0 ] && [ ! -e "$tmp/out/ran" ] &&
+	[ "$(grep -c 'booting once more' "$tmp/e10")" -eq 1 ] &&
+	grep -q 'reported a bug while booting' "$tmp/e10"
+}
+export TAPSEC_VM_CMDLINE="rdinit=/tapsec-no-such-init"
+vm "$tmp/o10" "$tmp/e10" -- touch "$tmp/out/ran"
+unset TAPSEC_VM_CMDLINE
+expect "a crash of the kernel's boot: booted once more, command never run (exit $RC)" early_once
+early_once || diag <"$tmp/e10" | tail -n 30
+
+# 14-15: the timeout kills the VM: exit 124, no QEMU left.
 start=$SECONDS
 vm "$tmp/o7" "$tmp/e7" --timeout 20 -- sleep 1000
 took=$((SECONDS - start))
