@@ -10,10 +10,13 @@
  *   tapsec_dgram.c    SOCK_DGRAM sockets
  *   tapsec_netlink.c  the "tapsec" generic netlink family
  *   tapsec_handshake.c handshakes delegated to tapsec-handshaked
+ *   tapsec_psk.c      per-netns store of external pre-shared keys
  *   tapsec_aead.c     record core: AEAD keys, nonces, sequence numbers
  *   tapsec_tls.c      TLS engine: keys, lifecycle, close_notify
  *   tapsec_tls_tx.c   TLS engine: records on transmit
  *   tapsec_tls_rx.c   TLS engine: records on receive
+ *   tapsec_tls13.c    TLS 1.3 secrets, KeyUpdate, exporters
+ *   tapsec_tls_limits.c  key limits: records, bytes, age (expiration)
  *   tapsec_fault.c    fault point for allocation failure tests
  */
 #ifndef _TAPSEC_H
@@ -44,6 +47,7 @@ enum tapsec_family {
 struct tapsec_tls;
 struct tapsec_hs;
 struct genl_info;
+struct netlink_callback;
 
 /**
  * struct tapsec_ctx - tapsec state attached to one socket
@@ -55,6 +59,8 @@ struct genl_info;
  * @tx_cipher: its TAPSEC_CIPHER_*
  * @rx_version: TLS version of the receive key, 0 without one
  * @rx_cipher: its TAPSEC_CIPHER_*
+ * @tx_key_born: ktime_get_boottime_seconds() when the transmit key came
+ *	in (installed or updated), for netlink dumps
  * @rcvlowat: SO_RCVLOWAT in plaintext bytes once a receive key is set;
  *	TCP's own sk_rcvlowat then stays 1 so that every arrival reaches
  *	the record layer
@@ -76,6 +82,7 @@ struct tapsec_ctx {
 	u16 tx_cipher;
 	u16 rx_version;
 	u16 rx_cipher;
+	u64 tx_key_born;
 	int rcvlowat;
 	struct tapsec_tls *tls;
 	struct tapsec_hs *hs;
@@ -141,6 +148,8 @@ bool tapsec_dgram_has_inet6(void);
 int tapsec_netlink_init(void);
 void tapsec_netlink_exit(void);
 struct sk_buff *tapsec_nl_reply(struct genl_info *info, u8 cmd, void **hdr);
+void *tapsec_nl_dump_put(struct sk_buff *skb, struct netlink_callback *cb,
+			 u8 cmd);
 int tapsec_nl_put_addr(struct sk_buff *msg, int attr, const struct sock *sk,
 		       bool peer);
 int tapsec_nl_handshake_ready(struct net *net, u32 pending);
@@ -149,6 +158,7 @@ void tapsec_nl_event(struct net *net, u32 type, u64 inode, int err,
 
 /* tapsec_handshake.c */
 extern const struct nla_policy tapsec_hs_nl_policy[TAPSEC_A_HS_MAX + 1];
+extern const struct nla_policy tapsec_hs_psk_nl_policy[TAPSEC_A_HS_MAX + 1];
 int tapsec_hs_init(void);
 void tapsec_hs_exit(void);
 bool tapsec_hs_delegated(const struct tapsec_ctx *ctx);
@@ -168,6 +178,18 @@ int tapsec_hs_may_install(const struct tapsec_ctx *ctx);
 int tapsec_hs_post_handshake(struct tapsec_ctx *ctx, const u8 *buf, u32 len);
 int tapsec_hs_nl_accept(struct sk_buff *skb, struct genl_info *info);
 int tapsec_hs_nl_done(struct sk_buff *skb, struct genl_info *info);
+int tapsec_hs_nl_psk(struct sk_buff *skb, struct genl_info *info);
+
+/* tapsec_psk.c */
+extern const struct nla_policy tapsec_psk_nl_policy[TAPSEC_A_PSK_MAX + 1];
+extern const struct nla_policy tapsec_psk_nl_del_policy[TAPSEC_A_PSK_MAX + 1];
+int tapsec_psk_init(void);
+void tapsec_psk_exit(void);
+int tapsec_psk_nl_add(struct sk_buff *skb, struct genl_info *info);
+int tapsec_psk_nl_del(struct sk_buff *skb, struct genl_info *info);
+int tapsec_psk_nl_dump(struct sk_buff *skb, struct netlink_callback *cb);
+int tapsec_psk_get(struct net *net, const char *identity, u8 *key,
+		   u32 *keylen, u32 *hash);
 
 /* tapsec_fault.c */
 #ifdef CONFIG_FAULT_INJECTION_DEBUG_FS

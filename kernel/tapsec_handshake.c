@@ -96,7 +96,7 @@ struct tapsec_hs {
 	char alpn[256];
 	char identity[64];
 	char trust[64];
-	char psk_identity[128];
+	char psk_identity[TAPSEC_PSK_IDENTITY_MAX + 1];
 
 	int err;
 	u32 flags;
@@ -1098,6 +1098,14 @@ const struct nla_policy tapsec_hs_nl_policy[TAPSEC_A_HS_MAX + 1] = {
 	[TAPSEC_A_HS_PEER_IDENTITY] = { .type = NLA_NUL_STRING, .len = 255 },
 	[TAPSEC_A_HS_RESUMED] = { .type = NLA_FLAG },
 	[TAPSEC_A_HS_PEER_AUTH] = { .type = NLA_FLAG },
+	[TAPSEC_A_HS_PSK] = { .type = NLA_FLAG },
+};
+
+/* Policy of TAPSEC_A_HS in HANDSHAKE_PSK requests. */
+const struct nla_policy tapsec_hs_psk_nl_policy[TAPSEC_A_HS_MAX + 1] = {
+	[TAPSEC_A_HS_FD] = { .type = NLA_U32 },
+	[TAPSEC_A_HS_PSK_IDENTITY] = { .type = NLA_NUL_STRING,
+				       .len = TAPSEC_PSK_IDENTITY_MAX },
 };
 
 /* The tapsec stream socket behind the daemon's @fd, with a reference. */
@@ -1114,6 +1122,47 @@ static struct socket *tapsec_hs_lookup(int fd, int *err)
 		return NULL;
 	}
 	return sock;
+}
+
+/*
+ * Parse a request's TAPSEC_A_HS with @policy into @tb; it must hold the fd
+ * and attribute @need.  Returns the socket behind the fd, with a reference,
+ * or NULL with *@err set.
+ */
+static struct socket *tapsec_hs_nl_sock(struct genl_info *info,
+					struct nlattr **tb,
+					const struct nla_policy *policy,
+					int need, int *err)
+{
+	if (!info->attrs[TAPSEC_A_HS]) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	*err = nla_parse_nested(tb, TAPSEC_A_HS_MAX, info->attrs[TAPSEC_A_HS],
+				policy, info->extack);
+	if (*err)
+		return NULL;
+	if (!tb[TAPSEC_A_HS_FD] || !tb[need]) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	return tapsec_hs_lookup(nla_get_u32(tb[TAPSEC_A_HS_FD]), err);
+}
+
+/*
+ * The handshake of @sock if the caller of @info runs it: RUNNING, taken by
+ * the caller's netlink port, in the caller's namespace.  Called under the
+ * namespace's hs_lock, which keeps the answer true.
+ */
+static struct tapsec_hs *tapsec_hs_running(struct genl_info *info,
+					   struct socket *sock)
+{
+	struct tapsec_hs *hs = tapsec_stream_ctx(sock->sk)->hs;
+
+	if (hs->state == TAPSEC_HS_RUNNING && hs->portid == info->snd_portid &&
+	    net_eq(sock_net(sock->sk), genl_info_net(info)))
+		return hs;
+	return NULL;
 }
 
 /**
@@ -1136,15 +1185,8 @@ int tapsec_hs_nl_done(struct sk_buff *skb, struct genl_info *info)
 	u32 status, flags;
 	int err;
 
-	if (!info->attrs[TAPSEC_A_HS])
-		return -EINVAL;
-	err = nla_parse_nested(tb, TAPSEC_A_HS_MAX, info->attrs[TAPSEC_A_HS],
-			       tapsec_hs_nl_policy, info->extack);
-	if (err)
-		return err;
-	if (!tb[TAPSEC_A_HS_FD] || !tb[TAPSEC_A_HS_STATUS])
-		return -EINVAL;
-	sock = tapsec_hs_lookup(nla_get_u32(tb[TAPSEC_A_HS_FD]), &err);
+	sock = tapsec_hs_nl_sock(info, tb, tapsec_hs_nl_policy,
+				 TAPSEC_A_HS_STATUS, &err);
 	if (!sock)
 		return err;
 	ctx = tapsec_stream_ctx(sock->sk);
@@ -1159,7 +1201,8 @@ int tapsec_hs_nl_done(struct sk_buff *skb, struct genl_info *info)
 	if (tb[TAPSEC_A_HS_PEER_IDENTITY])
 		nla_strscpy(peer, tb[TAPSEC_A_HS_PEER_IDENTITY], sizeof(peer));
 	flags = (nla_get_flag(tb[TAPSEC_A_HS_RESUMED]) ? TAPSEC_HS_F_RESUMED : 0) |
-		(nla_get_flag(tb[TAPSEC_A_HS_PEER_AUTH]) ? TAPSEC_HS_F_PEER_AUTH : 0);
+		(nla_get_flag(tb[TAPSEC_A_HS_PEER_AUTH]) ? TAPSEC_HS_F_PEER_AUTH : 0) |
+		(nla_get_flag(tb[TAPSEC_A_HS_PSK]) ? TAPSEC_HS_F_PSK : 0);
 
 	/* The keys cannot change under the socket lock. */
 	lock_sock(sock->sk);
@@ -1172,8 +1215,7 @@ int tapsec_hs_nl_done(struct sk_buff *skb, struct genl_info *info)
 	}
 	err = -EINVAL;
 	spin_lock_bh(&hn->lock);
-	if (hs->state == TAPSEC_HS_RUNNING && hs->portid == info->snd_portid &&
-	    net_eq(sock_net(sock->sk), genl_info_net(info))) {
+	if (tapsec_hs_running(info, sock)) {
 		if (!status) {
 			strscpy(hs->alpn_negotiated, alpn,
 				sizeof(hs->alpn_negotiated));
@@ -1192,6 +1234,94 @@ int tapsec_hs_nl_done(struct sk_buff *skb, struct genl_info *info)
 	if (err)
 		NL_SET_ERR_MSG(info->extack,
 			       "no handshake of this daemon on that socket");
+	return err;
+}
+
+/* Reply to HANDSHAKE_PSK: the PSK, key included. */
+static int tapsec_hs_psk_reply(struct genl_info *info, const char *identity,
+			       const u8 *key, u32 keylen, u32 hash)
+{
+	struct nlattr *nest;
+	struct sk_buff *msg;
+	void *hdr;
+
+	msg = tapsec_nl_reply(info, TAPSEC_CMD_HANDSHAKE_PSK, &hdr);
+	if (!msg)
+		return -ENOMEM;
+	nest = hdr ? nla_nest_start(msg, TAPSEC_A_PSK) : NULL;
+	if (!nest || nla_put_string(msg, TAPSEC_A_PSK_IDENTITY, identity) ||
+	    nla_put(msg, TAPSEC_A_PSK_KEY, keylen, key) ||
+	    nla_put_u32(msg, TAPSEC_A_PSK_HASH, hash)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(msg, nest);
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
+/**
+ * tapsec_hs_nl_psk() - TAPSEC_CMD_HANDSHAKE_PSK
+ * @skb: the request
+ * @info: its details
+ *
+ * The daemon running the handshake on TAPSEC_A_HS_FD fetches the key of
+ * PSK TAPSEC_A_HS_PSK_IDENTITY.  A client socket may only use its own
+ * TAPSEC_PSK_IDENTITY; a server socket that one too, or any identity of
+ * the store when it is TAPSEC_PSK_ANY.
+ *
+ * Return: 0 with the reply sent, -EINVAL for a socket this daemon is not
+ * running, -EPERM for an identity the socket may not use, -ENOKEY for an
+ * identity the store does not hold.
+ */
+int tapsec_hs_nl_psk(struct sk_buff *skb, struct genl_info *info)
+{
+	char want[sizeof_field(struct tapsec_hs, psk_identity)];
+	struct nlattr *tb[TAPSEC_A_HS_MAX + 1];
+	u8 key[TAPSEC_PSK_KEY_MAX];
+	struct tapsec_hs_net *hn;
+	const char *identity;
+	struct tapsec_hs *hs;
+	struct socket *sock;
+	u32 keylen, hash;
+	u8 role = 0;
+	int err;
+
+	sock = tapsec_hs_nl_sock(info, tb, tapsec_hs_psk_nl_policy,
+				 TAPSEC_A_HS_PSK_IDENTITY, &err);
+	if (!sock)
+		return err;
+	identity = nla_data(tb[TAPSEC_A_HS_PSK_IDENTITY]);
+	hn = tapsec_hs_pernet(sock_net(sock->sk));
+	want[0] = '\0';
+	err = -EINVAL;
+	spin_lock_bh(&hn->lock);
+	hs = tapsec_hs_running(info, sock);
+	if (hs) {
+		role = hs->role;
+		strscpy(want, hs->psk_identity, sizeof(want));
+		err = 0;
+	}
+	spin_unlock_bh(&hn->lock);
+	if (err) {
+		NL_SET_ERR_MSG(info->extack,
+			       "no handshake of this daemon on that socket");
+		goto out;
+	}
+	if (!want[0] || !*identity ||
+	    (strcmp(want, identity) &&
+	     (role != TAPSEC_ROLE_SERVER || strcmp(want, TAPSEC_PSK_ANY)))) {
+		NL_SET_ERR_MSG(info->extack,
+			       "the socket did not ask for that PSK identity");
+		err = -EPERM;
+		goto out;
+	}
+	err = tapsec_psk_get(sock_net(sock->sk), identity, key, &keylen, &hash);
+	if (!err)
+		err = tapsec_hs_psk_reply(info, identity, key, keylen, hash);
+	memzero_explicit(key, sizeof(key));
+out:
+	sockfd_put(sock);
 	return err;
 }
 

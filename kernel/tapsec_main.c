@@ -39,9 +39,12 @@ static int __init tapsec_init(void)
 	err = tapsec_hs_init();
 	if (err)
 		goto err_ctx;
-	err = tapsec_netlink_init();
+	err = tapsec_psk_init();
 	if (err)
 		goto err_hs;
+	err = tapsec_netlink_init();
+	if (err)
+		goto err_psk;
 	err = tapsec_stream_init();
 	if (err)
 		goto err_netlink;
@@ -55,6 +58,8 @@ err_stream:
 	tapsec_stream_exit();
 err_netlink:
 	tapsec_netlink_exit();
+err_psk:
+	tapsec_psk_exit();
 err_hs:
 	tapsec_hs_exit();
 err_ctx:
@@ -69,6 +74,7 @@ static void __exit tapsec_exit(void)
 	tapsec_dgram_exit();
 	tapsec_stream_exit();
 	tapsec_netlink_exit();
+	tapsec_psk_exit();
 	tapsec_hs_exit();
 	tapsec_ctx_exit();
 	tapsec_fault_exit();

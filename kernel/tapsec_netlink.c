@@ -15,6 +15,7 @@
 #include <net/inet_sock.h>
 #include <net/ipv6.h>
 #include <net/sock.h>
+#include <linux/timekeeping.h>
 
 #include "tapsec.h"
 
@@ -49,6 +50,22 @@ struct sk_buff *tapsec_nl_reply(struct genl_info *info, u8 cmd, void **hdr)
 		return NULL;
 	*hdr = genlmsg_put_reply(msg, info, &tapsec_genl_family, 0, cmd);
 	return msg;
+}
+
+/**
+ * tapsec_nl_dump_put() - start one message of a dump
+ * @skb: the dump's buffer
+ * @cb: the dump's state
+ * @cmd: the messages' command
+ *
+ * Return: the message header, NULL when the buffer is full.
+ */
+void *tapsec_nl_dump_put(struct sk_buff *skb, struct netlink_callback *cb,
+			 u8 cmd)
+{
+	return genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
+			   cb->nlh->nlmsg_seq, &tapsec_genl_family,
+			   NLM_F_MULTI, cmd);
 }
 
 static int tapsec_nl_get_info(struct sk_buff *skb, struct genl_info *info)
@@ -159,9 +176,7 @@ static int tapsec_nl_put_sock(struct tapsec_ctx *ctx, void *arg)
 	struct nlattr *nest;
 	void *hdr;
 
-	hdr = genlmsg_put(skb, NETLINK_CB(d->cb->skb).portid,
-			  d->cb->nlh->nlmsg_seq, &tapsec_genl_family,
-			  NLM_F_MULTI, TAPSEC_CMD_SOCK_GET);
+	hdr = tapsec_nl_dump_put(skb, d->cb, TAPSEC_CMD_SOCK_GET);
 	if (!hdr)
 		return -EMSGSIZE;
 	nest = nla_nest_start(skb, TAPSEC_A_SOCK);
@@ -180,6 +195,11 @@ static int tapsec_nl_put_sock(struct tapsec_ctx *ctx, void *arg)
 	    nla_put_u16(skb, TAPSEC_A_SOCK_TX_CIPHER, READ_ONCE(ctx->tx_cipher)) ||
 	    nla_put_u16(skb, TAPSEC_A_SOCK_RX_VERSION, READ_ONCE(ctx->rx_version)) ||
 	    nla_put_u16(skb, TAPSEC_A_SOCK_RX_CIPHER, READ_ONCE(ctx->rx_cipher)) ||
+	    (READ_ONCE(ctx->tx_version) &&
+	     nla_put_u64_64bit(skb, TAPSEC_A_SOCK_TX_KEY_AGE,
+			       ktime_get_boottime_seconds() -
+			       READ_ONCE(ctx->tx_key_born),
+			       TAPSEC_A_SOCK_PAD)) ||
 	    tapsec_nl_put_stats(skb, TAPSEC_A_SOCK_STATS, counters)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
@@ -305,12 +325,35 @@ lost:
 static const struct nla_policy tapsec_nl_policy[TAPSEC_A_MAX + 1] = {
 	TAPSEC_NL_REJECT_REPLY_ATTRS,
 	[TAPSEC_A_HS] = { .type = NLA_REJECT },
+	[TAPSEC_A_PSK] = { .type = NLA_REJECT },
 };
 
 /* HANDSHAKE_DONE: one TAPSEC_A_HS. */
 static const struct nla_policy tapsec_nl_hs_policy[TAPSEC_A_MAX + 1] = {
 	TAPSEC_NL_REJECT_REPLY_ATTRS,
 	[TAPSEC_A_HS] = NLA_POLICY_NESTED(tapsec_hs_nl_policy),
+	[TAPSEC_A_PSK] = { .type = NLA_REJECT },
+};
+
+/* HANDSHAKE_PSK: one TAPSEC_A_HS with the fd and the PSK identity. */
+static const struct nla_policy tapsec_nl_hs_psk_policy[TAPSEC_A_MAX + 1] = {
+	TAPSEC_NL_REJECT_REPLY_ATTRS,
+	[TAPSEC_A_HS] = NLA_POLICY_NESTED(tapsec_hs_psk_nl_policy),
+	[TAPSEC_A_PSK] = { .type = NLA_REJECT },
+};
+
+/* PSK_ADD: one TAPSEC_A_PSK with identity, key and maybe hash. */
+static const struct nla_policy tapsec_nl_psk_add_policy[TAPSEC_A_MAX + 1] = {
+	TAPSEC_NL_REJECT_REPLY_ATTRS,
+	[TAPSEC_A_HS] = { .type = NLA_REJECT },
+	[TAPSEC_A_PSK] = NLA_POLICY_NESTED(tapsec_psk_nl_policy),
+};
+
+/* PSK_DEL: one TAPSEC_A_PSK with the identity. */
+static const struct nla_policy tapsec_nl_psk_del_policy[TAPSEC_A_MAX + 1] = {
+	TAPSEC_NL_REJECT_REPLY_ATTRS,
+	[TAPSEC_A_HS] = { .type = NLA_REJECT },
+	[TAPSEC_A_PSK] = NLA_POLICY_NESTED(tapsec_psk_nl_del_policy),
 };
 
 static const struct genl_ops tapsec_nl_ops[] = {
@@ -343,6 +386,34 @@ static const struct genl_ops tapsec_nl_ops[] = {
 		.cmd = TAPSEC_CMD_HANDSHAKE_DONE,
 		.doit = tapsec_hs_nl_done,
 		.policy = tapsec_nl_hs_policy,
+		.maxattr = TAPSEC_A_MAX,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = TAPSEC_CMD_PSK_ADD,
+		.doit = tapsec_psk_nl_add,
+		.policy = tapsec_nl_psk_add_policy,
+		.maxattr = TAPSEC_A_MAX,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = TAPSEC_CMD_PSK_DEL,
+		.doit = tapsec_psk_nl_del,
+		.policy = tapsec_nl_psk_del_policy,
+		.maxattr = TAPSEC_A_MAX,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = TAPSEC_CMD_PSK_GET,
+		.dumpit = tapsec_psk_nl_dump,
+		.policy = tapsec_nl_policy,
+		.maxattr = TAPSEC_A_MAX,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = TAPSEC_CMD_HANDSHAKE_PSK,
+		.doit = tapsec_hs_nl_psk,
+		.policy = tapsec_nl_hs_psk_policy,
 		.maxattr = TAPSEC_A_MAX,
 		.flags = GENL_UNS_ADMIN_PERM,
 	},

@@ -133,6 +133,13 @@ static void tapsec_stream_close(struct sock *sk, long timeout)
 	stream_base_prot[fam]->close(sk, timeout);
 }
 
+static bool tapsec_stream_tls13_opt(int optname)
+{
+	return optname == TAPSEC_TX_SECRET || optname == TAPSEC_RX_SECRET ||
+	       optname == TAPSEC_EXPORTER_SECRET ||
+	       optname == TAPSEC_KEY_UPDATE || optname == TAPSEC_EXPORT;
+}
+
 static bool tapsec_stream_tls_opt(int optname)
 {
 	return optname == TAPSEC_TX || optname == TAPSEC_RX ||
@@ -154,6 +161,20 @@ static int tapsec_stream_setsockopt(struct sock *sk, int level, int optname,
 		return err ?: tapsec_tls_setsockopt(sk, ctx, optname, optval,
 						    optlen);
 	}
+	if (ctx && optname == TAPSEC_KEY_LIMITS)
+		return ctx->protocol == TAPSEC_PROTO_TLS ?
+		       tapsec_tls_set_limits(sk, READ_ONCE(ctx->tls), optval,
+					     optlen) : -EPROTOTYPE;
+	if (ctx && tapsec_stream_tls13_opt(optname)) {
+		int err = 0;
+
+		if (optname == TAPSEC_EXPORT)
+			return -EPERM;	/* read only */
+		if (optname != TAPSEC_KEY_UPDATE)
+			err = tapsec_hs_may_install(ctx);
+		return err ?: tapsec_tls13_setsockopt(sk, ctx, optname, optval,
+						      optlen);
+	}
 	return tapsec_ctx_setsockopt(ctx, optname, optval, optlen);
 }
 
@@ -168,6 +189,11 @@ static int tapsec_stream_getsockopt(struct sock *sk, int level, int optname,
 							 optval, optlen);
 	if (ctx && tapsec_stream_tls_opt(optname))
 		return tapsec_tls_getsockopt(sk, ctx, optname, optval, optlen);
+	if (ctx && optname == TAPSEC_KEY_LIMITS)
+		return tapsec_tls_get_limits(sk, ctx, optval, optlen);
+	if (ctx && tapsec_stream_tls13_opt(optname))
+		return tapsec_tls13_getsockopt(sk, ctx, optname, optval,
+					       optlen);
 	return tapsec_ctx_getsockopt(ctx, optname, optval, optlen);
 }
 

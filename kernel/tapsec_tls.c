@@ -129,6 +129,8 @@ void tapsec_tls_dir_wipe(struct tapsec_tls_dir *d)
 	tapsec_aead_wipe(&d->aead);
 	memzero_explicit(d->key, sizeof(d->key));
 	memzero_explicit(d->aad, sizeof(d->aad));
+	memzero_explicit(d->secret, sizeof(d->secret));
+	d->secret_len = 0;
 	d->key_len = 0;
 }
 
@@ -289,8 +291,10 @@ static int tapsec_tls_set_tx(struct sock *sk, struct tapsec_ctx *ctx,
 			tapsec_tls_tx_free(xchg(&tls->tx, NULL));
 			WRITE_ONCE(ctx->tx_version, 0);
 			WRITE_ONCE(ctx->tx_cipher, 0);
+			return err;
 		}
-		return err;
+		tapsec_tls_tx_key_born(ctx, tx);
+		return 0;
 	}
 
 	err = tapsec_tls_tx_alloc(&tx);
@@ -305,6 +309,7 @@ static int tapsec_tls_set_tx(struct sock *sk, struct tapsec_ctx *ctx,
 		tls->saved_write_space = sk->sk_write_space;
 		sk->sk_write_space = tapsec_tls_write_space;
 	}
+	tapsec_tls_tx_key_born(ctx, tx);
 	WRITE_ONCE(tls->tx, tx);
 	WRITE_ONCE(ctx->state, TAPSEC_STATE_ESTABLISHED);
 	WRITE_ONCE(ctx->tx_version, k->version);
@@ -530,8 +535,12 @@ void tapsec_tls_close(struct sock *sk, struct tapsec_ctx *ctx)
 		return;
 	mutex_lock(&tls->tx_lock);
 	lock_sock(sk);
-	if (tls->tx && !tls->tx->closed && tapsec_tls_connected(sk))
+	if (tls->tx && !tls->tx->closed && tapsec_tls_connected(sk)) {
+		/* The KeyUpdate the peer asked for goes first. */
+		if (tls->ku_pending && tls->tx->d.secret_len)
+			tapsec_tls13_tx_update(sk, ctx, MSG_DONTWAIT, false);
 		tapsec_tls_send_close_notify(sk, ctx, MSG_DONTWAIT);
+	}
 	if (tls->saved_data_ready)
 		sk->sk_data_ready = tls->saved_data_ready;
 	if (tls->saved_write_space)
@@ -548,7 +557,7 @@ void tapsec_tls_close(struct sock *sk, struct tapsec_ctx *ctx)
 	release_sock(sk);
 	tapsec_tls_tx_free(tls->tx);
 	tapsec_tls_rx_free(tls->rx);
-	kfree(tls);
+	kfree_sensitive(tls);	/* the exporter secret */
 }
 
 /**
@@ -565,7 +574,7 @@ void tapsec_tls_free(struct tapsec_ctx *ctx)
 	if (WARN_ON_ONCE(tls)) {
 		tapsec_tls_tx_free(tls->tx);
 		tapsec_tls_rx_free(tls->rx);
-		kfree(tls);
+		kfree_sensitive(tls);
 		ctx->tls = NULL;
 	}
 }

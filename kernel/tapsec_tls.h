@@ -33,6 +33,9 @@
  * @aad: TLS 1.2 additional data of the record at hand
  * @key_len: bytes in @key
  * @key: the key, kept only to answer TAPSEC_TX_KEY/TAPSEC_RX_KEY
+ * @secret_len: bytes in @secret, 0 without one
+ * @secret: TLS 1.3 traffic secret of @key (TAPSEC_TX/RX_SECRET): the
+ *	kernel derives the next generation from it on KeyUpdate
  */
 struct tapsec_tls_dir {
 	struct tapsec_aead aead;
@@ -41,6 +44,8 @@ struct tapsec_tls_dir {
 	u8 aad[TAPSEC_TLS12_AAD_LEN];
 	u8 key_len;
 	u8 key[TAPSEC_MAX_KEY_LEN];
+	u8 secret_len;
+	u8 secret[TAPSEC_TLS13_SECRET_MAX];
 };
 
 /**
@@ -53,6 +58,11 @@ struct tapsec_tls_dir {
  * @pend_len: bytes of it left
  * @closed: close_notify sent; nothing more may be sent
  * @err: sealing failed after a sequence number was spent: sending is over
+ * @records: records sealed under the current key
+ * @bytes: plaintext bytes sealed under the current key
+ * @born: ktime_get_boottime_seconds() when the current key came in
+ * @expiring: TAPSEC_EVENT_KEY_EXPIRING was sent for the current key
+ * @lim: TAPSEC_KEY_LIMITS (tapsec_tls_limits.c)
  */
 struct tapsec_tls_tx {
 	struct tapsec_tls_dir d;
@@ -63,6 +73,11 @@ struct tapsec_tls_tx {
 	u32 pend_len;
 	bool closed;
 	int err;
+	u64 records;
+	u64 bytes;
+	u64 born;
+	bool expiring;
+	struct tapsec_key_limits lim;
 };
 
 /**
@@ -105,6 +120,10 @@ struct tapsec_tls_rx {
  * @tx_work: pushes a sealed record once TCP has room again
  * @saved_data_ready: TCP's sk_data_ready, restored on close
  * @saved_write_space: TCP's sk_write_space, restored on close
+ * @exporter_len: bytes in @exporter, 0 without one
+ * @exporter_cipher: TAPSEC_CIPHER_* of @exporter (selects the hash)
+ * @exporter: TLS 1.3 exporter_master_secret (TAPSEC_EXPORTER_SECRET)
+ * @ku_pending: the peer asked for a KeyUpdate that is not sent yet
  */
 struct tapsec_tls {
 	struct tapsec_ctx *ctx;
@@ -115,6 +134,10 @@ struct tapsec_tls {
 	struct work_struct tx_work;
 	void (*saved_data_ready)(struct sock *sk);
 	void (*saved_write_space)(struct sock *sk);
+	u8 exporter_len;
+	u16 exporter_cipher;
+	u8 exporter[TAPSEC_TLS13_SECRET_MAX];
+	bool ku_pending;
 };
 
 /* tapsec_tls.c */
@@ -149,6 +172,8 @@ void tapsec_tls_write_space(struct sock *sk);
 void tapsec_tls_tx_work(struct work_struct *work);
 int tapsec_tls_tx_alloc(struct tapsec_tls_tx **txp);
 void tapsec_tls_tx_free(struct tapsec_tls_tx *tx);
+int tapsec_tls_seal(struct tapsec_ctx *ctx, struct tapsec_tls_tx *tx);
+int tapsec_tls_push(struct sock *sk, struct tapsec_tls_tx *tx, int flags);
 
 /* tapsec_tls_rx.c */
 int tapsec_tls_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
@@ -158,5 +183,26 @@ void tapsec_tls_rx_fill(struct sock *sk, struct tapsec_tls_rx *rx);
 bool tapsec_tls_rx_readable(const struct tapsec_tls_rx *rx);
 int tapsec_tls_rx_alloc(struct tapsec_tls_rx **rxp);
 void tapsec_tls_rx_free(struct tapsec_tls_rx *rx);
+
+/* tapsec_tls13.c */
+int tapsec_tls13_setsockopt(struct sock *sk, struct tapsec_ctx *ctx,
+			    int optname, sockptr_t optval,
+			    unsigned int optlen);
+int tapsec_tls13_getsockopt(struct sock *sk, struct tapsec_ctx *ctx,
+			    int optname, char __user *optval,
+			    int __user *optlen);
+int tapsec_tls13_tx_update(struct sock *sk, struct tapsec_ctx *ctx,
+			   int flags, bool request);
+int tapsec_tls13_rx_handshake(struct sock *sk, struct tapsec_ctx *ctx,
+			      struct tapsec_tls_rx *rx);
+
+/* tapsec_tls_limits.c */
+void tapsec_tls_tx_key_born(struct tapsec_ctx *ctx, struct tapsec_tls_tx *tx);
+bool tapsec_tls_tx_expired(const struct tapsec_tls_tx *tx);
+int tapsec_tls_tx_limits(struct sock *sk, struct tapsec_ctx *ctx, int flags);
+int tapsec_tls_set_limits(struct sock *sk, struct tapsec_tls *tls,
+			  sockptr_t optval, unsigned int optlen);
+int tapsec_tls_get_limits(struct sock *sk, struct tapsec_ctx *ctx,
+			  char __user *optval, int __user *optlen);
 
 #endif /* _TAPSEC_TLS_H */

@@ -295,6 +295,12 @@ static int tapsec_tls_rx_consume(struct sock *sk, struct tapsec_ctx *ctx,
 {
 	if (!rx->data_len)
 		return rx->type == TAPSEC_RECORD_APPLICATION_DATA ? 1 : -EBADMSG;
+	if (rx->type == TAPSEC_RECORD_HANDSHAKE && rx->d.secret_len) {
+		int err = tapsec_tls13_rx_handshake(sk, ctx, rx);
+
+		if (err)
+			return err;
+	}
 	if (rx->type == TAPSEC_RECORD_HANDSHAKE && tapsec_hs_delegated(ctx))
 		return tapsec_hs_post_handshake(ctx, rx->buf + rx->data_off,
 						rx->data_len) ?: 1;

@@ -50,8 +50,16 @@ void tapsec_tls_tx_free(struct tapsec_tls_tx *tx)
 		tapsec_tls_side_free(tx, &tx->d, tx->buf);
 }
 
-/* Seal the open record in place; it becomes the pending record. */
-static int tapsec_tls_seal(struct tapsec_ctx *ctx, struct tapsec_tls_tx *tx)
+/**
+ * tapsec_tls_seal() - seal the open record in place
+ * @ctx: the socket's context
+ * @tx: its transmit side, without a pending record
+ *
+ * The record becomes the pending record.
+ *
+ * Return: 0 or a negative errno.
+ */
+int tapsec_tls_seal(struct tapsec_ctx *ctx, struct tapsec_tls_tx *tx)
 {
 	struct tapsec_tls_dir *d = &tx->d;
 	bool tls13 = d->version == TAPSEC_TLS_1_3_VERSION;
@@ -95,14 +103,22 @@ static int tapsec_tls_seal(struct tapsec_ctx *ctx, struct tapsec_tls_tx *tx)
 	tx->pend_off = 0;
 	tx->pend_len = TAPSEC_TLS_HEADER_LEN + clen;
 	tx->open_len = 0;
+	tx->records++;
+	tx->bytes += plen;
 	TAPSEC_COUNT(ctx, tx_records, 1);
 	TAPSEC_COUNT(ctx, tx_bytes, plen);
 	return 0;
 }
 
-/* Hand the pending record to TCP; the socket is owned by the caller. */
-static int tapsec_tls_push(struct sock *sk, struct tapsec_tls_tx *tx,
-			   int flags)
+/**
+ * tapsec_tls_push() - hand the pending record to TCP
+ * @sk: the socket, owned by the caller
+ * @tx: its transmit side
+ * @flags: MSG_DONTWAIT and friends for TCP
+ *
+ * Return: 0 or a negative errno (-EAGAIN: TCP is full).
+ */
+int tapsec_tls_push(struct sock *sk, struct tapsec_tls_tx *tx, int flags)
 {
 	while (tx->pend_len) {
 		struct kvec kv = {
@@ -253,6 +269,9 @@ int tapsec_tls_sendmsg(struct sock *sk, struct tapsec_ctx *ctx,
 		goto out;
 	}
 	err = tx->err ?: tapsec_tls_push(sk, tx, flags);
+	/* RFC 8446 4.6.3: our KeyUpdate goes before our next record. */
+	if (!err && tls->ku_pending && tx->d.secret_len)
+		err = tapsec_tls13_tx_update(sk, ctx, flags, false);
 	if (!err && tx->open_len && tx->open_type != type)
 		err = tapsec_tls_seal_push(sk, ctx, tx, flags | MSG_MORE);
 	if (err)
@@ -266,7 +285,7 @@ int tapsec_tls_sendmsg(struct sock *sk, struct tapsec_ctx *ctx,
 		 * A record begun now could never be sealed: refuse the bytes
 		 * rather than take them and lose them.
 		 */
-		if (!tx->open_len && tx->d.aead.exhausted) {
+		if (!tx->open_len && tapsec_tls_tx_expired(tx)) {
 			TAPSEC_COUNT(ctx, key_exhausted, 1);
 			err = -EKEYEXPIRED;
 			break;
@@ -288,12 +307,16 @@ int tapsec_tls_sendmsg(struct sock *sk, struct tapsec_ctx *ctx,
 			continue;
 		err = tapsec_tls_seal_push(sk, ctx, tx,
 					   msg_data_left(msg) ? flags | MSG_MORE : flags);
+		if (!err)
+			err = tapsec_tls_tx_limits(sk, ctx, flags);
 		if (err)
 			break;
 	}
 	/* An empty send without MSG_MORE closes a record left open before. */
 	if (!err && !more && tx->open_len)
 		err = tapsec_tls_seal_push(sk, ctx, tx, flags);
+	if (!err)
+		err = tapsec_tls_tx_limits(sk, ctx, flags);
 out:
 	release_sock(sk);
 	mutex_unlock(&tls->tx_lock);
@@ -335,6 +358,12 @@ void tapsec_tls_tx_work(struct work_struct *work)
 	lock_sock(sk);
 	if (tls->tx && tls->tx->pend_len)
 		tapsec_tls_push(sk, tls->tx, MSG_DONTWAIT | MSG_NOSIGNAL);
+	/* The KeyUpdate the peer asked for; else the next send sends it. */
+	if (tls->tx && tls->ku_pending && !tls->tx->pend_len &&
+	    !tls->tx->open_len &&
+	    ((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT)))
+		tapsec_tls13_tx_update(sk, tls->ctx,
+				       MSG_DONTWAIT | MSG_NOSIGNAL, false);
 	release_sock(sk);
 	mutex_unlock(&tls->tx_lock);
 }

@@ -73,6 +73,7 @@ struct hs_result {
 	char peer_identity[HS_PEER_ID_LEN];	/* "" unless authenticated */
 	bool peer_auth;
 	bool resumed;
+	bool psk;			/* an external PSK was used */
 	/* For the log line of a successful handshake. */
 	const char *version_name;
 	const char *cipher_name;

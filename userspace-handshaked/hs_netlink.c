@@ -257,17 +257,33 @@ int hs_nl_accept(struct hs_nl *hn, struct hs_request **out)
 	return err ? err : -EBADMSG;
 }
 
+/*
+ * A request @cmd about the handshake on @fd: TAPSEC_A_HS started, with the
+ * fd in it (*@nest NULL if that did not fit).  NULL when out of memory.
+ */
+static struct nl_msg *hs_nl_fd_msg(struct hs_nl *hn, uint8_t cmd, int fd,
+				   struct nlattr **nest)
+{
+	struct nl_msg *msg = hs_nl_msg(hn, cmd);
+
+	if (!msg)
+		return NULL;
+	*nest = nla_nest_start(msg, TAPSEC_A_HS);
+	if (*nest && nla_put_u32(msg, TAPSEC_A_HS_FD, fd))
+		*nest = NULL;
+	return msg;
+}
+
 int hs_nl_done(struct hs_nl *hn, int fd, const struct hs_result *res)
 {
-	struct nl_msg *msg = hs_nl_msg(hn, TAPSEC_CMD_HANDSHAKE_DONE);
 	struct nlattr *nest;
+	struct nl_msg *msg = hs_nl_fd_msg(hn, TAPSEC_CMD_HANDSHAKE_DONE, fd,
+					  &nest);
 	int err = -EMSGSIZE;
 
 	if (!msg)
 		return -ENOMEM;
-	nest = nla_nest_start(msg, TAPSEC_A_HS);
-	if (!nest || nla_put_u32(msg, TAPSEC_A_HS_FD, fd) ||
-	    nla_put_u32(msg, TAPSEC_A_HS_STATUS, res->status))
+	if (!nest || nla_put_u32(msg, TAPSEC_A_HS_STATUS, res->status))
 		goto out;
 	if (res->status) {
 		if (nla_put_string(msg, TAPSEC_A_HS_REASON, res->reason))
@@ -280,11 +296,67 @@ int hs_nl_done(struct hs_nl *hn, int fd, const struct hs_result *res)
 				   res->peer_identity)) ||
 		   (res->peer_auth &&
 		    nla_put_flag(msg, TAPSEC_A_HS_PEER_AUTH)) ||
-		   (res->resumed && nla_put_flag(msg, TAPSEC_A_HS_RESUMED))) {
+		   (res->resumed && nla_put_flag(msg, TAPSEC_A_HS_RESUMED)) ||
+		   (res->psk && nla_put_flag(msg, TAPSEC_A_HS_PSK))) {
 		goto out;
 	}
 	nla_nest_end(msg, nest);
 	err = hs_nl_transact(hn, msg, NULL, NULL);
+out:
+	nlmsg_free(msg);
+	return err;
+}
+
+struct hs_psk_reply {
+	uint8_t *key;
+	size_t *len;
+	uint32_t *hash;
+	bool got;
+};
+
+static void parse_psk(struct nlmsghdr *h, void *arg)
+{
+	struct genlmsghdr *g = nlmsg_data(h);
+	struct nlattr *tb[TAPSEC_A_MAX + 1];
+	struct nlattr *a[TAPSEC_A_PSK_MAX + 1];
+	struct hs_psk_reply *r = arg;
+	int len;
+
+	if (g->cmd != TAPSEC_CMD_HANDSHAKE_PSK ||
+	    genlmsg_parse(h, 0, tb, TAPSEC_A_MAX, NULL) < 0 ||
+	    !tb[TAPSEC_A_PSK] ||
+	    nla_parse_nested(a, TAPSEC_A_PSK_MAX, tb[TAPSEC_A_PSK], NULL) < 0 ||
+	    !a[TAPSEC_A_PSK_KEY])
+		return;
+	len = nla_len(a[TAPSEC_A_PSK_KEY]);
+	if (len < TAPSEC_PSK_KEY_MIN || len > TAPSEC_PSK_KEY_MAX)
+		return;
+	memcpy(r->key, nla_data(a[TAPSEC_A_PSK_KEY]), len);
+	/* The receive buffer is freed by the caller: wipe the key in it. */
+	memset(nla_data(a[TAPSEC_A_PSK_KEY]), 0, len);
+	*r->len = len;
+	*r->hash = a[TAPSEC_A_PSK_HASH] && nla_len(a[TAPSEC_A_PSK_HASH]) == 4 ?
+		   nla_get_u32(a[TAPSEC_A_PSK_HASH]) : TAPSEC_PSK_HASH_SHA256;
+	r->got = true;
+}
+
+int hs_nl_psk(struct hs_nl *hn, int fd, const char *identity, uint8_t *key,
+	      size_t *len, uint32_t *hash)
+{
+	struct hs_psk_reply r = { .key = key, .len = len, .hash = hash };
+	struct nlattr *nest;
+	struct nl_msg *msg = hs_nl_fd_msg(hn, TAPSEC_CMD_HANDSHAKE_PSK, fd,
+					  &nest);
+	int err = -EMSGSIZE;
+
+	if (!msg)
+		return -ENOMEM;
+	if (!nest || nla_put_string(msg, TAPSEC_A_HS_PSK_IDENTITY, identity))
+		goto out;
+	nla_nest_end(msg, nest);
+	err = hs_nl_transact(hn, msg, parse_psk, &r);
+	if (!err && !r.got)
+		err = -EBADMSG;
 out:
 	nlmsg_free(msg);
 	return err;

@@ -23,6 +23,7 @@
 
 #include <gnutls/x509.h>
 
+#include "hs_netlink.h"
 #include "hs_tls.h"
 
 /* GnuTLS takes at most 8 ALPN protocols (MAX_ALPN_PROTOCOLS). */
@@ -31,14 +32,36 @@
 /* Non-fatal GnuTLS errors in a row before the handshake is given up. */
 #define HS_MAX_RETRIES		64
 
+/*
+ * TLS 1.3 secrets GnuTLS reports through its key log (hs_keylog()), for
+ * the kernel to derive KeyUpdate generations and exporters from.
+ */
+struct hs_tls13_secret {
+	unsigned char data[TAPSEC_TLS13_SECRET_MAX];
+	unsigned int len;		/* 0: not reported */
+};
+
+struct hs_tls13_secrets {
+	struct hs_tls13_secret client, server, exporter;
+};
+
 struct hs_tls {
 	gnutls_session_t session;
 	const struct hs_request *req;
+	struct hs_nl *nl;	/* the request socket, for PSK keys */
 	int fd;
 	bool verify_peer;	/* the peer's certificate is checked */
+	bool psk;		/* the socket asked for an external PSK */
 	int io_errno;		/* errno of the last failed send or recv */
 	char verify_name[256];	/* the name the server must carry */
+	gnutls_psk_client_credentials_t psk_client;
+	gnutls_psk_server_credentials_t psk_server;
+	struct hs_result psk_res;	/* why a server-side key fetch failed */
+	struct hs_tls13_secrets secrets;	/* from hs_keylog() */
 };
+
+static int hs_keylog(gnutls_session_t session, const char *label,
+		     const gnutls_datum_t *secret);
 
 /*
  * The record protections tapsec implements, in GnuTLS's own order of
@@ -181,19 +204,123 @@ static int hs_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
 }
 
 /*
- * The key of the external PSK @identity, from tapsec's PSK store.  The
- * store (TAPSEC_PSK_*) is not in the kernel yet, so every identity is
- * unknown for now; wire the lookup in here.  Returns 0 or a positive errno
- * with the reason in @res.
+ * The key of the external PSK @identity, from tapsec's PSK store, with
+ * TAPSEC_CMD_HANDSHAKE_PSK on the request socket (the kernel gives it only
+ * to the port that accepted the handshake).  @key->data is allocated with
+ * gnutls_malloc() (GnuTLS frees what a credentials callback returns); the
+ * caller wipes and frees it otherwise.  Returns 0 or a positive errno with
+ * the reason in @res.
  */
-static int hs_psk_fetch(const char *identity, gnutls_datum_t *key,
-			struct hs_result *res)
+static int hs_psk_fetch(struct hs_tls *t, const char *identity,
+			gnutls_datum_t *key, struct hs_result *res)
 {
-	(void)identity;
+	uint8_t buf[TAPSEC_PSK_KEY_MAX];
+	size_t len = 0;
+	uint32_t hash = 0;
+	int err;
+
 	key->data = NULL;
 	key->size = 0;
-	hs_fail(res, ENOKEY, "PSK store not available");
-	return ENOKEY;
+	err = hs_nl_psk(t->nl, t->fd, identity, buf, &len, &hash);
+	if (err == -ENOKEY) {
+		hs_fail(res, ENOKEY, "unknown PSK identity");
+		return ENOKEY;
+	}
+	if (err == -EPERM) {
+		hs_fail(res, ENOKEY, "PSK identity not allowed on this socket");
+		return ENOKEY;
+	}
+	if (err) {
+		hs_fail(res, -err, "cannot fetch the PSK: %s", strerror(-err));
+		return -err;
+	}
+	/*
+	 * GnuTLS before 3.8 binds every external PSK to SHA-256 in TLS 1.3
+	 * and has no way to ask for SHA-384.
+	 */
+	if (hash != TAPSEC_PSK_HASH_SHA256) {
+		gnutls_memset(buf, 0, sizeof(buf));
+		hs_fail(res, EOPNOTSUPP, "SHA-384 PSKs not supported by this GnuTLS");
+		return EOPNOTSUPP;
+	}
+	key->data = gnutls_malloc(len);
+	if (!key->data) {
+		gnutls_memset(buf, 0, sizeof(buf));
+		hs_fail(res, ENOMEM, "out of memory");
+		return ENOMEM;
+	}
+	memcpy(key->data, buf, len);
+	key->size = len;
+	gnutls_memset(buf, 0, sizeof(buf));
+	return 0;
+}
+
+/*
+ * Server: the key of the identity the client offered.  The kernel checks
+ * that the socket may use it.  A failure is kept for the handshake's
+ * result: GnuTLS's own error says little.
+ */
+static int hs_psk_server_key(gnutls_session_t session,
+			     const gnutls_datum_t *username,
+			     gnutls_datum_t *key)
+{
+	struct hs_tls *t = gnutls_session_get_ptr(session);
+	char identity[TAPSEC_PSK_IDENTITY_MAX + 1];
+
+	if (!username->size || username->size > TAPSEC_PSK_IDENTITY_MAX ||
+	    memchr(username->data, '\0', username->size)) {
+		hs_fail(&t->psk_res, ENOKEY, "unknown PSK identity");
+		return -1;
+	}
+	memcpy(identity, username->data, username->size);
+	identity[username->size] = '\0';
+	if (hs_psk_fetch(t, identity, key, &t->psk_res))
+		return -1;
+	hs_debug("%s: PSK identity \"%s\"", t->req->peer_str, identity);
+	return 0;
+}
+
+/*
+ * PSK credentials: a client fetches the key of its identity now; a server
+ * when the client names one.
+ */
+static int set_psk(struct hs_tls *t, struct hs_result *res)
+{
+	gnutls_datum_t key;
+	int ret;
+
+	if (t->req->role == TAPSEC_ROLE_SERVER) {
+		ret = gnutls_psk_allocate_server_credentials(&t->psk_server);
+		if (ret < 0)
+			goto gnutls_fail;
+		gnutls_psk_set_server_credentials_function2(t->psk_server,
+							    hs_psk_server_key);
+		gnutls_psk_set_server_known_dh_params(t->psk_server,
+						      GNUTLS_SEC_PARAM_MEDIUM);
+		ret = gnutls_credentials_set(t->session, GNUTLS_CRD_PSK,
+					     t->psk_server);
+		if (ret < 0)
+			goto gnutls_fail;
+		return 0;
+	}
+	if (hs_psk_fetch(t, t->req->psk_identity, &key, res))
+		return -1;
+	ret = gnutls_psk_allocate_client_credentials(&t->psk_client);
+	if (ret >= 0)
+		ret = gnutls_psk_set_client_credentials(t->psk_client,
+							t->req->psk_identity,
+							&key,
+							GNUTLS_PSK_KEY_RAW);
+	gnutls_memset(key.data, 0, key.size);
+	gnutls_free(key.data);
+	if (ret >= 0)
+		ret = gnutls_credentials_set(t->session, GNUTLS_CRD_PSK,
+					     t->psk_client);
+	if (ret >= 0)
+		return 0;
+gnutls_fail:
+	hs_fail(res, EINVAL, "PSK credentials: %s", gnutls_strerror(ret));
+	return -1;
 }
 
 static bool version_allowed(const struct hs_request *req, uint16_t v)
@@ -252,6 +379,16 @@ static int set_priority(struct hs_tls *t, struct hs_result *res)
 		return -1;
 	}
 	append(prio, sizeof(prio), ":-MAC-ALL:+AEAD");
+	/*
+	 * PSK key exchanges, (EC)DHE first: TLS 1.3 psk_dhe_ke and psk_ke,
+	 * and their TLS 1.2 suites.  A client using a PSK uses nothing else;
+	 * a server with a certificate too offers both.
+	 */
+	if (t->psk && (req->role == TAPSEC_ROLE_CLIENT ||
+		       !req->identity || !*req->identity))
+		append(prio, sizeof(prio), ":-KX-ALL");
+	if (t->psk)
+		append(prio, sizeof(prio), ":+ECDHE-PSK:+DHE-PSK:+PSK");
 	if (req->role == TAPSEC_ROLE_SERVER)
 		append(prio, sizeof(prio), ":%SERVER_PRECEDENCE");
 	ret = gnutls_priority_set_direct(t->session, prio, &err_pos);
@@ -359,16 +496,16 @@ static int set_client_auth(struct hs_tls *t, struct hs_result *res)
 	return 0;
 }
 
-struct hs_tls *hs_tls_start(struct hs_config *cfg,
+struct hs_tls *hs_tls_start(struct hs_config *cfg, struct hs_nl *nl,
 			    const struct hs_request *req,
 			    struct hs_result *res)
 {
 	bool server = req->role == TAPSEC_ROLE_SERVER;
+	bool psk = req->psk_identity && *req->psk_identity;
 	unsigned int flags = GNUTLS_NONBLOCK | GNUTLS_NO_TICKETS;
 	const struct hs_identity *id = NULL;
 	const struct hs_trust *trust = NULL;
-	gnutls_certificate_credentials_t cred;
-	gnutls_datum_t psk;
+	gnutls_certificate_credentials_t cred = NULL;
 	struct hs_tls *t;
 	int ret;
 
@@ -385,16 +522,6 @@ struct hs_tls *hs_tls_start(struct hs_config *cfg,
 		hs_fail(res, EINVAL, "unknown role %u", req->role);
 		return NULL;
 	}
-	if (req->psk_identity && *req->psk_identity) {
-		ret = hs_psk_fetch(req->psk_identity, &psk, res);
-		if (ret)
-			return NULL;
-		/* PSK handshakes come with the store (gnutls_psk_*). */
-		gnutls_memset(psk.data, 0, psk.size);
-		free(psk.data);
-		hs_fail(res, ENOKEY, "PSK handshakes not supported yet");
-		return NULL;
-	}
 	if (req->identity && *req->identity) {
 		id = hs_config_identity(cfg, req->identity);
 		if (!id) {
@@ -402,7 +529,7 @@ struct hs_tls *hs_tls_start(struct hs_config *cfg,
 				req->identity);
 			return NULL;
 		}
-	} else if (server) {
+	} else if (server && !psk) {
 		hs_fail(res, EINVAL, "no identity");
 		return NULL;
 	}
@@ -413,9 +540,14 @@ struct hs_tls *hs_tls_start(struct hs_config *cfg,
 		return NULL;
 	}
 	t->req = req;
+	t->nl = nl;
 	t->fd = req->fd;
-	/* A server asks for a client certificate only given a trust store. */
-	t->verify_peer = req->verify != TAPSEC_VERIFY_NONE &&
+	t->psk = psk;
+	/*
+	 * A server asks for a client certificate only given a trust store.
+	 * The PSK authenticates both ends: no certificate is checked with it.
+	 */
+	t->verify_peer = req->verify != TAPSEC_VERIFY_NONE && !psk &&
 			 (!server || (req->trust && *req->trust));
 	if (t->verify_peer) {
 		trust = hs_config_trust(cfg, req->trust);
@@ -425,7 +557,7 @@ struct hs_tls *hs_tls_start(struct hs_config *cfg,
 			goto fail;
 		}
 	}
-	ret = hs_config_creds(cfg, id, trust, &cred);
+	ret = psk && !id ? 0 : hs_config_creds(cfg, id, trust, &cred);
 	if (ret < 0) {
 		hs_fail(res, EINVAL, "cannot load credentials: %s",
 			gnutls_strerror(ret));
@@ -445,12 +577,17 @@ struct hs_tls *hs_tls_start(struct hs_config *cfg,
 		hs_fail(res, ENOMEM, "gnutls_init: %s", gnutls_strerror(ret));
 		goto fail;
 	}
-	ret = gnutls_credentials_set(t->session, GNUTLS_CRD_CERTIFICATE, cred);
+	gnutls_session_set_ptr(t->session, t);
+	gnutls_session_set_keylog_function(t->session, hs_keylog);
+	ret = cred ? gnutls_credentials_set(t->session, GNUTLS_CRD_CERTIFICATE,
+					    cred) : 0;
 	if (ret < 0) {
 		hs_fail(res, EINVAL, "gnutls_credentials_set: %s",
 			gnutls_strerror(ret));
 		goto fail;
 	}
+	if (psk && set_psk(t, res))
+		goto fail;
 	if (set_priority(t, res) || set_alpn(t, res))
 		goto fail;
 	if (!server && set_client_auth(t, res))
@@ -562,6 +699,11 @@ static void map_error(struct hs_tls *t, int err, struct hs_result *res)
 	const char *name;
 	int alert;
 
+	/* The server could not get the key of the identity offered. */
+	if (t->psk_res.status) {
+		*res = t->psk_res;
+		return;
+	}
 	switch (err) {
 	case GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR:
 		status = gnutls_session_get_verify_cert_status(t->session);
@@ -634,6 +776,77 @@ static int install_key(struct hs_tls *t, bool rx, struct hs_result *res)
 	return 0;
 }
 
+/*
+ * GnuTLS's key log: keep the TLS 1.3 application traffic secrets and the
+ * exporter secret (NSS key log labels), nothing else.
+ */
+static int hs_keylog(gnutls_session_t session, const char *label,
+		     const gnutls_datum_t *secret)
+{
+	struct hs_tls *t = gnutls_session_get_ptr(session);
+	struct hs_tls13_secret *s = NULL;
+
+	if (!strcmp(label, "CLIENT_TRAFFIC_SECRET_0"))
+		s = &t->secrets.client;
+	else if (!strcmp(label, "SERVER_TRAFFIC_SECRET_0"))
+		s = &t->secrets.server;
+	else if (!strcmp(label, "EXPORTER_SECRET"))
+		s = &t->secrets.exporter;
+	if (s && secret->size <= sizeof(s->data)) {
+		memcpy(s->data, secret->data, secret->size);
+		s->len = secret->size;
+	}
+	return 0;
+}
+
+static int set_tls13_secret(struct hs_tls *t, int opt, uint16_t cipher,
+			    const struct hs_tls13_secret *s)
+{
+	struct tapsec_tls13_secret ts = { .cipher = cipher, .len = s->len };
+	int ret;
+
+	memcpy(ts.secret, s->data, s->len);
+	ret = setsockopt(t->fd, SOL_TAPSEC, opt, &ts, sizeof(ts));
+	gnutls_memset(&ts, 0, sizeof(ts));
+	return ret ? errno : 0;
+}
+
+/*
+ * TLS 1.3: hand the kernel the application traffic secrets of each
+ * direction (the client's is TX on a client, RX on a server) and the
+ * exporter secret, after the keys, so that it can run KeyUpdate and
+ * answer TAPSEC_EXPORT.  Our copies are wiped once handed over.
+ */
+static int install_tls13_secrets(struct hs_tls *t, struct hs_result *res)
+{
+	const struct hs_aead *a = aead_find(gnutls_cipher_get(t->session), 0);
+	bool client = t->req->role == TAPSEC_ROLE_CLIENT;
+	struct hs_tls13_secrets *s = &t->secrets;
+	int err = 0;
+
+	if (gnutls_protocol_get_version(t->session) != GNUTLS_TLS1_3 || !a)
+		goto out;
+	if (!s->client.len || !s->server.len || !s->exporter.len) {
+		err = EPROTO;
+		hs_fail(res, err, "GnuTLS reported no TLS 1.3 secrets");
+		goto out;
+	}
+	err = set_tls13_secret(t, TAPSEC_TX_SECRET, a->type,
+			       client ? &s->client : &s->server);
+	if (!err)
+		err = set_tls13_secret(t, TAPSEC_RX_SECRET, a->type,
+				       client ? &s->server : &s->client);
+	if (!err)
+		err = set_tls13_secret(t, TAPSEC_EXPORTER_SECRET, a->type,
+				       &s->exporter);
+	if (err)
+		hs_fail(res, err, "cannot install the TLS 1.3 secrets: %s",
+			strerror(err));
+out:
+	gnutls_memset(s, 0, sizeof(*s));
+	return err ? -1 : 0;
+}
+
 /* Copy @len bytes of @src, cut to fit @size without splitting a character. */
 static void copy_utf8(char *dst, size_t size, const unsigned char *src,
 		      size_t len)
@@ -683,13 +896,27 @@ static void finish(struct hs_tls *t, struct hs_result *res)
 
 	res->version_name = gnutls_protocol_get_name(version);
 	res->cipher_name = gnutls_cipher_get_name(cipher);
-	if (install_key(t, false, res) || install_key(t, true, res))
+	if (install_key(t, false, res) || install_key(t, true, res) ||
+	    install_tls13_secrets(t, res))
 		return;
 	if (gnutls_alpn_get_selected_protocol(t->session, &alpn) == 0)
 		copy_utf8(res->alpn, sizeof(res->alpn), alpn.data, alpn.size);
 	peer_identity(t, res);
 	/* Verification is part of the handshake: it passed. */
 	res->peer_auth = t->verify_peer;
+	if (t->psk && gnutls_auth_get_type(t->session) == GNUTLS_CRD_PSK) {
+		/* Whoever holds the key is the peer: its identity is the PSK's. */
+		gnutls_datum_t user = { NULL, 0 };
+
+		res->psk = true;
+		res->peer_auth = true;
+		if (t->req->role == TAPSEC_ROLE_CLIENT)
+			snprintf(res->peer_identity, sizeof(res->peer_identity),
+				 "%s", t->req->psk_identity);
+		else if (gnutls_psk_server_get_username2(t->session, &user) >= 0)
+			copy_utf8(res->peer_identity, sizeof(res->peer_identity),
+				  user.data, user.size);
+	}
 	res->resumed = gnutls_session_is_resumed(t->session);
 	res->status = 0;
 }
@@ -730,5 +957,10 @@ void hs_tls_free(struct hs_tls *t)
 		return;
 	if (t->session)
 		gnutls_deinit(t->session);
+	if (t->psk_client)
+		gnutls_psk_free_client_credentials(t->psk_client);
+	if (t->psk_server)
+		gnutls_psk_free_server_credentials(t->psk_server);
+	gnutls_memset(&t->secrets, 0, sizeof(t->secrets));
 	free(t);
 }

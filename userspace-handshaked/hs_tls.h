@@ -11,6 +11,8 @@
 #include "hs.h"
 #include "hs_config.h"
 
+struct hs_nl;
+
 /* What the handshake waits for after hs_tls_step(). */
 enum hs_want {
 	HS_WANT_READ,
@@ -21,10 +23,11 @@ enum hs_want {
 struct hs_tls;
 
 /*
- * Set up the GnuTLS session for @req (which must outlive it).  Returns the
+ * Set up the GnuTLS session for @req (which must outlive it).  PSK keys are
+ * fetched on @nl, the socket that accepted the handshake.  Returns the
  * session, or NULL with the failure in @res.
  */
-struct hs_tls *hs_tls_start(struct hs_config *cfg,
+struct hs_tls *hs_tls_start(struct hs_config *cfg, struct hs_nl *nl,
 			    const struct hs_request *req,
 			    struct hs_result *res);
 

@@ -153,7 +153,8 @@ static void start_job(struct hs_worker *w, struct hs_job *job)
 		w->active->prev = job;
 	w->active = job;
 
-	job->tls = hs_tls_start(w->pool->cfg, job->req, &res);
+	job->tls = hs_tls_start(w->pool->cfg, w->pool->nl, job->req,
+				&res);
 	if (job->tls)
 		advance_job(w, job);
 	else

@@ -177,6 +177,29 @@ static inline ssize_t send_type(int fd, int level, int type, const void *buf,
 	return sendmsg(fd, &msg, flags | MSG_NOSIGNAL);
 }
 
+/* recvmsg with room for a record type cmsg; *type is -1 without one. */
+static inline ssize_t recv_type(int fd, int level, void *buf, size_t len,
+				int *type, int flags)
+{
+	char cbuf[CMSG_SPACE(sizeof(uint8_t))] = {};
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cmsg;
+	ssize_t n;
+
+	*type = -1;
+	n = recvmsg(fd, &msg, flags);
+	if (n < 0)
+		return n;
+	for (cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg))
+		if (cmsg->cmsg_level == level && cmsg->cmsg_type == 2 /* GET */)
+			*type = *CMSG_DATA(cmsg);
+	return n;
+}
+
 /* Live tapsec sockets of this network namespace, or -1. */
 static inline long live_sockets(void)
 {

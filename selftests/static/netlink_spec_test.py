@@ -48,7 +48,8 @@ for set_name, enum, prefix in (("tapsec", "tapsec_attr", "TAPSEC_A_"),
                                ("stats", "tapsec_stats_attr", "TAPSEC_A_STATS_"),
                                ("sock", "tapsec_sock_attr", "TAPSEC_A_SOCK_"),
                                ("hs", "tapsec_hs_attr", "TAPSEC_A_HS_"),
-                               ("event", "tapsec_event_attr", "TAPSEC_A_EVENT_")):
+                               ("event", "tapsec_event_attr", "TAPSEC_A_EVENT_"),
+                               ("psk", "tapsec_psk_attr", "TAPSEC_A_PSK_")):
     got = enum_entries(enum)
     want = [prefix + "UNSPEC"] + [macro(prefix, a["name"]) for a in sets[set_name]]
     case(f"attribute_set_{set_name}", got == want, f"header {got} spec {want}")

@@ -65,6 +65,15 @@
 #define CLIENT_ID	"client-id"
 #define SERVER_ID	"server-id"
 #define TRUST		"corp-ca"
+#define PSK_ID		"deleg-test-psk"
+#define PSK_OTHER	"deleg-test-other"
+
+/* The test PSK: 32 bytes. */
+static const uint8_t psk_key[32] = {
+	0x5a, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a,
+	0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15,
+	0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0xa5,
+};
 
 /* The handshake bytes each side sends in clear. */
 static const char daemon_hello[] = "handshake bytes from the daemon";
@@ -85,9 +94,10 @@ struct hs_script {
 	bool raw;		/* exchange the hellos in clear */
 	int keys;		/* KEYS_*: which keys to install */
 	bool done_checks;	/* spoofed DONEs: another socket's, and after */
+	bool psk_checks;	/* HANDSHAKE_PSKs before DONE (R_PSK) */
 	uint32_t status;	/* DONE: 0 or a positive errno */
 	const char *reason, *alpn, *peer_identity;
-	int peer_auth;
+	int peer_auth, psk;
 };
 
 /* Reports from the daemon, in this order. */
@@ -96,6 +106,8 @@ enum report_kind {
 	R_READY,	/* HANDSHAKE_READY seen (ready_then_wait) */
 	R_REQ,		/* ACCEPT answered: ret, req */
 	R_READ,		/* read_until_shut: what the read returned, -errno */
+	R_PSK,		/* psk_checks: ret own PSK, ret2 another, ret3 from
+			 * another port; key, keylen, hash of the own */
 	R_DONE,		/* DONE answered: ret; ret2 another socket's, ret3 again */
 	R_FAIL,		/* something went wrong: why */
 };
@@ -105,6 +117,9 @@ struct report {
 	int ret, ret2, ret3;
 	uint32_t pending;
 	struct tapsec_hs_req req;
+	uint8_t key[TAPSEC_PSK_KEY_MAX];
+	size_t keylen;
+	uint32_t hash;
 	char why[160];
 };
 
@@ -188,6 +203,7 @@ daemon_main(int go, int rep, const struct hs_script *s, const struct key *tx,
 	struct tapsec_hs_result res = {
 		.status = s->status, .reason = s->reason, .alpn = s->alpn,
 		.peer_identity = s->peer_identity, .peer_auth = s->peer_auth,
+		.psk = s->psk,
 	};
 	/* What DONEs that must be refused would claim. */
 	struct tapsec_hs_result spoofed = {
@@ -260,6 +276,24 @@ daemon_main(int go, int rep, const struct hs_script *s, const struct key *tx,
 	if (s->keys >= KEYS_BOTH && tapsec_key(res.fd, TAPSEC_RX, rx))
 		DFAIL("TAPSEC_RX: %s", strerror(errno));
 
+	if (s->psk_checks) {
+		uint8_t other_key[TAPSEC_PSK_KEY_MAX];
+		size_t other_len;
+		uint32_t other_hash;
+
+		r = (struct report){ .kind = R_PSK };
+		r.ret = tapsec_nl_hs_psk(&nl, res.fd, PSK_ID, r.key, &r.keylen,
+					 &r.hash);
+		r.ret2 = tapsec_nl_hs_psk(&nl, res.fd, PSK_OTHER, other_key,
+					  &other_len, &other_hash);
+		err = tapsec_nl_open(&other);
+		if (err)
+			DFAIL("second netlink socket: %s", strerror(-err));
+		r.ret3 = tapsec_nl_hs_psk(&other, res.fd, PSK_ID, other_key,
+					  &other_len, &other_hash);
+		tapsec_nl_close(&other);
+		dmn_report(rep, &r);
+	}
 	r = (struct report){ .kind = R_DONE };
 	if (s->done_checks) {
 		err = tapsec_nl_open(&other);
@@ -1489,6 +1523,172 @@ TEST_F(deleg, events)
 
 	/* One event per handshake. */
 	EXPECT_EQ(0, wait_fd(nl_socket_get_fd(self->ev.sock), POLLIN, QUIET_MS));
+}
+
+/* ------------------------------------------------------------------ */
+/* external PSKs                                                       */
+
+struct psk_seen {
+	const char *identity;
+	int found;
+	uint32_t hash;
+};
+
+static void psk_seen_cb(const struct tapsec_psk_entry *e, void *arg)
+{
+	struct psk_seen *s = arg;
+
+	if (!strcmp(e->identity, s->identity)) {
+		s->found++;
+		s->hash = e->hash;
+	}
+}
+
+static int psk_listed(struct tapsec_nl *nl, const char *identity,
+		      uint32_t *hash)
+{
+	struct psk_seen s = { .identity = identity };
+
+	if (tapsec_nl_psk_list(nl, psk_seen_cb, &s))
+		return -1;
+	if (hash)
+		*hash = s.hash;
+	return s.found;
+}
+
+/* PSK_ADD, PSK_DEL and PSK_GET: validation and permissions. */
+TEST_F(deleg, psk_store)
+{
+	uint8_t big[TAPSEC_PSK_KEY_MAX + 1] = { 0 }, key[TAPSEC_PSK_KEY_MAX];
+	char long_id[TAPSEC_PSK_IDENTITY_MAX + 2];
+	struct tapsec_nl nl;
+	size_t keylen;
+	uint32_t hash;
+	int status, fd, pfd[2];
+	pid_t pid;
+
+	ASSERT_EQ(0, tapsec_nl_open(&nl));
+	tapsec_nl_psk_del(&nl, PSK_ID);
+	EXPECT_EQ(0, tapsec_nl_psk_add(&nl, PSK_ID, psk_key, sizeof(psk_key), -1));
+	EXPECT_EQ(1, psk_listed(&nl, PSK_ID, &hash));
+	EXPECT_EQ(TAPSEC_PSK_HASH_SHA256, hash);
+	EXPECT_EQ(-EEXIST, tapsec_nl_psk_add(&nl, PSK_ID, psk_key,
+					     sizeof(psk_key), -1));
+	/* A new key for an identity: delete, then add. */
+	EXPECT_EQ(0, tapsec_nl_psk_del(&nl, PSK_ID));
+	EXPECT_EQ(0, tapsec_nl_psk_add(&nl, PSK_ID, psk_key, sizeof(psk_key),
+				       TAPSEC_PSK_HASH_SHA384));
+	EXPECT_EQ(1, psk_listed(&nl, PSK_ID, &hash));
+	EXPECT_EQ(TAPSEC_PSK_HASH_SHA384, hash);
+	/* Keys of 16 to 64 bytes, identities of 1 to 128, known hashes. */
+	EXPECT_EQ(-EINVAL, tapsec_nl_psk_add(&nl, PSK_OTHER, psk_key,
+					     TAPSEC_PSK_KEY_MIN - 1, -1));
+	EXPECT_NE(0, tapsec_nl_psk_add(&nl, PSK_OTHER, big, sizeof(big), -1));
+	EXPECT_EQ(-EINVAL, tapsec_nl_psk_add(&nl, "", psk_key, sizeof(psk_key), -1));
+	memset(long_id, 'x', sizeof(long_id) - 1);
+	long_id[sizeof(long_id) - 1] = '\0';
+	EXPECT_NE(0, tapsec_nl_psk_add(&nl, long_id, psk_key, sizeof(psk_key), -1));
+	EXPECT_NE(0, tapsec_nl_psk_add(&nl, PSK_OTHER, psk_key, sizeof(psk_key), 7));
+	EXPECT_EQ(0, psk_listed(&nl, PSK_OTHER, NULL));
+	EXPECT_EQ(-ENOENT, tapsec_nl_psk_del(&nl, PSK_OTHER));
+
+	/* Only an administrator touches the store, reading included. */
+	ASSERT_EQ(0, pipe(pfd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct tapsec_nl unpriv;
+		int r[3];
+
+		if (setgid(65534) || setuid(65534) || tapsec_nl_open(&unpriv))
+			_exit(10);
+		r[0] = tapsec_nl_psk_add(&unpriv, PSK_OTHER, psk_key,
+					 sizeof(psk_key), -1);
+		r[1] = tapsec_nl_psk_del(&unpriv, PSK_ID);
+		r[2] = psk_listed(&unpriv, PSK_ID, NULL);
+		_exit(r[0] == -EPERM && r[1] == -EPERM && r[2] < 0 ? 0 : 11);
+	}
+	close(pfd[0]);
+	close(pfd[1]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(1, psk_listed(&nl, PSK_ID, NULL));
+
+	/* No key for a descriptor that is not a handshake this port runs. */
+	ASSERT_EQ(0, pipe(pfd));
+	EXPECT_EQ(-ENOTSOCK, tapsec_nl_hs_psk(&nl, pfd[0], PSK_ID, key, &keylen,
+					      &hash));
+	close(pfd[0]);
+	close(pfd[1]);
+	fd = hs_socket(_metadata, self, AF_INET, HS_TIMEOUT_MS);
+	ASSERT_EQ(0, set_str(fd, TAPSEC_PSK_IDENTITY, PSK_ID));
+	EXPECT_EQ(-EINVAL, tapsec_nl_hs_psk(&nl, fd, PSK_ID, key, &keylen,
+					    &hash));
+	fd = keep(self, socket(AF_INET, SOCK_STREAM, 0));
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-EINVAL, tapsec_nl_hs_psk(&nl, fd, PSK_ID, key, &keylen,
+					    &hash));
+
+	EXPECT_EQ(0, tapsec_nl_psk_del(&nl, PSK_ID));
+	EXPECT_EQ(-ENOENT, tapsec_nl_psk_del(&nl, PSK_ID));
+	EXPECT_EQ(0, psk_listed(&nl, PSK_ID, NULL));
+	tapsec_nl_close(&nl);
+}
+
+static const struct hs_script psk_completes = {
+	.raw = true, .keys = KEYS_BOTH, .psk_checks = true,
+	.peer_identity = PSK_ID, .peer_auth = 1, .psk = 1,
+};
+
+/*
+ * The daemon running a client handshake gets the key of the socket's own
+ * PSK identity, and of no other; no other port gets it.
+ */
+TEST_F(deleg, psk_handshake)
+{
+	struct tapsec_nl nl;
+	struct tapsec_hs_req req;
+	struct report r;
+	int app, lfd, peer;
+
+	ASSERT_EQ(0, tapsec_nl_open(&nl));
+	tapsec_nl_psk_del(&nl, PSK_ID);
+	tapsec_nl_psk_del(&nl, PSK_OTHER);
+	ASSERT_EQ(0, tapsec_nl_psk_add(&nl, PSK_ID, psk_key, sizeof(psk_key), -1));
+	ASSERT_EQ(0, tapsec_nl_psk_add(&nl, PSK_OTHER, psk_key,
+				       sizeof(psk_key), -1));
+
+	daemon_start(_metadata, self, &psk_completes);
+	lfd = plain_listener(_metadata, self, AF_INET, &self->bg.addr,
+			     &self->bg.addrlen);
+	app = hs_socket(_metadata, self, AF_INET, HS_TIMEOUT_MS);
+	ASSERT_EQ(0, set_str(app, TAPSEC_PSK_IDENTITY, PSK_ID));
+	bg_start(_metadata, self, bg_connect, app);
+	req = daemon_req(_metadata, self);
+	EXPECT_STREQ(PSK_ID, req.psk_identity);
+	peer = keep(self, accept(lfd, NULL, NULL));
+	ASSERT_LE(0, peer);
+	peer_handshake(_metadata, self, peer, false);
+
+	r = daemon_expect(_metadata, self, R_PSK);
+	EXPECT_EQ(0, r.ret) TH_LOG("own PSK: %s", strerror(-r.ret));
+	EXPECT_EQ(sizeof(psk_key), r.keylen);
+	EXPECT_EQ(0, memcmp(psk_key, r.key, sizeof(psk_key)));
+	EXPECT_EQ(TAPSEC_PSK_HASH_SHA256, r.hash);
+	EXPECT_EQ(-EPERM, r.ret2);
+	EXPECT_EQ(-EINVAL, r.ret3);
+
+	daemon_done(_metadata, self);
+	EXPECT_EQ(0, bg_join(&self->bg)) TH_LOG("connect: %s", strerror(errno));
+	EXPECT_EQ(0, daemon_reap(self));
+	expect_done(_metadata, app, "", PSK_ID,
+		    TAPSEC_HS_F_PEER_AUTH | TAPSEC_HS_F_PSK);
+	expect_flow(_metadata, app, peer);
+
+	EXPECT_EQ(0, tapsec_nl_psk_del(&nl, PSK_ID));
+	EXPECT_EQ(0, tapsec_nl_psk_del(&nl, PSK_OTHER));
+	tapsec_nl_close(&nl);
 }
 
 TEST_HARNESS_MAIN

@@ -13,6 +13,10 @@
 #  - failures, each with its errno and no tapsec socket left behind: wrong
 #    CA, wrong name, expired certificate, no common version, no daemon,
 #    a peer that never answers, a daemon killed mid-handshake;
+#  - external PSKs from the kernel's store (tapsecctl psk): a tapsec client
+#    against gnutls-serv and openssl s_server, TLS 1.3 and 1.2, a PSK-only
+#    tapsec server against gnutls-cli, unknown and deleted identities
+#    (ENOKEY), and a listing that never shows the key;
 #  - 200 concurrent handshakes between a tapsec client and server.
 #
 # hs_peer (selftests/tapsec/hs_peer.c) is the tapsec end.  Without
@@ -484,6 +488,113 @@ tapsec_both() {
 		served '^conn=1 version=1\.3 .* alpn=h2 .* peer_auth=0$'
 }
 
+# ------------------------------------------------------------------ PSKs --
+
+PSK_ID=client1
+# The PSK, 32 random bytes in hex (cases run in subshells: set it here).
+PSK_HEX=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
+
+# psk_add: the same PSK in both namespaces; a second add is EEXIST, a short
+# key EINVAL.
+psk_add() {
+	local n out
+	[ ${#PSK_HEX} -eq 64 ] || { echo "no random key: $PSK_HEX"; return 1; }
+	for n in "$C" "$S"; do
+		ns "$n" "$ctl" psk add "$PSK_ID" <<<"$PSK_HEX" || return 1
+	done
+	out=$(ns "$C" "$ctl" psk add "$PSK_ID" <<<"$PSK_HEX" 2>&1) &&
+		{ echo "a second add succeeded"; return 1; }
+	has "$out" 'File exists' || return 1
+	echo "$PSK_HEX" >"$work/psk.hex"
+	out=$(ns "$C" "$ctl" psk add --key-file "$work/psk.hex" short \
+		<<<"" 2>&1) || { echo "--key-file add failed: $out"; return 1; }
+	out=$(ns "$C" "$ctl" psk add tooshort <<<"00112233" 2>&1) &&
+		{ echo "a 4-byte key was taken"; return 1; }
+	ns "$C" "$ctl" psk del short
+}
+
+# psk list: identity, hash and age; the key in no form.
+psk_list() {
+	local out up
+	out=$(ns "$C" "$ctl" psk list; ns "$C" "$ctl" -j psk list) || return 1
+	has "$out" "^$PSK_ID hash sha256 age [0-9]+s\$" \
+		"^\\{\"identity\":\"$PSK_ID\",\"hash\":\"sha256\",\"age\":[0-9]+\\}\$" ||
+		return 1
+	up=$(tr a-f A-F <<<"$PSK_HEX")
+	hasnt "$out" "$PSK_HEX" && hasnt "$out" "$up" &&
+		hasnt "$out" "${PSK_HEX:0:16}"
+}
+
+# client_psk_gnutls VERSION: a tapsec client with the PSK against
+# gnutls-serv --pskpasswd.
+client_psk_gnutls() {
+	local v=$1 out
+	printf '%s:%s\n' "$PSK_ID" "$PSK_HEX" >"$work/pskpasswd"
+	spawn "$S" gnutls-serv --echo -p "$PORT" --noticket \
+		--pskpasswd "$work/pskpasswd" \
+		--priority "NORMAL:-VERS-ALL:+VERS-TLS$v:+ECDHE-PSK:+DHE-PSK:+PSK"
+	wait_listen || return 1
+	out=$(client "$SADDR" "$PORT" --psk "$PSK_ID" --send 'hello psk\n' \
+		--read 10)
+	has "$out" "^version=$v .* peer=$PSK_ID resumed=0 peer_auth=1 psk=1\$" \
+		'^hello psk$'
+}
+
+# client_psk_openssl VERSION S_SERVER-ARGS...: against openssl s_server
+# -psk without a certificate.
+client_psk_openssl() {
+	local v=$1 out
+	shift
+	spawn "$S" openssl s_server -accept "$SADDR:$PORT" -naccept 1 -www \
+		-nocert -psk "$PSK_HEX" -psk_identity "$PSK_ID" "$@"
+	wait_listen || return 1
+	out=$(client "$SADDR" "$PORT" --psk "$PSK_ID" --send "$GET")
+	has "$out" "^version=$v .* psk=1\$" '^HTTP/1\.0 200 ok' \
+		"Protocol +: TLSv$v\$" '</HTML>'
+}
+
+# A tapsec server with PSKs only (no certificate) against gnutls-cli.
+server_psk_gnutls() {
+	local out
+	spawn "$S" "$peer" serve "$PORT" --psk '*' --echo --count 1
+	wait_listen || return 1
+	out=$(ns "$C" timeout 30 gnutls-cli -p "$PORT" \
+		--priority 'NORMAL:+ECDHE-PSK:+DHE-PSK:+PSK' \
+		--pskusername "$PSK_ID" --pskkey "$PSK_HEX" \
+		"$SADDR" 2>&1 < <(slow_stdin 'hello gnutls psk'))
+	has "$out" '^echo: hello gnutls psk$' &&
+		served "^conn=1 version=1\.3 .* peer=$PSK_ID .* psk=1\$"
+}
+
+# Both ends tapsec, each daemon with the PSK from its own namespace.
+tapsec_both_psk() {
+	local out
+	spawn "$S" "$peer" serve "$PORT" --psk "$PSK_ID" --echo --count 1
+	wait_listen || return 1
+	out=$(client "$SADDR" "$PORT" --psk "$PSK_ID" --send 'hello psk\n')
+	has "$out" "^version=1\.3 .* psk=1\$" '^echo: hello psk$' &&
+		served "^conn=1 version=1\.3 .* peer=$PSK_ID .* psk=1\$"
+}
+
+fail_psk_unknown() {
+	stall "$S" "$SADDR" "$PORT" || return 1
+	client_fails ENOKEY "$C" "$SADDR" "$PORT" --psk nosuch &&
+		has "$(client "$SADDR" "$PORT" --psk nosuch)" \
+			'reason=unknown PSK identity'
+}
+
+# Deleted, the PSK is unknown; deleting it again is ENOENT.
+fail_psk_deleted() {
+	local out
+	ns "$C" "$ctl" psk del "$PSK_ID" || return 1
+	out=$(ns "$C" "$ctl" psk del "$PSK_ID" 2>&1) &&
+		{ echo "a second del succeeded"; return 1; }
+	has "$out" 'No such file or directory' || return 1
+	hasnt "$(ns "$C" "$ctl" psk list)" "^$PSK_ID " || return 1
+	stall "$S" "$SADDR" "$PORT" || return 1
+	client_fails ENOKEY "$C" "$SADDR" "$PORT" --psk "$PSK_ID"
+}
+
 # -------------------------------------------------------------- failures --
 
 # client_fails ERRNO NETNS CONNECT-ARGS...: hs_peer connect fails with ERRNO and
@@ -588,7 +699,7 @@ concurrent() {
 
 setup
 
-tap_plan 32
+tap_plan 44
 hs_case client_openssl_tls13_aes128gcm client_openssl 1.3 aes128gcm TLS_AES_128_GCM_SHA256
 hs_case client_openssl_tls13_aes256gcm client_openssl 1.3 aes256gcm TLS_AES_256_GCM_SHA384
 hs_case client_openssl_tls13_chacha20 client_openssl 1.3 chacha20 TLS_CHACHA20_POLY1305_SHA256
@@ -613,6 +724,18 @@ hs_case server_alpn_negotiated server_alpn
 hs_case server_mutual_auth_client_cert server_mutual
 hs_case server_mutual_auth_no_cert_econnaborted server_mutual_no_cert
 hs_case tapsec_client_tapsec_server tapsec_both
+hs_case psk_add_both_namespaces psk_add
+hs_case psk_list_never_shows_key psk_list
+hs_case client_psk_gnutls_tls13 client_psk_gnutls 1.3
+hs_case client_psk_gnutls_tls12 client_psk_gnutls 1.2
+hs_case client_psk_openssl_tls13 client_psk_openssl 1.3 -tls1_3 \
+	-num_tickets 0 -ciphersuites TLS_AES_128_GCM_SHA256
+hs_case client_psk_openssl_tls12_ecdhe_psk client_psk_openssl 1.2 -tls1_2 \
+	-cipher ECDHE-PSK-CHACHA20-POLY1305
+hs_case server_psk_only_gnutls_cli server_psk_gnutls
+hs_case tapsec_client_tapsec_server_psk tapsec_both_psk
+hs_case fail_psk_unknown_identity_enokey fail_psk_unknown
+hs_case fail_psk_deleted_enokey fail_psk_deleted
 hs_case fail_wrong_ca_ekeyrejected fail_cert EKEYREJECTED other-server --sni server.test
 hs_case fail_name_mismatch_ekeyrejected fail_cert EKEYREJECTED server --sni wrong.test
 hs_case fail_expired_cert_ekeyexpired fail_cert EKEYEXPIRED expired --sni server.test
@@ -625,4 +748,107 @@ if [ -z "$SETUP_ERR$DAEMON_ERR" ]; then
 	out=$(start_daemon "$C" client) || DAEMON_ERR="restarting the client daemon: $out"
 fi
 hs_case "concurrent_${CONCURRENT}_handshakes" concurrent
+
+# ------------------------------------------- TLS 1.3 KeyUpdate, exporters --
+
+# counter NETNS NAME: a counter of tapsecctl stats in NETNS.
+counter() {
+	local line
+	while read -r -a line; do
+		[ "${line[0]}" = "$2" ] && { echo "${line[1]}"; return; }
+	done < <(ns "$1" "$ctl" stats)
+	echo "?"
+}
+
+# wait_line FILE ERE N: FILE has N lines matching ERE (10 s at most).
+wait_line() {
+	local i n line
+	for ((i = 0; i < 100; i++)); do
+		n=0
+		while IFS= read -r line; do
+			[[ $line =~ $2 ]] && n=$((n + 1))
+		done <"$1"
+		[ "$n" -ge "$3" ] && return 0
+		sleep 0.1
+	done
+	echo "expected $3 lines /$2/ in $1:"
+	tail -n 20 "$1" | sed 's/^/  /'
+	return 1
+}
+
+# wait_counter NETNS NAME VALUE: the counter reaches VALUE (10 s at most).
+wait_counter() {
+	local i v
+	for ((i = 0; i < 100; i++)); do
+		v=$(counter "$1" "$2")
+		[ "$v" = "$3" ] && return 0
+		sleep 0.1
+	done
+	echo "$2 in $1 is $v, not $3"
+	return 1
+}
+
+# A tapsec client against openssl s_server reading its stdin: the client
+# sends, updates its key asking for openssl's, sends again; then s_server
+# sends KeyUpdates ("k": not requested, "K": requested, which the kernel
+# answers), a line, and reads the client's close_notify (DONE) under the
+# client's last key.  (s_server's own "SSL_do_handshake" lines are
+# buffered: the kernel's counters tell when each KeyUpdate is in.)  OpenSSL
+# answers the client's update_requested with its next write, which "k"
+# makes: one KeyUpdate or two.
+client_key_update_openssl() {
+	local fifo srv cli tx0 rx0 rxk
+	fifo=$(casefile fifo)
+	srv=$(casefile srv)
+	cli=$(casefile cli)
+	mkfifo "$fifo" || return 1
+	tx0=$(counter "$C" tx_key_updates)
+	rx0=$(counter "$C" rx_key_updates)
+	nsenter --net="/run/netns/$S" timeout 120 openssl s_server \
+		-accept "$SADDR:$PORT" -naccept 1 -tls1_3 -num_tickets 0 \
+		-cert "$pki/server.pem" -key "$pki/server.key" \
+		<"$fifo" >"$srv" 2>&1 &
+	CASE_PIDS+=("$!")
+	BG_PID=$!
+	exec 7>"$fifo"
+	wait_listen || { exec 7>&-; return 1; }
+	client "$SADDR" "$PORT" --sni server.test --send 'one\n' \
+		--key-update --read 12 >"$cli" &
+	CASE_PIDS+=("$!")
+	wait_line "$srv" '^one$' 2 &&
+		wait_counter "$C" tx_key_updates $((tx0 + 1)) &&
+		echo k >&7 &&
+		wait_counter "$C" rx_key_updates $((rx0 + 1)) || { exec 7>&-; return 1; }
+	sleep 0.5
+	rxk=$(counter "$C" rx_key_updates)
+	echo K >&7 &&
+		wait_counter "$C" rx_key_updates $((rxk + 1)) &&
+		wait_counter "$C" tx_key_updates $((tx0 + 2)) &&
+		echo from-server >&7 &&
+		wait_line "$cli" '^from-server$' 1 &&
+		wait_line "$srv" '^DONE$' 1 || { exec 7>&-; return 1; }
+	exec 7>&-
+	hasnt "$(cat "$srv")" 'ERROR|error|alert|bad record' &&
+		has "$(cat "$cli")" '^version=1\.3 '
+}
+
+# RFC 8446 7.5 exporter: openssl s_client's -keymatexport and the tapsec
+# server's TAPSEC_EXPORT agree.
+server_exporter_openssl() {
+	local out mine theirs re='Keying material: ([0-9A-F]+)'
+	serve --echo --count 1 --export EXPERIMENTAL-tapsec:32 || return 1
+	out=$(s_client "$SADDR" 'hello exporter' -verify_return_error \
+		-verify_hostname server.test -servername server.test \
+		-keymatexport EXPERIMENTAL-tapsec -keymatexportlen 32)
+	has "$out" '^echo: hello exporter$' || return 1
+	[[ $out =~ $re ]] || { echo "no keying material in:"; echo "$out"; return 1; }
+	theirs=${BASH_REMATCH[1]}
+	served '^export=[0-9A-F]{64}$' || return 1
+	mine=$(sed -n 's/^export=//p' "$(casefile srv)")
+	[ "$mine" = "$theirs" ] ||
+		{ echo "exporter: tapsec $mine, openssl $theirs"; return 1; }
+}
+
+hs_case client_tls13_key_update_openssl client_key_update_openssl
+hs_case server_tls13_exporter_openssl_s_client server_exporter_openssl
 tap_done

@@ -12,6 +12,7 @@
  *
  * On success a connection prints one line
  *   version=1.3 cipher=aes128gcm alpn=h2 peer=<DN> resumed=0 peer_auth=1
+ * with " psk=1" at the end when an external PSK was used
  * (the server prefixes it with "conn=N"); a client then prints the data it
  * read, verbatim.  A failure prints
  *   error=<ERRNO NAME> reason=<why>
@@ -36,7 +37,7 @@
 
 struct opts {
 	int family;			/* AF_INET, AF_INET6 or 0: from HOST */
-	const char *sni, *alpn, *identity, *trust;
+	const char *sni, *alpn, *identity, *trust, *psk;
 	int verify_none;
 	struct tapsec_versions versions;
 	int set_versions;
@@ -49,6 +50,9 @@ struct opts {
 	long count;			/* server: connections; 0: forever */
 	int echo, http;			/* server modes */
 	const char *ready_file;		/* server: created once listening */
+	int key_update;			/* client: KeyUpdate, send again */
+	char *export_label;		/* print TAPSEC_EXPORT of this label */
+	unsigned int export_len;
 };
 
 static const struct {
@@ -72,6 +76,7 @@ static void usage(FILE *f)
 		"  --alpn LIST         TAPSEC_ALPN, e.g. h2,http/1.1\n"
 		"  --identity NAME     TAPSEC_IDENTITY (daemon identity)\n"
 		"  --trust NAME        TAPSEC_TRUST (daemon trust store)\n"
+		"  --psk IDENTITY      TAPSEC_PSK_IDENTITY (\"*\": a server takes any)\n"
 		"  --verify-none       TAPSEC_VERIFY = TAPSEC_VERIFY_NONE\n"
 		"  --versions MIN:MAX  TAPSEC_VERSIONS, e.g. 1.2:1.3\n"
 		"  --ciphers LIST      TAPSEC_CIPHERS: aes128gcm,aes256gcm,chacha20\n"
@@ -84,7 +89,11 @@ static void usage(FILE *f)
 		"  --echo              server: reply \"echo: \" and what one read got\n"
 		"  --http              server: answer a GET with \"hello from tapsec\"\n"
 		"  --count N           server: accept N connections, then exit\n"
-		"  --ready-file PATH   server: create PATH once listening\n");
+		"  --ready-file PATH   server: create PATH once listening\n"
+		"TLS 1.3:\n"
+		"  --key-update        client: after --send, TAPSEC_KEY_UPDATE\n"
+		"                      (update_requested), then send it again\n"
+		"  --export LABEL:LEN  print export=HEX, TAPSEC_EXPORT of LABEL\n");
 }
 
 static const char *errname(int err)
@@ -153,7 +162,8 @@ static int set_options(int fd, const struct opts *o)
 	    set_str(fd, TAPSEC_SERVER_NAME, "TAPSEC_SERVER_NAME", o->sni) ||
 	    set_str(fd, TAPSEC_ALPN, "TAPSEC_ALPN", o->alpn) ||
 	    set_str(fd, TAPSEC_IDENTITY, "TAPSEC_IDENTITY", o->identity) ||
-	    set_str(fd, TAPSEC_TRUST, "TAPSEC_TRUST", o->trust))
+	    set_str(fd, TAPSEC_TRUST, "TAPSEC_TRUST", o->trust) ||
+	    set_str(fd, TAPSEC_PSK_IDENTITY, "TAPSEC_PSK_IDENTITY", o->psk))
 		return 1;
 	if (o->verify_none &&
 	    set_int(fd, TAPSEC_VERIFY, "TAPSEC_VERIFY", &verify, sizeof(verify)))
@@ -218,10 +228,11 @@ static int print_info(int fd, const char *prefix)
 			    hi.state);
 	get_str(fd, TAPSEC_ALPN_NEGOTIATED, alpn, sizeof(alpn));
 	get_str(fd, TAPSEC_PEER_IDENTITY, peer, sizeof(peer));
-	printf("%sversion=%s cipher=%s alpn=%s peer=%s resumed=%d peer_auth=%d\n",
+	printf("%sversion=%s cipher=%s alpn=%s peer=%s resumed=%d peer_auth=%d%s\n",
 	       prefix, version_name(hi.version), cipher_name(hi.cipher), alpn,
 	       peer, !!(hi.flags & TAPSEC_HS_F_RESUMED),
-	       !!(hi.flags & TAPSEC_HS_F_PEER_AUTH));
+	       !!(hi.flags & TAPSEC_HS_F_PEER_AUTH),
+	       hi.flags & TAPSEC_HS_F_PSK ? " psk=1" : "");
 	fflush(stdout);
 	return 0;
 }
@@ -339,6 +350,45 @@ static int tapsec_socket(int family)
 	return fd;
 }
 
+/* --export LABEL:LEN: one line export=HEX (no context). */
+static int print_export(int fd, const struct opts *o)
+{
+	struct tapsec_export_req req;
+	socklen_t len = sizeof(req);
+	unsigned int i;
+
+	if (!o->export_label)
+		return 0;
+	memset(&req, 0, sizeof(req));
+	req.label_len = strlen(o->export_label);
+	if (req.label_len > sizeof(req.label))
+		return fail(EINVAL, "export label too long");
+	memcpy(req.label, o->export_label, req.label_len);
+	req.out_len = o->export_len;
+	if (getsockopt(fd, SOL_TAPSEC, TAPSEC_EXPORT, &req, &len))
+		return fail(errno, "getsockopt TAPSEC_EXPORT: %s",
+			    strerror(errno));
+	printf("export=");
+	for (i = 0; i < len; i++)
+		printf("%02X", ((unsigned char *)&req)[i]);
+	printf("\n");
+	fflush(stdout);
+	return 0;
+}
+
+/* --key-update: a KeyUpdate asking for the peer's, then --send again. */
+static int key_update_send(int fd, const struct opts *o)
+{
+	int req = TAPSEC_KEY_UPDATE_REQUESTED;
+
+	if (!o->key_update)
+		return 0;
+	if (set_int(fd, TAPSEC_KEY_UPDATE, "TAPSEC_KEY_UPDATE", &req,
+		    sizeof(req)))
+		return 1;
+	return o->send ? send_all(fd, o->send, o->send_len) : 0;
+}
+
 static int do_connect(const char *host, const char *port, struct opts *o)
 {
 	struct sockaddr_storage ss;
@@ -355,8 +405,12 @@ static int do_connect(const char *host, const char *port, struct opts *o)
 	if (connect(fd, (struct sockaddr *)&ss, len))
 		return fail_handshake(fd, errno, "connect");
 	ret = print_info(fd, "");
+	if (!ret)
+		ret = print_export(fd, o);
 	if (!ret && o->send)
 		ret = send_all(fd, o->send, o->send_len);
+	if (!ret)
+		ret = key_update_send(fd, o);
 	if (!ret && (o->send || o->read_len))
 		ret = read_reply(fd, o->read_len);
 	close(fd);
@@ -449,7 +503,8 @@ static int do_serve(const char *port, struct opts *o)
 			failed = 1;
 		} else if (!pid) {
 			close(lfd);
-			_exit(print_info(fd, prefix) || serve_one(fd, o));
+			_exit(print_info(fd, prefix) || print_export(fd, o) ||
+			      serve_one(fd, o));
 		}
 		close(fd);
 	}
@@ -521,12 +576,14 @@ int main(int argc, char **argv)
 {
 	enum { OPT_SNI = 256, OPT_ALPN, OPT_IDENTITY, OPT_TRUST, OPT_VERIFY_NONE,
 	       OPT_VERSIONS, OPT_CIPHERS, OPT_TIMEOUT, OPT_FAMILY, OPT_SEND,
-	       OPT_SEND_SIZE, OPT_READ, OPT_ECHO, OPT_HTTP, OPT_COUNT, OPT_READY };
+	       OPT_SEND_SIZE, OPT_READ, OPT_ECHO, OPT_HTTP, OPT_COUNT, OPT_READY,
+	       OPT_PSK, OPT_KEY_UPDATE, OPT_EXPORT };
 	static const struct option lopts[] = {
 		{ "sni", required_argument, NULL, OPT_SNI },
 		{ "alpn", required_argument, NULL, OPT_ALPN },
 		{ "identity", required_argument, NULL, OPT_IDENTITY },
 		{ "trust", required_argument, NULL, OPT_TRUST },
+		{ "psk", required_argument, NULL, OPT_PSK },
 		{ "verify-none", no_argument, NULL, OPT_VERIFY_NONE },
 		{ "versions", required_argument, NULL, OPT_VERSIONS },
 		{ "ciphers", required_argument, NULL, OPT_CIPHERS },
@@ -539,6 +596,8 @@ int main(int argc, char **argv)
 		{ "http", no_argument, NULL, OPT_HTTP },
 		{ "count", required_argument, NULL, OPT_COUNT },
 		{ "ready-file", required_argument, NULL, OPT_READY },
+		{ "key-update", no_argument, NULL, OPT_KEY_UPDATE },
+		{ "export", required_argument, NULL, OPT_EXPORT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -554,6 +613,7 @@ int main(int argc, char **argv)
 		case OPT_ALPN: o.alpn = optarg; break;
 		case OPT_IDENTITY: o.identity = optarg; break;
 		case OPT_TRUST: o.trust = optarg; break;
+		case OPT_PSK: o.psk = optarg; break;
 		case OPT_VERIFY_NONE: o.verify_none = 1; break;
 		case OPT_VERSIONS:
 			colon = strchr(optarg, ':');
@@ -578,6 +638,17 @@ int main(int argc, char **argv)
 		case OPT_HTTP: o.http = 1; break;
 		case OPT_COUNT: o.count = number(optarg); break;
 		case OPT_READY: o.ready_file = optarg; break;
+		case OPT_KEY_UPDATE: o.key_update = 1; break;
+		case OPT_EXPORT:
+			colon = strrchr(optarg, ':');
+			if (!colon) {
+				usage(stderr);
+				return 2;
+			}
+			*colon++ = '\0';
+			o.export_label = optarg;
+			o.export_len = number(colon);
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

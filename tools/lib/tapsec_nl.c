@@ -126,7 +126,7 @@ static int put_cmd(struct tapsec_nl *nl, struct nl_msg **msgp, uint8_t cmd,
 	if (!msg)
 		return -ENOMEM;
 	/* A dump ends with NLMSG_DONE; an ack would linger after it. */
-	if (!(flags & NLM_F_DUMP))
+	if ((flags & NLM_F_DUMP) != NLM_F_DUMP)
 		flags |= NLM_F_ACK;
 	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0,
 			 flags, cmd, TAPSEC_GENL_VERSION)) {
@@ -240,6 +240,8 @@ static int sock_list_cb(struct nl_msg *msg, void *arg)
 	e.tx_cipher = U(TAPSEC_A_SOCK_TX_CIPHER, nla_get_u16);
 	e.rx_version = U(TAPSEC_A_SOCK_RX_VERSION, nla_get_u16);
 	e.rx_cipher = U(TAPSEC_A_SOCK_RX_CIPHER, nla_get_u16);
+	e.tx_key_age = sb[TAPSEC_A_SOCK_TX_KEY_AGE] ?
+		       (int64_t)nla_get_u64(sb[TAPSEC_A_SOCK_TX_KEY_AGE]) : -1;
 #undef U
 	get_addr(sb[TAPSEC_A_SOCK_LOCAL], &e.local);
 	get_addr(sb[TAPSEC_A_SOCK_PEER], &e.peer);
@@ -248,20 +250,28 @@ static int sock_list_cb(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
+/* Dump @cmd, each message to @cb. */
+static int dump(struct tapsec_nl *nl, uint8_t cmd, nl_recvmsg_msg_cb_t cb,
+		void *arg)
+{
+	struct nl_msg *msg;
+	int err;
+
+	err = put_cmd(nl, &msg, cmd, NLM_F_DUMP);
+	if (err)
+		return err;
+	err = transact(nl, msg, cb, arg);
+	nlmsg_free(msg);
+	return err;
+}
+
 int tapsec_nl_sock_list(struct tapsec_nl *nl,
 			void (*fn)(const struct tapsec_sock_entry *e, void *arg),
 			void *arg)
 {
 	struct sock_list l = { .fn = fn, .arg = arg };
-	struct nl_msg *msg;
-	int err;
 
-	err = put_cmd(nl, &msg, TAPSEC_CMD_SOCK_GET, NLM_F_DUMP);
-	if (err)
-		return err;
-	err = transact(nl, msg, sock_list_cb, &l);
-	nlmsg_free(msg);
-	return err;
+	return dump(nl, TAPSEC_CMD_SOCK_GET, sock_list_cb, &l);
 }
 
 int tapsec_nl_raw_cmd(struct tapsec_nl *nl, uint8_t cmd, int attr,
@@ -369,13 +379,156 @@ int tapsec_nl_hs_done(struct tapsec_nl *nl, const struct tapsec_hs_result *r)
 	    (r->peer_identity && nla_put_string(msg, TAPSEC_A_HS_PEER_IDENTITY,
 						r->peer_identity) < 0) ||
 	    (r->resumed && nla_put_flag(msg, TAPSEC_A_HS_RESUMED) < 0) ||
-	    (r->peer_auth && nla_put_flag(msg, TAPSEC_A_HS_PEER_AUTH) < 0)) {
+	    (r->peer_auth && nla_put_flag(msg, TAPSEC_A_HS_PEER_AUTH) < 0) ||
+	    (r->psk && nla_put_flag(msg, TAPSEC_A_HS_PSK) < 0)) {
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}
 	nla_nest_end(msg, nest);
 	err = transact(nl, msg, NULL, NULL);
 	nlmsg_free(msg);
+	return err;
+}
+
+int tapsec_nl_psk_add(struct tapsec_nl *nl, const char *identity,
+		      const void *key, size_t keylen, int hash)
+{
+	struct nlattr *nest;
+	struct nl_msg *msg;
+	int err;
+
+	err = put_cmd(nl, &msg, TAPSEC_CMD_PSK_ADD, 0);
+	if (err)
+		return err;
+	nest = nla_nest_start(msg, TAPSEC_A_PSK);
+	if (!nest || nla_put_string(msg, TAPSEC_A_PSK_IDENTITY, identity) < 0 ||
+	    nla_put(msg, TAPSEC_A_PSK_KEY, keylen, key) < 0 ||
+	    (hash >= 0 && nla_put_u32(msg, TAPSEC_A_PSK_HASH, hash) < 0)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(msg, nest);
+	err = transact(nl, msg, NULL, NULL);
+	/* The message holds the key: wipe it before it goes back. */
+	memset(nlmsg_hdr(msg), 0, nlmsg_hdr(msg)->nlmsg_len);
+	nlmsg_free(msg);
+	return err;
+}
+
+int tapsec_nl_psk_del(struct tapsec_nl *nl, const char *identity)
+{
+	struct nlattr *nest;
+	struct nl_msg *msg;
+	int err;
+
+	err = put_cmd(nl, &msg, TAPSEC_CMD_PSK_DEL, 0);
+	if (err)
+		return err;
+	nest = nla_nest_start(msg, TAPSEC_A_PSK);
+	if (!nest || nla_put_string(msg, TAPSEC_A_PSK_IDENTITY, identity) < 0) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(msg, nest);
+	err = transact(nl, msg, NULL, NULL);
+	nlmsg_free(msg);
+	return err;
+}
+
+struct psk_list {
+	void (*fn)(const struct tapsec_psk_entry *e, void *arg);
+	void *arg;
+};
+
+/* The TAPSEC_A_PSK of @msg into @pb, which must hold attribute @need. */
+static int parse_psk(struct nl_msg *msg, struct nlattr **pb, int need)
+{
+	struct genlmsghdr *gnlh = nlmsg_data(nlmsg_hdr(msg));
+	struct nlattr *tb[TAPSEC_A_MAX + 1];
+
+	if (nla_parse(tb, TAPSEC_A_MAX, genlmsg_attrdata(gnlh, 0),
+		      genlmsg_attrlen(gnlh, 0), NULL) < 0 || !tb[TAPSEC_A_PSK] ||
+	    nla_parse_nested(pb, TAPSEC_A_PSK_MAX, tb[TAPSEC_A_PSK], NULL) < 0 ||
+	    !pb[need])
+		return -1;
+	return 0;
+}
+
+static int psk_list_cb(struct nl_msg *msg, void *arg)
+{
+	struct nlattr *pb[TAPSEC_A_PSK_MAX + 1];
+	struct psk_list *l = arg;
+	struct tapsec_psk_entry e;
+
+	if (parse_psk(msg, pb, TAPSEC_A_PSK_IDENTITY))
+		return NL_SKIP;
+	memset(&e, 0, sizeof(e));
+	nla_strlcpy(e.identity, pb[TAPSEC_A_PSK_IDENTITY], sizeof(e.identity));
+	if (pb[TAPSEC_A_PSK_HASH])
+		e.hash = nla_get_u32(pb[TAPSEC_A_PSK_HASH]);
+	if (pb[TAPSEC_A_PSK_ADDED])
+		e.added = nla_get_u64(pb[TAPSEC_A_PSK_ADDED]);
+	l->fn(&e, l->arg);
+	return NL_OK;
+}
+
+int tapsec_nl_psk_list(struct tapsec_nl *nl,
+		       void (*fn)(const struct tapsec_psk_entry *e, void *arg),
+		       void *arg)
+{
+	struct psk_list l = { .fn = fn, .arg = arg };
+
+	return dump(nl, TAPSEC_CMD_PSK_GET, psk_list_cb, &l);
+}
+
+struct hs_psk_reply {
+	uint8_t *key;
+	size_t *keylen;
+	uint32_t *hash;
+	int parsed;
+};
+
+static int hs_psk_cb(struct nl_msg *msg, void *arg)
+{
+	struct nlattr *pb[TAPSEC_A_PSK_MAX + 1];
+	struct hs_psk_reply *r = arg;
+	int len;
+
+	if (parse_psk(msg, pb, TAPSEC_A_PSK_KEY))
+		return NL_SKIP;
+	len = nla_len(pb[TAPSEC_A_PSK_KEY]);
+	if (len <= 0 || len > TAPSEC_PSK_KEY_MAX)
+		return NL_SKIP;
+	memcpy(r->key, nla_data(pb[TAPSEC_A_PSK_KEY]), len);
+	*r->keylen = len;
+	*r->hash = pb[TAPSEC_A_PSK_HASH] ? nla_get_u32(pb[TAPSEC_A_PSK_HASH]) :
+					   TAPSEC_PSK_HASH_SHA256;
+	r->parsed = 1;
+	return NL_OK;
+}
+
+int tapsec_nl_hs_psk(struct tapsec_nl *nl, int fd, const char *identity,
+		     uint8_t *key, size_t *keylen, uint32_t *hash)
+{
+	struct hs_psk_reply r = { .key = key, .keylen = keylen, .hash = hash };
+	struct nlattr *nest;
+	struct nl_msg *msg;
+	int err;
+
+	err = put_cmd(nl, &msg, TAPSEC_CMD_HANDSHAKE_PSK, 0);
+	if (err)
+		return err;
+	nest = nla_nest_start(msg, TAPSEC_A_HS);
+	if (!nest || nla_put_u32(msg, TAPSEC_A_HS_FD, fd) < 0 ||
+	    nla_put_string(msg, TAPSEC_A_HS_PSK_IDENTITY, identity) < 0) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(msg, nest);
+	err = transact(nl, msg, hs_psk_cb, &r);
+	nlmsg_free(msg);
+	if (!err && !r.parsed)
+		err = -EBADMSG;
 	return err;
 }
 

@@ -6,6 +6,7 @@
 #ifndef TAPSEC_NL_H
 #define TAPSEC_NL_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <linux/tapsec.h>
@@ -43,6 +44,7 @@ struct tapsec_sock_entry {
 	uint32_t state, protocol, origin;
 	struct sockaddr_storage local, peer;
 	uint16_t tx_version, tx_cipher, rx_version, rx_cipher;
+	int64_t tx_key_age;	/* seconds, -1 without a transmit key */
 	struct tapsec_counters counters;
 };
 
@@ -71,7 +73,7 @@ struct tapsec_hs_req {
 	uint32_t role, protocol, timeout_ms, verify;
 	uint16_t version_min, version_max;
 	char server_name[256], alpn[256], identity[64], trust[64];
-	char psk_identity[128];
+	char psk_identity[TAPSEC_PSK_IDENTITY_MAX + 1];
 	uint16_t ciphers[8];
 	int nciphers;
 	struct sockaddr_storage peer;
@@ -89,10 +91,42 @@ struct tapsec_hs_result {
 	int fd;
 	uint32_t status;		/* 0 or a positive errno */
 	const char *reason, *alpn, *peer_identity;	/* or NULL */
-	int resumed, peer_auth;
+	int resumed, peer_auth, psk;
 };
 
 int tapsec_nl_hs_done(struct tapsec_nl *nl, const struct tapsec_hs_result *r);
+
+/* A stored PSK as TAPSEC_CMD_PSK_GET lists it: never its key. */
+struct tapsec_psk_entry {
+	char identity[TAPSEC_PSK_IDENTITY_MAX + 1];
+	uint32_t hash;			/* enum tapsec_psk_hash */
+	uint64_t added;			/* seconds since boot */
+};
+
+/*
+ * TAPSEC_CMD_PSK_ADD: @identity with the @keylen bytes of @key, bound to
+ * @hash.  @hash < 0 sends no hash attribute (the kernel's default).
+ * Returns 0 or the kernel's negative errno (-EEXIST: already stored).
+ */
+int tapsec_nl_psk_add(struct tapsec_nl *nl, const char *identity,
+		      const void *key, size_t keylen, int hash);
+
+/* TAPSEC_CMD_PSK_DEL.  Returns 0 or the kernel's negative errno. */
+int tapsec_nl_psk_del(struct tapsec_nl *nl, const char *identity);
+
+/* TAPSEC_CMD_PSK_GET dump: @fn for each stored PSK. */
+int tapsec_nl_psk_list(struct tapsec_nl *nl,
+		       void (*fn)(const struct tapsec_psk_entry *e, void *arg),
+		       void *arg);
+
+/*
+ * TAPSEC_CMD_HANDSHAKE_PSK for the handshake on @fd: the key of
+ * @identity into @key (TAPSEC_PSK_KEY_MAX bytes), its length into
+ * *@keylen and its hash into *@hash.  Returns 0 or the kernel's
+ * negative errno.
+ */
+int tapsec_nl_hs_psk(struct tapsec_nl *nl, int fd, const char *identity,
+		     uint8_t *key, size_t *keylen, uint32_t *hash);
 
 /* A notification: TAPSEC_CMD_EVENT or TAPSEC_CMD_HANDSHAKE_READY. */
 struct tapsec_event {

@@ -7,13 +7,24 @@
  *   tapsecctl [-j] sock list  every tapsec socket of this namespace
  *   tapsecctl monitor [--count N]
  *                             handshake events, one JSON object a line
+ *   tapsecctl psk add IDENTITY [--hash sha256|sha384] [--key-file FILE]
+ *                             store an external PSK, its key read in hex
+ *                             from FILE or stdin (never the command line)
+ *   tapsecctl psk del IDENTITY
+ *   tapsecctl [-j] psk list   stored PSKs: identity, hash, age; no key
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <linux/netlink.h>
 #include <netlink/socket.h>
@@ -37,7 +48,8 @@ static const char *const counter_names[] = {
 	"tx_records", "tx_bytes", "rx_records", "rx_bytes", "refused_nokey",
 	"rx_bad_tag", "rx_bad_record", "rx_oversize", "rx_truncated",
 	"key_exhausted", "close_notify_tx", "close_notify_rx",
-	"hs_done", "hs_failed", "rx_post_handshake",
+	"hs_done", "hs_failed", "rx_post_handshake", "tx_key_updates",
+	"rx_key_updates",
 };
 
 _Static_assert(sizeof(counter_names) / sizeof(counter_names[0]) ==
@@ -63,6 +75,16 @@ static void usage(FILE *f)
 		"  sock list  every tapsec socket of this namespace\n"
 		"  monitor    handshake events of this namespace as they happen, one\n"
 		"             JSON object a line; --count N: exit after N events\n"
+		"  psk add IDENTITY [--hash sha256|sha384] [--key-file FILE]\n"
+		"             store an external PSK; the key (16 to 64 bytes) is\n"
+		"             read in hex from FILE, or from stdin\n"
+		"  psk del IDENTITY\n"
+		"             delete a stored PSK\n"
+		"  psk list   stored PSKs: identity, hash and age, never the key\n"
+		"  key-update INODE [--request]\n"
+		"             send a TLS 1.3 KeyUpdate on the socket INODE (as sock\n"
+		"             list shows it) of whichever process holds it;\n"
+		"             --request asks the peer to update its key too\n"
 		"  help       this text\n"
 		"\n"
 		"-j, --json  print JSON instead of text\n");
@@ -197,14 +219,16 @@ static void print_sock(const struct tapsec_sock_entry *e, void *arg)
 		printf("{\"inode\":%llu,\"type\":\"%s\",\"state\":\"%s\","
 		       "\"protocol\":\"%s\",\"origin\":\"%s\","
 		       "\"local\":\"%s\",\"peer\":\"%s\","
-		       "\"tx\":\"%s %s\",\"rx\":\"%s %s\",\"counters\":{",
+		       "\"tx\":\"%s %s\",\"rx\":\"%s %s\",\"tx_key_age\":%lld,"
+		       "\"counters\":{",
 		       (unsigned long long)e->inode,
 		       e->type == SOCK_STREAM ? "stream" : "dgram",
 		       NAME(state_names, e->state),
 		       NAME(proto_names, e->protocol),
 		       NAME(origin_names, e->origin), local, peer,
 		       version_str(e->tx_version), cipher_str(e->tx_cipher),
-		       version_str(e->rx_version), cipher_str(e->rx_cipher));
+		       version_str(e->rx_version), cipher_str(e->rx_cipher),
+		       (long long)e->tx_key_age);
 		print_counters(&e->counters, 1, "");
 		printf("}}\n");
 		return;
@@ -214,9 +238,12 @@ static void print_sock(const struct tapsec_sock_entry *e, void *arg)
 	       e->type == SOCK_STREAM ? "stream" : "dgram",
 	       NAME(proto_names, e->protocol), NAME(state_names, e->state),
 	       NAME(origin_names, e->origin), local, peer);
-	printf("  tx %s %s, rx %s %s\n", version_str(e->tx_version),
+	printf("  tx %s %s, rx %s %s", version_str(e->tx_version),
 	       cipher_str(e->tx_cipher), version_str(e->rx_version),
 	       cipher_str(e->rx_cipher));
+	if (e->tx_key_age >= 0)
+		printf(", tx key age %llds", (long long)e->tx_key_age);
+	putchar('\n');
 	print_counters(&e->counters, 0, "  ");
 }
 
@@ -279,6 +306,8 @@ static void print_event(const struct tapsec_event *ev)
 		[TAPSEC_EVENT_HANDSHAKE_DONE] = "handshake-done",
 		[TAPSEC_EVENT_HANDSHAKE_FAILED] = "handshake-failed",
 		[TAPSEC_EVENT_CLOSED] = "closed",
+		[TAPSEC_EVENT_KEY_UPDATED] = "key-updated",
+		[TAPSEC_EVENT_KEY_EXPIRING] = "key-expiring",
 	};
 	const char *name = ev->type < sizeof(names) / sizeof(names[0]) ?
 			   names[ev->type] : NULL;
@@ -348,16 +377,226 @@ static int cmd_monitor(struct tapsec_nl *nl, long count)
 	return 0;
 }
 
+static const char *const psk_hash_names[] = { "sha256", "sha384" };
+
+/*
+ * Read a hex key from @f into @key: whitespace and a trailing newline are
+ * allowed, nothing else.  Returns its length, or -1.
+ */
+static int read_hex_key(FILE *f, uint8_t *key)
+{
+	char buf[4 * TAPSEC_PSK_KEY_MAX + 2];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f), i;
+	int len = 0, half = -1, v;
+
+	if (ferror(f) || n == sizeof(buf) - 1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		char c = buf[i];
+
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+			continue;
+		if (c >= '0' && c <= '9')
+			v = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v = c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			v = c - 'A' + 10;
+		else
+			return -1;
+		if (half < 0) {
+			half = v;
+			continue;
+		}
+		if (len == TAPSEC_PSK_KEY_MAX)
+			return -1;
+		key[len++] = half << 4 | v;
+		half = -1;
+	}
+	memset(buf, 0, sizeof(buf));
+	return half < 0 ? len : -1;
+}
+
+static void print_psk(const struct tapsec_psk_entry *e, void *arg)
+{
+	int json = *(int *)arg;
+	struct timespec now;
+	long long age = 0;
+
+	if (!clock_gettime(CLOCK_BOOTTIME, &now) &&
+	    (unsigned long long)now.tv_sec >= e->added)
+		age = now.tv_sec - (long long)e->added;
+	if (json) {
+		fputs("{\"identity\":", stdout);
+		print_json_string(e->identity);
+		printf(",\"hash\":\"%s\",\"age\":%lld}\n",
+		       NAME(psk_hash_names, e->hash), age);
+	} else {
+		printf("%s hash %s age %llds\n", e->identity,
+		       NAME(psk_hash_names, e->hash), age);
+	}
+}
+
+static int cmd_psk(struct tapsec_nl *nl, int json, int argc, char **argv,
+		   int hash, const char *key_file)
+{
+	uint8_t key[TAPSEC_PSK_KEY_MAX];
+	const char *sub = argc ? argv[0] : "";
+	FILE *f = stdin;
+	int err, len;
+
+	if (!strcmp(sub, "list") && argc == 1 && hash < 0 && !key_file) {
+		err = tapsec_nl_psk_list(nl, print_psk, &json);
+	} else if (!strcmp(sub, "del") && argc == 2 && hash < 0 && !key_file) {
+		err = tapsec_nl_psk_del(nl, argv[1]);
+	} else if (!strcmp(sub, "add") && argc == 2) {
+		if (key_file) {
+			f = fopen(key_file, "r");
+			if (!f) {
+				fprintf(stderr, "tapsecctl: %s: %s\n", key_file,
+					strerror(errno));
+				return 1;
+			}
+		}
+		len = read_hex_key(f, key);
+		if (key_file)
+			fclose(f);
+		if (len < TAPSEC_PSK_KEY_MIN) {
+			memset(key, 0, sizeof(key));
+			fprintf(stderr, "tapsecctl: psk add: the key must be %d to %d bytes in hex\n",
+				TAPSEC_PSK_KEY_MIN, TAPSEC_PSK_KEY_MAX);
+			return 1;
+		}
+		err = tapsec_nl_psk_add(nl, argv[1], key, len, hash);
+		memset(key, 0, sizeof(key));
+	} else {
+		fprintf(stderr, "tapsecctl: usage: psk add IDENTITY [--hash sha256|sha384] [--key-file FILE] | psk del IDENTITY | psk list\n");
+		return 2;
+	}
+	if (err) {
+		fprintf(stderr, "tapsecctl: psk %s: %s\n", sub, strerror(-err));
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * A duplicate of the descriptor some process holds socket @inode by, found
+ * as ss -p finds it, taken with pidfd_getfd() (which needs ptrace rights
+ * over that process: root).  Returns it, or -1 with errno set (ENOENT:
+ * no process holds it).
+ */
+static int sock_by_inode(unsigned long long inode)
+{
+	char want[48], path[64], link[48];
+	int fd = -1, err = ENOENT;
+	struct dirent *p, *f;
+	DIR *proc, *fds;
+	ssize_t n;
+
+	snprintf(want, sizeof(want), "socket:[%llu]", inode);
+	proc = opendir("/proc");
+	if (!proc)
+		return -1;
+	while (fd < 0 && (p = readdir(proc))) {
+		char *end;
+		long pid = strtol(p->d_name, &end, 10);
+
+		if (*end || pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/fd", pid);
+		fds = opendir(path);
+		if (!fds)
+			continue;
+		while (fd < 0 && (f = readdir(fds))) {
+			long num = strtol(f->d_name, &end, 10);
+			int pidfd;
+
+			if (*end || num < 0)
+				continue;
+			n = readlinkat(dirfd(fds), f->d_name, link,
+				       sizeof(link) - 1);
+			if (n < 0)
+				continue;
+			link[n] = '\0';
+			if (strcmp(link, want))
+				continue;
+			pidfd = syscall(SYS_pidfd_open, (pid_t)pid, 0);
+			if (pidfd >= 0) {
+				fd = syscall(SYS_pidfd_getfd, pidfd, (int)num, 0);
+				err = errno;
+				close(pidfd);
+			} else {
+				err = errno;
+			}
+			if (fd < 0)	/* gone meanwhile, or not ours */
+				break;
+		}
+		closedir(fds);
+	}
+	closedir(proc);
+	if (fd < 0)
+		errno = err;
+	return fd;
+}
+
+static int cmd_key_update(int argc, char **argv, int request)
+{
+	int val = request ? TAPSEC_KEY_UPDATE_REQUESTED :
+			    TAPSEC_KEY_UPDATE_NOT_REQUESTED;
+	unsigned long long inode;
+	char *end;
+	int fd;
+
+	if (argc != 1) {
+		fprintf(stderr, "tapsecctl: usage: key-update INODE [--request]\n");
+		return 2;
+	}
+	errno = 0;
+	inode = strtoull(argv[0], &end, 10);
+	if (errno || *end || end == argv[0] || !inode) {
+		fprintf(stderr, "tapsecctl: key-update: bad inode '%s'\n",
+			argv[0]);
+		return 2;
+	}
+	fd = sock_by_inode(inode);
+	if (fd < 0) {
+		fprintf(stderr, "tapsecctl: key-update: socket %llu: %s\n",
+			inode, errno == ENOENT ? "no process holds it" :
+			strerror(errno));
+		return 1;
+	}
+	if (setsockopt(fd, SOL_TAPSEC, TAPSEC_KEY_UPDATE, &val,
+		       sizeof(val))) {
+		int err = errno;
+
+		fprintf(stderr, "tapsecctl: key-update: socket %llu: %s%s\n",
+			inode, strerror(err),
+			err == EPROTO ? " (not TLS 1.3 with a transmit traffic secret)" :
+			err == ENOPROTOOPT || err == EOPNOTSUPP ||
+			err == EPROTOTYPE ? " (not a tapsec TLS socket)" :
+			err == ENOKEY ? " (no transmit key)" : "");
+		close(fd);
+		return 1;
+	}
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "count", required_argument, NULL, 'c' },
+		{ "hash", required_argument, NULL, 'H' },
+		{ "key-file", required_argument, NULL, 'k' },
+		{ "request", no_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct tapsec_nl nl;
-	int json = 0, c, err, ret;
+	int json = 0, c, err, ret, hash = -1, request = 0;
+	const char *key_file = NULL;
 	long count = 0;
 	char *end;
 
@@ -374,6 +613,22 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'H':
+			if (!strcmp(optarg, "sha256")) {
+				hash = TAPSEC_PSK_HASH_SHA256;
+			} else if (!strcmp(optarg, "sha384")) {
+				hash = TAPSEC_PSK_HASH_SHA384;
+			} else {
+				fprintf(stderr, "tapsecctl: --hash takes sha256 or sha384\n");
+				return 2;
+			}
+			break;
+		case 'k':
+			key_file = optarg;
+			break;
+		case 'r':
+			request = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -387,10 +642,19 @@ int main(int argc, char **argv)
 		return optind >= argc ? 2 : 0;
 	}
 	if (strcmp(argv[optind], "info") && strcmp(argv[optind], "stats") &&
-	    strcmp(argv[optind], "sock") && strcmp(argv[optind], "monitor")) {
+	    strcmp(argv[optind], "sock") && strcmp(argv[optind], "monitor") &&
+	    strcmp(argv[optind], "psk") && strcmp(argv[optind], "key-update")) {
 		fprintf(stderr, "tapsecctl: unknown command '%s'\n",
 			argv[optind]);
 		usage(stderr);
+		return 2;
+	}
+	if ((hash >= 0 || key_file) && strcmp(argv[optind], "psk")) {
+		fprintf(stderr, "tapsecctl: --hash and --key-file go with psk add\n");
+		return 2;
+	}
+	if (request && strcmp(argv[optind], "key-update")) {
+		fprintf(stderr, "tapsecctl: --request goes with key-update\n");
 		return 2;
 	}
 	if (count && strcmp(argv[optind], "monitor")) {
@@ -401,6 +665,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tapsecctl: usage: monitor [--count N]\n");
 		return 2;
 	}
+
+	/* A socket option on the socket itself: no netlink needed. */
+	if (!strcmp(argv[optind], "key-update"))
+		return cmd_key_update(argc - optind - 1, argv + optind + 1,
+				      request);
 
 	err = tapsec_nl_open(&nl);
 	if (err) {
@@ -415,6 +684,9 @@ int main(int argc, char **argv)
 		ret = cmd_stats(&nl, json);
 	else if (!strcmp(argv[optind], "monitor"))
 		ret = cmd_monitor(&nl, count);
+	else if (!strcmp(argv[optind], "psk"))
+		ret = cmd_psk(&nl, json, argc - optind - 1, argv + optind + 1,
+			      hash, key_file);
 	else
 		ret = cmd_sock(&nl, json, argc - optind - 1, argv + optind + 1);
 	tapsec_nl_close(&nl);

@@ -98,6 +98,26 @@ enum tapsec_sockopt {
 	TAPSEC_ALPN_NEGOTIATED = 18,
 	/* string, read only: the validated peer identity (certificate DN). */
 	TAPSEC_PEER_IDENTITY = 19,
+
+	/*
+	 * TLS 1.3 secrets, KeyUpdate and exporters (Documentation/tls.rst).
+	 * Secrets are set by whoever may set TAPSEC_TX/RX, after the key of
+	 * that direction, and can never be read back.
+	 */
+	/* struct tapsec_tls13_secret: this direction's traffic secret. */
+	TAPSEC_TX_SECRET = 30,
+	TAPSEC_RX_SECRET = 31,
+	/* struct tapsec_tls13_secret: the exporter_master_secret. */
+	TAPSEC_EXPORTER_SECRET = 32,
+	/* int, write only: send a KeyUpdate; 1 asks the peer for one too. */
+	TAPSEC_KEY_UPDATE = 33,
+	/* struct tapsec_export_req in, out_len exporter bytes out. */
+	TAPSEC_EXPORT = 34,
+	/*
+	 * struct tapsec_key_limits, read/write with a transmit key: records
+	 * one transmit key may seal (RFC 8446 5.5).
+	 */
+	TAPSEC_KEY_LIMITS = 35,
 };
 
 /* TAPSEC_HANDSHAKE values. */
@@ -135,6 +155,51 @@ struct tapsec_handshake_info {
 	__u16 cipher;			/* negotiated TAPSEC_CIPHER_* */
 	__u32 flags;			/* TAPSEC_HS_F_* */
 	char reason[TAPSEC_REASON_LEN];	/* why it failed, NUL terminated */
+};
+
+/* TAPSEC_TX_SECRET, TAPSEC_RX_SECRET, TAPSEC_EXPORTER_SECRET. */
+#define TAPSEC_TLS13_SECRET_MAX	48
+struct tapsec_tls13_secret {
+	__u16 cipher;			/* TAPSEC_CIPHER_*: selects the hash */
+	__u16 len;			/* 32 (SHA-256) or 48 (SHA-384) */
+	__u8 secret[TAPSEC_TLS13_SECRET_MAX];
+};
+
+/* TAPSEC_KEY_UPDATE values (RFC 8446 4.6.3 KeyUpdateRequest). */
+#define TAPSEC_KEY_UPDATE_NOT_REQUESTED	0
+#define TAPSEC_KEY_UPDATE_REQUESTED	1
+
+/* TAPSEC_EXPORT: TLS-Exporter(label, context, out_len), RFC 8446 7.5. */
+#define TAPSEC_EXPORT_LABEL_MAX		249
+#define TAPSEC_EXPORT_CONTEXT_MAX	256
+#define TAPSEC_EXPORT_OUT_MAX		255
+struct tapsec_export_req {
+	__u16 label_len;
+	__u16 context_len;
+	__u16 out_len;			/* 1..TAPSEC_EXPORT_OUT_MAX */
+	__u8 has_context;
+	__u8 pad;
+	__u8 label[256];
+	__u8 context[TAPSEC_EXPORT_CONTEXT_MAX];
+};
+
+/*
+ * TAPSEC_KEY_LIMITS: what one transmit key may protect, counted from its
+ * installation or last KeyUpdate: records, plaintext bytes, seconds.  At
+ * a soft limit the kernel sends a KeyUpdate (with TAPSEC_TX_SECRET set)
+ * and emits TAPSEC_EVENT_KEY_UPDATED, or else emits
+ * TAPSEC_EVENT_KEY_EXPIRING once; at a hard limit sends fail with
+ * EKEYEXPIRED.  0 is no limit, except soft_records: 0 is the default of
+ * RFC 8446 5.5, 2^24.5 records for AES-GCM, 2^62 for ChaCha20-Poly1305.
+ * A soft limit above its hard limit is EINVAL.
+ */
+struct tapsec_key_limits {
+	__u64 soft_records;
+	__u64 hard_records;
+	__u64 soft_bytes;
+	__u64 hard_bytes;
+	__u64 soft_seconds;
+	__u64 hard_seconds;
 };
 
 #define TAPSEC_HS_F_RESUMED	_BITUL(0)	/* session resumed */
@@ -221,6 +286,8 @@ struct tapsec_counters {
 	__u64 hs_done;		/* delegated handshakes that succeeded */
 	__u64 hs_failed;	/* delegated handshakes that failed */
 	__u64 rx_post_handshake; /* post-handshake messages consumed */
+	__u64 tx_key_updates;	/* TLS 1.3 KeyUpdates sent */
+	__u64 rx_key_updates;	/* TLS 1.3 KeyUpdates received */
 };
 
 struct tapsec_sock_info {
@@ -267,6 +334,30 @@ enum tapsec_cmd {
 	TAPSEC_CMD_HANDSHAKE_DONE,
 	/* Kernel to the "events" group: one TAPSEC_A_EVENT. */
 	TAPSEC_CMD_EVENT,
+	/*
+	 * Admin: add the external PSK in TAPSEC_A_PSK (identity, key, hash)
+	 * to the namespace's store.  EEXIST when the identity is there (a
+	 * new key for it: PSK_DEL first); ENOSPC beyond TAPSEC_PSK_MAX
+	 * entries.
+	 */
+	TAPSEC_CMD_PSK_ADD,
+	/* Admin: delete the PSK TAPSEC_A_PSK_IDENTITY; ENOENT if unknown. */
+	TAPSEC_CMD_PSK_DEL,
+	/*
+	 * Dump, admin: one TAPSEC_A_PSK per stored PSK, with its identity,
+	 * hash and time added; never its key.
+	 */
+	TAPSEC_CMD_PSK_GET,
+	/*
+	 * Daemon, admin: the key of PSK TAPSEC_A_HS_PSK_IDENTITY for the
+	 * handshake it runs on TAPSEC_A_HS_FD.  A client socket may only
+	 * ask for its own TAPSEC_PSK_IDENTITY; a server socket for it, or
+	 * for any identity when it is "*".  The reply's TAPSEC_A_PSK holds
+	 * identity, key and hash.  ENOKEY for an unknown identity, EPERM for
+	 * one the socket may not use, EINVAL for a socket whose handshake
+	 * the caller is not running.
+	 */
+	TAPSEC_CMD_HANDSHAKE_PSK,
 
 	__TAPSEC_CMD_MAX,
 	TAPSEC_CMD_MAX = __TAPSEC_CMD_MAX - 1
@@ -284,6 +375,7 @@ enum tapsec_attr {
 	TAPSEC_A_SOCK,			/* nest: TAPSEC_A_SOCK_* */
 	TAPSEC_A_HS,			/* nest: TAPSEC_A_HS_* */
 	TAPSEC_A_EVENT,			/* nest: TAPSEC_A_EVENT_* */
+	TAPSEC_A_PSK,			/* nest: TAPSEC_A_PSK_* */
 
 	__TAPSEC_A_MAX,
 	TAPSEC_A_MAX = __TAPSEC_A_MAX - 1
@@ -310,6 +402,8 @@ enum tapsec_stats_attr {
 	TAPSEC_A_STATS_HS_DONE,
 	TAPSEC_A_STATS_HS_FAILED,
 	TAPSEC_A_STATS_RX_POST_HANDSHAKE,
+	TAPSEC_A_STATS_TX_KEY_UPDATES,
+	TAPSEC_A_STATS_RX_KEY_UPDATES,
 	TAPSEC_A_STATS_PAD,
 
 	__TAPSEC_A_STATS_MAX,
@@ -333,6 +427,7 @@ enum tapsec_sock_attr {
 	TAPSEC_A_SOCK_RX_CIPHER,	/* u16 */
 	TAPSEC_A_SOCK_STATS,		/* nest: TAPSEC_A_STATS_* */
 	TAPSEC_A_SOCK_PAD,
+	TAPSEC_A_SOCK_TX_KEY_AGE,	/* u64: seconds since the TX key came in */
 
 	__TAPSEC_A_SOCK_MAX,
 	TAPSEC_A_SOCK_MAX = __TAPSEC_A_SOCK_MAX - 1
@@ -373,6 +468,7 @@ enum tapsec_hs_attr {
 	TAPSEC_A_HS_PEER_AUTH,		/* flag: the peer was authenticated */
 	TAPSEC_A_HS_PENDING,		/* u32: handshakes waiting */
 	TAPSEC_A_HS_INODE,		/* u64: socket inode */
+	TAPSEC_A_HS_PSK,		/* flag: an external PSK was used */
 	TAPSEC_A_HS_PAD,
 
 	__TAPSEC_A_HS_MAX,
@@ -385,6 +481,8 @@ enum tapsec_event_type {
 	TAPSEC_EVENT_HANDSHAKE_DONE,
 	TAPSEC_EVENT_HANDSHAKE_FAILED,
 	TAPSEC_EVENT_CLOSED,
+	TAPSEC_EVENT_KEY_UPDATED,	/* automatic KeyUpdate at the soft limit */
+	TAPSEC_EVENT_KEY_EXPIRING,	/* soft limit reached, no update possible */
 };
 
 /* TAPSEC_A_EVENT: one event. */
@@ -399,6 +497,36 @@ enum tapsec_event_attr {
 
 	__TAPSEC_A_EVENT_MAX,
 	TAPSEC_A_EVENT_MAX = __TAPSEC_A_EVENT_MAX - 1
+};
+
+/*
+ * External pre-shared keys (RFC 8446 2.2), per network namespace.  A TLS
+ * 1.3 external PSK is bound to a hash (TAPSEC_A_PSK_HASH).
+ */
+#define TAPSEC_PSK_IDENTITY_MAX	128	/* bytes, NUL excluded */
+#define TAPSEC_PSK_KEY_MIN	16
+#define TAPSEC_PSK_KEY_MAX	64
+#define TAPSEC_PSK_MAX		1024	/* entries per network namespace */
+/* TAPSEC_PSK_IDENTITY of a server socket: any identity of the store. */
+#define TAPSEC_PSK_ANY		"*"
+
+/* TAPSEC_A_PSK_HASH values. */
+enum tapsec_psk_hash {
+	TAPSEC_PSK_HASH_SHA256 = 0,	/* the default */
+	TAPSEC_PSK_HASH_SHA384 = 1,
+};
+
+/* TAPSEC_A_PSK: one pre-shared key. */
+enum tapsec_psk_attr {
+	TAPSEC_A_PSK_UNSPEC,
+	TAPSEC_A_PSK_IDENTITY,		/* string, 1..TAPSEC_PSK_IDENTITY_MAX */
+	TAPSEC_A_PSK_KEY,		/* binary, TAPSEC_PSK_KEY_MIN..MAX */
+	TAPSEC_A_PSK_HASH,		/* u32: enum tapsec_psk_hash */
+	TAPSEC_A_PSK_ADDED,		/* u64: seconds since boot when added */
+	TAPSEC_A_PSK_PAD,
+
+	__TAPSEC_A_PSK_MAX,
+	TAPSEC_A_PSK_MAX = __TAPSEC_A_PSK_MAX - 1
 };
 
 /* TAPSEC_A_FEATURES bits: what this module build offers. */

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tapsec: how much one transmit key may protect (the survey's key
+ * expiration).  Records, plaintext bytes and seconds are counted from the
+ * key's installation or last KeyUpdate; TAPSEC_KEY_LIMITS sets a soft and
+ * a hard limit of each.  At a soft limit a TLS 1.3 key with a traffic
+ * secret is updated by itself (tapsec_tls13.c), and a key that cannot be
+ * is reported expiring once; at a hard limit the key seals nothing more.
+ */
+#include <linux/bits.h>
+#include <net/sock.h>
+#include <linux/timekeeping.h>
+
+#include "tapsec_tls.h"
+
+/* RFC 8446 5.5: 2^24.5 full records for AES-GCM; ChaCha20: 2^62. */
+#define TAPSEC_TLS_AES_GCM_SOFT_RECORDS	23726566ULL
+#define TAPSEC_TLS_CHACHA_SOFT_RECORDS	BIT_ULL(62)
+
+static u64 tapsec_tls_soft_records(const struct tapsec_tls_tx *tx)
+{
+	if (tx->lim.soft_records)
+		return tx->lim.soft_records;
+	return tx->d.aead.cipher == TAPSEC_CIPHER_CHACHA20_POLY1305 ?
+	       TAPSEC_TLS_CHACHA_SOFT_RECORDS : TAPSEC_TLS_AES_GCM_SOFT_RECORDS;
+}
+
+/* Seconds since the transmit key was installed or updated. */
+static u64 tapsec_tls_tx_age(const struct tapsec_tls_tx *tx)
+{
+	return ktime_get_boottime_seconds() - tx->born;
+}
+
+/* Whether @count reached the limit @lim (0: no limit). */
+static bool tapsec_tls_reached(u64 count, u64 lim)
+{
+	return lim && count >= lim;
+}
+
+/**
+ * tapsec_tls_tx_key_born() - a new transmit key: start its counts afresh
+ * @ctx: the socket's context
+ * @tx: its transmit side, with the new key
+ *
+ * The limits set with TAPSEC_KEY_LIMITS stay; they apply to every key.
+ */
+void tapsec_tls_tx_key_born(struct tapsec_ctx *ctx, struct tapsec_tls_tx *tx)
+{
+	tx->records = 0;
+	tx->bytes = 0;
+	tx->born = ktime_get_boottime_seconds();
+	tx->expiring = false;
+	WRITE_ONCE(ctx->tx_key_born, tx->born);
+}
+
+/**
+ * tapsec_tls_tx_expired() - whether the transmit key may seal no more
+ * @tx: the transmit side
+ *
+ * Return: true when its sequence numbers are used up or it reached a hard
+ * limit of TAPSEC_KEY_LIMITS.
+ */
+bool tapsec_tls_tx_expired(const struct tapsec_tls_tx *tx)
+{
+	return tx->d.aead.exhausted ||
+	       tapsec_tls_reached(tx->records, tx->lim.hard_records) ||
+	       tapsec_tls_reached(tx->bytes, tx->lim.hard_bytes) ||
+	       tapsec_tls_reached(tapsec_tls_tx_age(tx), tx->lim.hard_seconds);
+}
+
+static bool tapsec_tls_tx_soft(const struct tapsec_tls_tx *tx)
+{
+	return tx->records >= tapsec_tls_soft_records(tx) ||
+	       tapsec_tls_reached(tx->bytes, tx->lim.soft_bytes) ||
+	       tapsec_tls_reached(tapsec_tls_tx_age(tx), tx->lim.soft_seconds);
+}
+
+/**
+ * tapsec_tls_tx_limits() - act on the soft limits of the transmit key
+ * @sk: the socket, owned by the caller, who holds the transmit lock
+ * @ctx: its context, with a transmit side
+ * @flags: MSG_DONTWAIT and friends for TCP
+ *
+ * Once the key reached a soft limit: with a TLS 1.3 transmit traffic
+ * secret a KeyUpdate goes out and TAPSEC_EVENT_KEY_UPDATED is emitted;
+ * without one, TAPSEC_EVENT_KEY_EXPIRING is emitted, once per key, for
+ * whoever can install the next key.  Checked after each record sealed.
+ *
+ * Return: 0 or the error of tapsec_tls13_tx_update().
+ */
+int tapsec_tls_tx_limits(struct sock *sk, struct tapsec_ctx *ctx, int flags)
+{
+	struct tapsec_tls_tx *tx = ctx->tls->tx;
+	int err;
+
+	if (tx->closed || !tapsec_tls_tx_soft(tx))
+		return 0;
+	if (!tx->d.secret_len) {
+		if (!tx->expiring) {
+			tx->expiring = true;
+			tapsec_nl_event(sock_net(sk), TAPSEC_EVENT_KEY_EXPIRING,
+					sock_i_ino(sk), 0, NULL);
+		}
+		return 0;
+	}
+	err = tapsec_tls13_tx_update(sk, ctx, flags, false);
+	if (!err)
+		tapsec_nl_event(sock_net(sk), TAPSEC_EVENT_KEY_UPDATED,
+				sock_i_ino(sk), 0, NULL);
+	return err;
+}
+
+/* A soft limit above its hard limit could never act. */
+static bool tapsec_tls_limits_valid(const struct tapsec_key_limits *lim)
+{
+	return !(lim->hard_records && lim->soft_records > lim->hard_records) &&
+	       !(lim->hard_bytes && lim->soft_bytes > lim->hard_bytes) &&
+	       !(lim->hard_seconds && lim->soft_seconds > lim->hard_seconds);
+}
+
+/**
+ * tapsec_tls_set_limits() - TAPSEC_KEY_LIMITS
+ * @sk: the stream socket
+ * @tls: its TLS engine, NULL before any key
+ * @optval: a struct tapsec_key_limits
+ * @optlen: its size
+ *
+ * Return: 0; -ENOKEY without a transmit key; -EINVAL for a bad size or a
+ * soft limit above its hard limit; -EFAULT.
+ */
+int tapsec_tls_set_limits(struct sock *sk, struct tapsec_tls *tls,
+			  sockptr_t optval, unsigned int optlen)
+{
+	struct tapsec_key_limits lim;
+	int err = 0;
+
+	if (optlen != sizeof(lim))
+		return -EINVAL;
+	if (copy_from_sockptr(&lim, optval, sizeof(lim)))
+		return -EFAULT;
+	if (!tapsec_tls_limits_valid(&lim))
+		return -EINVAL;
+	if (!tls)
+		return -ENOKEY;
+	mutex_lock(&tls->tx_lock);
+	lock_sock(sk);
+	if (tls->tx) {
+		tls->tx->lim = lim;
+		tls->tx->expiring = false;
+	} else {
+		err = -ENOKEY;
+	}
+	release_sock(sk);
+	mutex_unlock(&tls->tx_lock);
+	return err;
+}
+
+/**
+ * tapsec_tls_get_limits() - read TAPSEC_KEY_LIMITS
+ * @sk: the stream socket
+ * @ctx: its context
+ * @optval: receives a struct tapsec_key_limits, the default soft record
+ *	limit resolved
+ * @optlen: in: room at @optval; out: bytes written
+ *
+ * Return: 0, -ENOKEY without a transmit key, -EFAULT or -EINVAL.
+ */
+int tapsec_tls_get_limits(struct sock *sk, struct tapsec_ctx *ctx,
+			  char __user *optval, int __user *optlen)
+{
+	struct tapsec_key_limits lim = {};
+	struct tapsec_tls *tls;
+	int err = 0;
+
+	lock_sock(sk);
+	tls = ctx->tls;
+	if (tls && tls->tx) {
+		lim = tls->tx->lim;
+		lim.soft_records = tapsec_tls_soft_records(tls->tx);
+	} else {
+		err = -ENOKEY;
+	}
+	release_sock(sk);
+	return err ?: tapsec_copy_out(&lim, sizeof(lim), optval, optlen);
+}
