@@ -5,7 +5,10 @@ The server never touches TLS: it sets the handshake options on a tapsec
 socket, accepts, and reads and writes plain HTTP; the kernel protects the
 records with the keys the daemon installed.
 
-    python3 -m demo_https PORT IDENTITY COUNT
+    python3 -m demo_https PORT IDENTITY COUNT [PSK_IDENTITY]
+
+PSK_IDENTITY ("*": any in the kernel's store) lets clients in with an
+external PSK as well as with the server's certificate.
 """
 import socket
 import struct
@@ -13,8 +16,9 @@ import sys
 
 IPPROTO_TAPSEC, SOL_TAPSEC = 258, 290
 TAPSEC_HANDSHAKE, TAPSEC_HANDSHAKE_DAEMON = 7, 1
-TAPSEC_ALPN, TAPSEC_IDENTITY = 10, 11
-TAPSEC_HANDSHAKE_INFO, TAPSEC_ALPN_NEGOTIATED = 17, 18
+TAPSEC_ALPN, TAPSEC_IDENTITY, TAPSEC_PSK_IDENTITY = 10, 11, 14
+TAPSEC_HANDSHAKE_INFO, TAPSEC_ALPN_NEGOTIATED, TAPSEC_PEER_IDENTITY = 17, 18, 19
+TAPSEC_HS_F_PSK = 1 << 2
 TAPSEC_SOCK_INFO = 2
 VERSIONS = {0x0303: "TLS 1.2", 0x0304: "TLS 1.3"}
 CIPHERS = {51: "AES-128-GCM", 52: "AES-256-GCM", 54: "ChaCha20-Poly1305"}
@@ -22,12 +26,15 @@ COUNTERS = ("tx_records", "tx_bytes", "rx_records", "rx_bytes")
 
 
 def negotiated(conn):
-    """Version, cipher and ALPN of an accepted connection, from the kernel."""
+    """Version, cipher, ALPN and how the client authenticated, from the kernel."""
     info = conn.getsockopt(SOL_TAPSEC, TAPSEC_HANDSHAKE_INFO, 16 + 128)
-    _state, _err, version, cipher, _flags = struct.unpack_from("=IIHHI", info)
+    _state, _err, version, cipher, flags = struct.unpack_from("=IIHHI", info)
     alpn = conn.getsockopt(SOL_TAPSEC, TAPSEC_ALPN_NEGOTIATED, 64)
+    peer = conn.getsockopt(SOL_TAPSEC, TAPSEC_PEER_IDENTITY, 256)
+    peer = peer.split(b"\0")[0].decode()
+    auth = f"external PSK '{peer}'" if flags & TAPSEC_HS_F_PSK else "certificate of the server only"
     return (VERSIONS.get(version, hex(version)), CIPHERS.get(cipher, str(cipher)),
-            alpn.split(b"\0")[0].decode() or "-")
+            alpn.split(b"\0")[0].decode() or "-", auth)
 
 
 def counters(conn):
@@ -36,18 +43,20 @@ def counters(conn):
     return dict(zip(COUNTERS, struct.unpack_from("=4Q", raw, 24)))
 
 
-def serve(port, identity, count):
+def serve(port, identity, count, psk_identity=None):
     lsock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM, IPPROTO_TAPSEC)
     lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     lsock.setsockopt(SOL_TAPSEC, TAPSEC_HANDSHAKE, TAPSEC_HANDSHAKE_DAEMON)
     lsock.setsockopt(SOL_TAPSEC, TAPSEC_IDENTITY, identity.encode())
     lsock.setsockopt(SOL_TAPSEC, TAPSEC_ALPN, b"http/1.1")
+    if psk_identity:
+        lsock.setsockopt(SOL_TAPSEC, TAPSEC_PSK_IDENTITY, psk_identity.encode())
     lsock.bind(("::", port))
     lsock.listen(8)
     open("/tmp/demo-https-ready", "w").close()
     for _ in range(count):
         conn, peer = lsock.accept()      # returns after the TLS handshake
-        version, cipher, alpn = negotiated(conn)
+        version, cipher, alpn, auth = negotiated(conn)
         request = b""
         while b"\r\n\r\n" not in request:
             chunk = conn.recv(4096)
@@ -61,11 +70,13 @@ def serve(port, identity, count):
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
                      b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body)
                      + body)
-        print(f"  server: {peer[0]} asked '{line}': {version} {cipher} ALPN {alpn}; "
+        print(f"  server: {peer[0]} asked '{line}': {version} {cipher} ALPN {alpn}, "
+              f"{auth}; "
               f"kernel counters {counters(conn)}", flush=True)
         conn.shutdown(socket.SHUT_WR)    # close_notify, then FIN
         conn.close()
 
 
 if __name__ == "__main__":
-    serve(int(sys.argv[1]), sys.argv[2], int(sys.argv[3]))
+    serve(int(sys.argv[1]), sys.argv[2], int(sys.argv[3]),
+          sys.argv[4] if len(sys.argv) > 4 else None)
