@@ -928,6 +928,7 @@ void tapsec_hs_release(struct tapsec_ctx *ctx)
 }
 
 #define TAPSEC_HS_HELLO_REQUEST		0
+#define TAPSEC_HS_CLIENT_HELLO		1
 #define TAPSEC_HS_NEW_SESSION_TICKET	4
 #define TAPSEC_HS_KEY_UPDATE		24
 
@@ -938,10 +939,12 @@ void tapsec_hs_release(struct tapsec_ctx *ctx)
  * @len: its length
  *
  * The application never sees handshake records of a delegated handshake.
- * A NewSessionTicket is dropped (the daemon keeps no tickets yet) and a
- * TLS 1.2 HelloRequest is ignored, which RFC 5246 7.4.1.1 allows: tapsec
- * never renegotiates.  Anything else, a KeyUpdate included, or a message
- * split across records, is a protocol error.
+ * A NewSessionTicket is dropped (the daemon keeps no tickets yet).  tapsec
+ * never renegotiates TLS 1.2: a HelloRequest to a client is ignored, which
+ * RFC 5246 7.4.1.1 allows, and a ClientHello to a server is answered with
+ * a no_renegotiation warning alert (7.2.2), the connection going on.
+ * Anything else, a KeyUpdate without secrets included, or a message split
+ * across records, is a protocol error.
  *
  * Return: 0 when consumed, -EPROTO otherwise.
  */
@@ -964,6 +967,13 @@ int tapsec_hs_post_handshake(struct tapsec_ctx *ctx, const u8 *buf, u32 len)
 			if (READ_ONCE(ctx->rx_version) != TAPSEC_TLS_1_2_VERSION ||
 			    mlen)
 				return -EPROTO;
+			break;
+		case TAPSEC_HS_CLIENT_HELLO:
+			if (READ_ONCE(ctx->rx_version) != TAPSEC_TLS_1_2_VERSION ||
+			    ctx->hs->role != TAPSEC_ROLE_SERVER || !ctx->tls)
+				return -EPROTO;
+			WRITE_ONCE(ctx->tls->noreneg_pending, true);
+			schedule_work(&ctx->tls->tx_work);
 			break;
 		default:
 			return -EPROTO;

@@ -536,9 +536,8 @@ void tapsec_tls_close(struct sock *sk, struct tapsec_ctx *ctx)
 	mutex_lock(&tls->tx_lock);
 	lock_sock(sk);
 	if (tls->tx && !tls->tx->closed && tapsec_tls_connected(sk)) {
-		/* The KeyUpdate the peer asked for goes first. */
-		if (tls->ku_pending && tls->tx->d.secret_len)
-			tapsec_tls13_tx_update(sk, ctx, MSG_DONTWAIT, false);
+		/* What the peer is owed goes first. */
+		tapsec_tls_tx_owed(sk, ctx, MSG_DONTWAIT);
 		tapsec_tls_send_close_notify(sk, ctx, MSG_DONTWAIT);
 	}
 	if (tls->saved_data_ready)

@@ -15,6 +15,7 @@
 #include "tapsec.h"
 #include "tapsec_aead.h"
 
+#define TAPSEC_ALERT_NO_RENEGOTIATION	100	/* RFC 5246 7.2.2, a warning */
 #define TAPSEC_TLS_HEADER_LEN		5
 #define TAPSEC_TLS_MAX_PLAINTEXT	SZ_16K
 #define TAPSEC_TLS12_MAX_CIPHERTEXT	(TAPSEC_TLS_MAX_PLAINTEXT + 2048)
@@ -124,6 +125,7 @@ struct tapsec_tls_rx {
  * @exporter_cipher: TAPSEC_CIPHER_* of @exporter (selects the hash)
  * @exporter: TLS 1.3 exporter_master_secret (TAPSEC_EXPORTER_SECRET)
  * @ku_pending: the peer asked for a KeyUpdate that is not sent yet
+ * @noreneg_pending: a no_renegotiation alert is owed to the peer
  */
 struct tapsec_tls {
 	struct tapsec_ctx *ctx;
@@ -138,6 +140,7 @@ struct tapsec_tls {
 	u16 exporter_cipher;
 	u8 exporter[TAPSEC_TLS13_SECRET_MAX];
 	bool ku_pending;
+	bool noreneg_pending;
 };
 
 /* tapsec_tls.c */
@@ -174,6 +177,7 @@ int tapsec_tls_tx_alloc(struct tapsec_tls_tx **txp);
 void tapsec_tls_tx_free(struct tapsec_tls_tx *tx);
 int tapsec_tls_seal(struct tapsec_ctx *ctx, struct tapsec_tls_tx *tx);
 int tapsec_tls_push(struct sock *sk, struct tapsec_tls_tx *tx, int flags);
+int tapsec_tls_tx_owed(struct sock *sk, struct tapsec_ctx *ctx, int flags);
 
 /* tapsec_tls_rx.c */
 int tapsec_tls_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,

@@ -199,6 +199,57 @@ int tapsec_tls_send_close_notify(struct sock *sk, struct tapsec_ctx *ctx,
 	return err;
 }
 
+/* A warning alert @desc in a record of its own, after what is buffered. */
+static int tapsec_tls_send_warning(struct sock *sk, struct tapsec_ctx *ctx,
+				   u8 desc, int flags)
+{
+	struct tapsec_tls_tx *tx = ctx->tls->tx;
+	int err;
+
+	err = tapsec_tls_tx_flush(sk, ctx, flags);
+	if (err)
+		return err;
+	tx->open_type = TAPSEC_RECORD_ALERT;
+	tx->buf[tapsec_tls_payload_off(&tx->d)] = 1;	/* warning */
+	tx->buf[tapsec_tls_payload_off(&tx->d) + 1] = desc;
+	tx->open_len = 2;
+	return tapsec_tls_seal_push(sk, ctx, tx, flags);
+}
+
+/**
+ * tapsec_tls_tx_owed() - send what the peer is owed before our next record
+ * @sk: the socket, owned by the caller, who holds the transmit lock
+ * @ctx: its context, with a transmit side
+ * @flags: MSG_DONTWAIT and friends for TCP
+ *
+ * A no_renegotiation alert refusing the peer's TLS 1.2 renegotiation
+ * (tapsec_hs_post_handshake()), and our KeyUpdate when the peer's asked
+ * for one (RFC 8446 4.6.3).  Called by sendmsg, the transmit work item and
+ * close; what cannot go out now stays owed.
+ *
+ * Return: 0 or a negative errno (-EAGAIN: TCP is full).
+ */
+int tapsec_tls_tx_owed(struct sock *sk, struct tapsec_ctx *ctx, int flags)
+{
+	struct tapsec_tls *tls = ctx->tls;
+	struct tapsec_tls_tx *tx = tls->tx;
+	int err = 0;
+
+	if (tx->closed)
+		return 0;
+	if (READ_ONCE(tls->noreneg_pending)) {
+		err = tapsec_tls_send_warning(sk, ctx,
+					      TAPSEC_ALERT_NO_RENEGOTIATION,
+					      flags);
+		if (err)
+			return err;
+		WRITE_ONCE(tls->noreneg_pending, false);
+	}
+	if (READ_ONCE(tls->ku_pending) && tx->d.secret_len)
+		err = tapsec_tls13_tx_update(sk, ctx, flags, false);
+	return err;
+}
+
 static int tapsec_tls_cmsg_type(struct msghdr *msg, u8 *type)
 {
 	struct cmsghdr *cmsg;
@@ -269,9 +320,8 @@ int tapsec_tls_sendmsg(struct sock *sk, struct tapsec_ctx *ctx,
 		goto out;
 	}
 	err = tx->err ?: tapsec_tls_push(sk, tx, flags);
-	/* RFC 8446 4.6.3: our KeyUpdate goes before our next record. */
-	if (!err && tls->ku_pending && tx->d.secret_len)
-		err = tapsec_tls13_tx_update(sk, ctx, flags, false);
+	if (!err)
+		err = tapsec_tls_tx_owed(sk, ctx, flags);
 	if (!err && tx->open_len && tx->open_type != type)
 		err = tapsec_tls_seal_push(sk, ctx, tx, flags | MSG_MORE);
 	if (err)
@@ -358,12 +408,10 @@ void tapsec_tls_tx_work(struct work_struct *work)
 	lock_sock(sk);
 	if (tls->tx && tls->tx->pend_len)
 		tapsec_tls_push(sk, tls->tx, MSG_DONTWAIT | MSG_NOSIGNAL);
-	/* The KeyUpdate the peer asked for; else the next send sends it. */
-	if (tls->tx && tls->ku_pending && !tls->tx->pend_len &&
-	    !tls->tx->open_len &&
+	/* What the peer is owed; else the next send sends it. */
+	if (tls->tx && !tls->tx->pend_len && !tls->tx->open_len &&
 	    ((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT)))
-		tapsec_tls13_tx_update(sk, tls->ctx,
-				       MSG_DONTWAIT | MSG_NOSIGNAL, false);
+		tapsec_tls_tx_owed(sk, tls->ctx, MSG_DONTWAIT | MSG_NOSIGNAL);
 	release_sock(sk);
 	mutex_unlock(&tls->tx_lock);
 }

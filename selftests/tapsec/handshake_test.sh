@@ -17,7 +17,11 @@
 #    against gnutls-serv and openssl s_server, TLS 1.3 and 1.2, a PSK-only
 #    tapsec server against gnutls-cli, unknown and deleted identities
 #    (ENOKEY), and a listing that never shows the key;
-#  - 200 concurrent handshakes between a tapsec client and server.
+#  - 200 concurrent handshakes between a tapsec client and server;
+#  - after the handshake, in the kernel: TLS 1.3 KeyUpdate both ways with
+#    openssl s_server's k/K, an exporter equal to openssl s_client's
+#    -keymatexport, and a TLS 1.2 renegotiation from openssl s_client's R
+#    refused with a no_renegotiation alert.
 #
 # hs_peer (selftests/tapsec/hs_peer.c) is the tapsec end.  Without
 # handshake support in the kernel or the daemon every case fails, saying why.
@@ -699,7 +703,7 @@ concurrent() {
 
 setup
 
-tap_plan 44
+tap_plan 45
 hs_case client_openssl_tls13_aes128gcm client_openssl 1.3 aes128gcm TLS_AES_128_GCM_SHA256
 hs_case client_openssl_tls13_aes256gcm client_openssl 1.3 aes256gcm TLS_AES_256_GCM_SHA384
 hs_case client_openssl_tls13_chacha20 client_openssl 1.3 chacha20 TLS_CHACHA20_POLY1305_SHA256
@@ -832,6 +836,32 @@ client_key_update_openssl() {
 		has "$(cat "$cli")" '^version=1\.3 '
 }
 
+# TLS 1.2 renegotiation is refused cleanly: openssl s_client's R sends a
+# ClientHello under the session's keys; the tapsec server's kernel answers
+# with a no_renegotiation warning alert (which OpenSSL, as a client, turns
+# into the end of the connection) and the data before it went through.
+server_renegotiation() {
+	local fifo cli n0
+	fifo=$(casefile fifo)
+	cli=$(casefile cli)
+	mkfifo "$fifo" && : >"$cli" || return 1
+	n0=$(counter "$S" rx_post_handshake)
+	serve --echo-all --count 1 || return 1
+	ns "$C" timeout 60 openssl s_client -connect "$SADDR:$PORT" -tls1_2 \
+		-CAfile "$pki/ca.pem" -verify_return_error \
+		-verify_hostname server.test <"$fifo" >"$cli" 2>&1 &
+	CASE_PIDS+=("$!")
+	exec 7>"$fifo"
+	echo 'before renegotiation' >&7 &&
+		wait_line "$cli" '^echo: before renegotiation$' 1 &&
+		echo R >&7 &&
+		wait_line "$cli" 'no renegotiation' 1 &&
+		wait_counter "$S" rx_post_handshake $((n0 + 1)) ||
+		{ exec 7>&-; echo "s_client:"; cat "$cli"; return 1; }
+	exec 7>&-
+	has "$(cat "$cli")" '^RENEGOTIATING' 'Protocol +: TLSv1\.2$'
+}
+
 # RFC 8446 7.5 exporter: openssl s_client's -keymatexport and the tapsec
 # server's TAPSEC_EXPORT agree.
 server_exporter_openssl() {
@@ -850,5 +880,6 @@ server_exporter_openssl() {
 }
 
 hs_case client_tls13_key_update_openssl client_key_update_openssl
+hs_case server_tls12_renegotiation_refused server_renegotiation
 hs_case server_tls13_exporter_openssl_s_client server_exporter_openssl
 tap_done

@@ -48,7 +48,7 @@ struct opts {
 	size_t send_len;
 	size_t read_len;		/* client: stop after this many; 0: EOF */
 	long count;			/* server: connections; 0: forever */
-	int echo, http;			/* server modes */
+	int echo, http;			/* server modes; echo 2: every read */
 	const char *ready_file;		/* server: created once listening */
 	int key_update;			/* client: KeyUpdate, send again */
 	char *export_label;		/* print TAPSEC_EXPORT of this label */
@@ -87,6 +87,7 @@ static void usage(FILE *f)
 		"  --send-size N       send N bytes of a printable pattern\n"
 		"  --read N            client: read N bytes, not until EOF\n"
 		"  --echo              server: reply \"echo: \" and what one read got\n"
+		"  --echo-all          server: the same for every read, until EOF\n"
 		"  --http              server: answer a GET with \"hello from tapsec\"\n"
 		"  --count N           server: accept N connections, then exit\n"
 		"  --ready-file PATH   server: create PATH once listening\n"
@@ -425,13 +426,18 @@ static int serve_one(int fd, const struct opts *o)
 	size_t got = 0;
 	ssize_t n;
 
-	if (o->echo) {
+	while (o->echo) {
 		do
 			n = recv(fd, buf, sizeof(buf), 0);
 		while (n < 0 && errno == EINTR);
 		if (n < 0)
 			return fail(errno, "recv: %s", strerror(errno));
-		return send_all(fd, "echo: ", 6) || send_all(fd, buf, n);
+		if (!n && o->echo > 1)
+			return 0;
+		if (send_all(fd, "echo: ", 6) || send_all(fd, buf, n))
+			return 1;
+		if (o->echo == 1)
+			return 0;
 	}
 	if (o->http) {
 		while (got < sizeof(buf) - 1) {
@@ -576,7 +582,7 @@ int main(int argc, char **argv)
 {
 	enum { OPT_SNI = 256, OPT_ALPN, OPT_IDENTITY, OPT_TRUST, OPT_VERIFY_NONE,
 	       OPT_VERSIONS, OPT_CIPHERS, OPT_TIMEOUT, OPT_FAMILY, OPT_SEND,
-	       OPT_SEND_SIZE, OPT_READ, OPT_ECHO, OPT_HTTP, OPT_COUNT, OPT_READY,
+	       OPT_SEND_SIZE, OPT_READ, OPT_ECHO, OPT_ECHO_ALL, OPT_HTTP, OPT_COUNT, OPT_READY,
 	       OPT_PSK, OPT_KEY_UPDATE, OPT_EXPORT };
 	static const struct option lopts[] = {
 		{ "sni", required_argument, NULL, OPT_SNI },
@@ -593,6 +599,7 @@ int main(int argc, char **argv)
 		{ "send-size", required_argument, NULL, OPT_SEND_SIZE },
 		{ "read", required_argument, NULL, OPT_READ },
 		{ "echo", no_argument, NULL, OPT_ECHO },
+		{ "echo-all", no_argument, NULL, OPT_ECHO_ALL },
 		{ "http", no_argument, NULL, OPT_HTTP },
 		{ "count", required_argument, NULL, OPT_COUNT },
 		{ "ready-file", required_argument, NULL, OPT_READY },
@@ -635,6 +642,7 @@ int main(int argc, char **argv)
 			break;
 		case OPT_READ: o.read_len = number(optarg); break;
 		case OPT_ECHO: o.echo = 1; break;
+		case OPT_ECHO_ALL: o.echo = 2; break;
 		case OPT_HTTP: o.http = 1; break;
 		case OPT_COUNT: o.count = number(optarg); break;
 		case OPT_READY: o.ready_file = optarg; break;
