@@ -62,6 +62,7 @@
  * @identity: TAPSEC_IDENTITY
  * @trust: TAPSEC_TRUST
  * @psk_identity: TAPSEC_PSK_IDENTITY
+ * @session_cache: TAPSEC_SESSION_CACHE
  * @err: positive errno once FAILED
  * @flags: TAPSEC_HS_F_*
  * @reason: why it failed
@@ -97,6 +98,7 @@ struct tapsec_hs {
 	char identity[64];
 	char trust[64];
 	char psk_identity[TAPSEC_PSK_IDENTITY_MAX + 1];
+	u8 session_cache;
 
 	int err;
 	u32 flags;
@@ -258,6 +260,14 @@ static int tapsec_hs_set_param(struct tapsec_hs *hs, int optname,
 			return -EINVAL;
 		hs->verify = val;
 		return 0;
+	case TAPSEC_SESSION_CACHE:
+		err = tapsec_hs_get_u32(optval, optlen, &val);
+		if (err)
+			return err;
+		if (val > TAPSEC_SESSION_CACHE_OFF)
+			return -EINVAL;
+		hs->session_cache = val;
+		return 0;
 	case TAPSEC_SERVER_NAME:
 		return tapsec_hs_set_string(hs->server_name,
 					    sizeof(hs->server_name), optval,
@@ -305,7 +315,7 @@ static int tapsec_hs_set_param(struct tapsec_hs *hs, int optname,
 /**
  * tapsec_hs_setsockopt() - set a handshake option
  * @ctx: the socket's context
- * @optname: TAPSEC_HANDSHAKE .. TAPSEC_PEER_IDENTITY
+ * @optname: TAPSEC_HANDSHAKE .. TAPSEC_SESSION_CACHE
  * @optval: value
  * @optlen: its length
  *
@@ -342,7 +352,7 @@ out:
 /**
  * tapsec_hs_getsockopt() - read a handshake option or its outcome
  * @ctx: the socket's context
- * @optname: TAPSEC_HANDSHAKE .. TAPSEC_PEER_IDENTITY
+ * @optname: TAPSEC_HANDSHAKE .. TAPSEC_SESSION_CACHE
  * @optval: user buffer
  * @optlen: its size in, bytes written out
  *
@@ -373,6 +383,10 @@ int tapsec_hs_getsockopt(struct tapsec_ctx *ctx, int optname,
 		break;
 	case TAPSEC_VERIFY:
 		val = hs->verify;
+		err = tapsec_copy_out(&val, sizeof(val), optval, optlen);
+		break;
+	case TAPSEC_SESSION_CACHE:
+		val = hs->session_cache;
 		err = tapsec_copy_out(&val, sizeof(val), optval, optlen);
 		break;
 	case TAPSEC_SERVER_NAME:
@@ -999,6 +1013,7 @@ static int tapsec_hs_fill(struct sk_buff *msg, struct tapsec_hs *hs, int fd)
 	    nla_put_u32(msg, TAPSEC_A_HS_TIMEOUT,
 			left > 0 ? jiffies_to_msecs(left) : 1) ||
 	    nla_put_u32(msg, TAPSEC_A_HS_VERIFY, hs->verify) ||
+	    nla_put_u32(msg, TAPSEC_A_HS_SESSION_CACHE, hs->session_cache) ||
 	    nla_put_u16(msg, TAPSEC_A_HS_VERSION_MIN, hs->vmin) ||
 	    nla_put_u16(msg, TAPSEC_A_HS_VERSION_MAX, hs->vmax) ||
 	    nla_put_u64_64bit(msg, TAPSEC_A_HS_INODE, sock_i_ino(sk),

@@ -46,6 +46,7 @@ struct hs_request {
 	uint32_t protocol;		/* enum tapsec_record_proto */
 	uint32_t timeout_ms;
 	uint32_t verify;		/* enum tapsec_verify */
+	uint32_t session_cache;		/* enum tapsec_session_cache */
 	char *server_name;
 	char *alpn;			/* comma separated */
 	char *identity;

@@ -338,6 +338,17 @@ static int set_global(struct hs_parser *p, const char *key, const char *v)
 	unsigned long n;
 	char *end;
 
+	if (!strcmp(key, "cache_size")) {
+		errno = 0;
+		n = strtoul(v, &end, 10);
+		if (errno || *end || !isdigit((unsigned char)*v) ||
+		    n > HS_MAX_CACHE_SIZE)
+			return perr(p, p->line,
+				    "cache_size: expected 0 to %d, not \"%s\"",
+				    HS_MAX_CACHE_SIZE, v);
+		p->cfg->cache_size = n;
+		return 0;
+	}
 	if (strcmp(key, "workers"))
 		return perr(p, p->line, "unknown setting \"%s\"", key);
 	errno = 0;
@@ -423,6 +434,7 @@ static void config_init(struct hs_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->workers = HS_DEFAULT_WORKERS;
+	cfg->cache_size = HS_DEFAULT_CACHE_SIZE;
 	pthread_mutex_init(&cfg->creds_lock, NULL);
 }
 

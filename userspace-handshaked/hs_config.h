@@ -13,6 +13,8 @@
 
 #define HS_DEFAULT_CONFIG	"/etc/tapsec/handshaked.conf"
 #define HS_DEFAULT_WORKERS	16
+#define HS_DEFAULT_CACHE_SIZE	256
+#define HS_MAX_CACHE_SIZE	65536
 #define HS_MAX_WORKERS		1024
 
 /* The trust store TAPSEC_TRUST "" (or none) names. */
@@ -41,6 +43,7 @@ struct hs_creds;
 
 struct hs_config {
 	unsigned int workers;
+	unsigned int cache_size;	/* client sessions kept, 0: none */
 	struct hs_identity *identities;
 	struct hs_trust *trusts;
 

@@ -22,6 +22,7 @@
 #include <gnutls/gnutls.h>
 
 #include "hs.h"
+#include "hs_cache.h"
 #include "hs_config.h"
 #include "hs_netlink.h"
 #include "hs_worker.h"
@@ -173,6 +174,11 @@ static int run(struct hs_config *cfg, const char *ready_file)
 		hs_log("cannot join the handshake group: %s", strerror(-err));
 		goto out;
 	}
+	err = hs_cache_init(cfg->cache_size);
+	if (err < 0) {
+		hs_log("session ticket key: %s", gnutls_strerror(err));
+		goto out;
+	}
 	pool = hs_pool_start(cfg, &req_nl);
 	if (!pool)
 		goto out;
@@ -200,6 +206,7 @@ out:
 	if (pool)
 		hs_pool_stop(pool);
 	hs_nl_close(&req_nl);
+	hs_cache_exit();
 	close(sigfd);
 	return status;
 }

@@ -209,6 +209,8 @@ static void parse_accept(struct nlmsghdr *h, void *arg)
 				  HS_DEFAULT_TIMEOUT_MS);
 	req->verify = get_u32(req, a[TAPSEC_A_HS_VERIFY],
 			      TAPSEC_VERIFY_DEFAULT);
+	req->session_cache = get_u32(req, a[TAPSEC_A_HS_SESSION_CACHE],
+				     TAPSEC_SESSION_CACHE_ON);
 	req->server_name = get_str(req, a[TAPSEC_A_HS_SERVER_NAME]);
 	req->alpn = get_str(req, a[TAPSEC_A_HS_ALPN]);
 	req->identity = get_str(req, a[TAPSEC_A_HS_IDENTITY]);

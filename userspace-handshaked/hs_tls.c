@@ -23,6 +23,7 @@
 
 #include <gnutls/x509.h>
 
+#include "hs_cache.h"
 #include "hs_netlink.h"
 #include "hs_tls.h"
 
@@ -502,7 +503,8 @@ struct hs_tls *hs_tls_start(struct hs_config *cfg, struct hs_nl *nl,
 {
 	bool server = req->role == TAPSEC_ROLE_SERVER;
 	bool psk = req->psk_identity && *req->psk_identity;
-	unsigned int flags = GNUTLS_NONBLOCK | GNUTLS_NO_TICKETS;
+	bool cache = req->session_cache == TAPSEC_SESSION_CACHE_ON;
+	unsigned int flags = GNUTLS_NONBLOCK;
 	const struct hs_identity *id = NULL;
 	const struct hs_trust *trust = NULL;
 	gnutls_certificate_credentials_t cred = NULL;
@@ -565,11 +567,12 @@ struct hs_tls *hs_tls_start(struct hs_config *cfg, struct hs_nl *nl,
 	}
 
 	/*
-	 * No session tickets: resumption is future work, and a TLS 1.3 server
-	 * would otherwise send NewSessionTicket messages after its Finished.
-	 * A client with a single certificate presents it even when the
-	 * server's list of CA names does not include its issuer.
+	 * Session tickets unless the socket's TAPSEC_SESSION_CACHE is off
+	 * (hs_cache.c).  A client with a single certificate presents it even
+	 * when the server's list of CA names does not include its issuer.
 	 */
+	if (!cache)
+		flags |= GNUTLS_NO_TICKETS;
 	flags |= server ? GNUTLS_SERVER :
 			  GNUTLS_CLIENT | GNUTLS_FORCE_CLIENT_CERT;
 	ret = gnutls_init(&t->session, flags);
@@ -592,6 +595,17 @@ struct hs_tls *hs_tls_start(struct hs_config *cfg, struct hs_nl *nl,
 		goto fail;
 	if (!server && set_client_auth(t, res))
 		goto fail;
+	if (server && cache) {
+		ret = hs_cache_server(t->session);
+		if (ret < 0) {
+			hs_fail(res, EINVAL, "session tickets: %s",
+				gnutls_strerror(ret));
+			goto fail;
+		}
+	}
+	if (!server && cache &&
+	    hs_cache_client_resume(t->session, req, t->verify_name))
+		hs_debug("%s: resuming a session", req->peer_str);
 	if (server && t->verify_peer) {
 		gnutls_certificate_server_set_request(t->session,
 						      GNUTLS_CERT_REQUIRE);
@@ -918,6 +932,9 @@ static void finish(struct hs_tls *t, struct hs_result *res)
 				  user.data, user.size);
 	}
 	res->resumed = gnutls_session_is_resumed(t->session);
+	if (t->req->role == TAPSEC_ROLE_CLIENT &&
+	    t->req->session_cache == TAPSEC_SESSION_CACHE_ON)
+		hs_cache_client_store(t->session, t->req, t->verify_name);
 	res->status = 0;
 }
 

@@ -850,6 +850,7 @@ TEST_F(deleg, options)
 		{ "mode 2", TAPSEC_HANDSHAKE, &u2, 4, EINVAL },
 		{ "short int", TAPSEC_HANDSHAKE, &u2, 2, EINVAL },
 		{ "verify 2", TAPSEC_VERIFY, &u2, 4, EINVAL },
+		{ "session cache 2", TAPSEC_SESSION_CACHE, &u2, 4, EINVAL },
 		{ "timeout 0", TAPSEC_HANDSHAKE_TIMEOUT, &u0, 4, EINVAL },
 		{ "timeout 600001", TAPSEC_HANDSHAKE_TIMEOUT, &over, 4, EINVAL },
 		{ "min > max", TAPSEC_VERSIONS, &inverted, 4, EINVAL },
@@ -883,6 +884,8 @@ TEST_F(deleg, options)
 	EXPECT_EQ(TAPSEC_HANDSHAKE_NONE, get_u32(_metadata, fd, TAPSEC_HANDSHAKE));
 	EXPECT_EQ(30000, get_u32(_metadata, fd, TAPSEC_HANDSHAKE_TIMEOUT));
 	EXPECT_EQ(TAPSEC_VERIFY_DEFAULT, get_u32(_metadata, fd, TAPSEC_VERIFY));
+	EXPECT_EQ(TAPSEC_SESSION_CACHE_ON,
+		  get_u32(_metadata, fd, TAPSEC_SESSION_CACHE));
 	for (i = 0; i < ARRAY_SIZE(strs); i++)
 		EXPECT_STREQ("", get_str(_metadata, fd, strs[i].opt, buf));
 	EXPECT_EQ(sizeof(v), get_opt(_metadata, fd, TAPSEC_VERSIONS, &v, sizeof(v)));
@@ -900,6 +903,9 @@ TEST_F(deleg, options)
 	EXPECT_EQ(TAPSEC_HANDSHAKE_DAEMON, get_u32(_metadata, fd, TAPSEC_HANDSHAKE));
 	EXPECT_EQ(0, set_u32(fd, TAPSEC_VERIFY, TAPSEC_VERIFY_NONE));
 	EXPECT_EQ(TAPSEC_VERIFY_NONE, get_u32(_metadata, fd, TAPSEC_VERIFY));
+	EXPECT_EQ(0, set_u32(fd, TAPSEC_SESSION_CACHE, TAPSEC_SESSION_CACHE_OFF));
+	EXPECT_EQ(TAPSEC_SESSION_CACHE_OFF,
+		  get_u32(_metadata, fd, TAPSEC_SESSION_CACHE));
 	EXPECT_EQ(0, set_u32(fd, TAPSEC_HANDSHAKE_TIMEOUT, 1));
 	EXPECT_EQ(1, get_u32(_metadata, fd, TAPSEC_HANDSHAKE_TIMEOUT));
 	EXPECT_EQ(0, set_u32(fd, TAPSEC_HANDSHAKE_TIMEOUT, 600000));
@@ -1066,6 +1072,7 @@ static void client_case(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, set_str(app, TAPSEC_ALPN, ALPN));
 	ASSERT_EQ(0, set_str(app, TAPSEC_IDENTITY, CLIENT_ID));
 	ASSERT_EQ(0, set_str(app, TAPSEC_TRUST, TRUST));
+	ASSERT_EQ(0, set_u32(app, TAPSEC_SESSION_CACHE, TAPSEC_SESSION_CACHE_OFF));
 	ASSERT_EQ(0, setsockopt(app, SOL_TAPSEC, TAPSEC_VERSIONS, &v, sizeof(v)));
 	ASSERT_EQ(0, setsockopt(app, SOL_TAPSEC, TAPSEC_CIPHERS, ciphers,
 				sizeof(ciphers)));
@@ -1081,6 +1088,7 @@ static void client_case(struct __test_metadata *_metadata,
 	EXPECT_STREQ(TRUST, req.trust);
 	EXPECT_STREQ("", req.psk_identity);
 	EXPECT_EQ(TAPSEC_VERIFY_DEFAULT, req.verify);
+	EXPECT_EQ(TAPSEC_SESSION_CACHE_OFF, req.session_cache);
 	EXPECT_EQ(TLS13, req.version_min);
 	EXPECT_EQ(TLS13, req.version_max);
 	EXPECT_EQ(1, req.nciphers);

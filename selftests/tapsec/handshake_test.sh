@@ -703,7 +703,7 @@ concurrent() {
 
 setup
 
-tap_plan 45
+tap_plan 49
 hs_case client_openssl_tls13_aes128gcm client_openssl 1.3 aes128gcm TLS_AES_128_GCM_SHA256
 hs_case client_openssl_tls13_aes256gcm client_openssl 1.3 aes256gcm TLS_AES_256_GCM_SHA384
 hs_case client_openssl_tls13_chacha20 client_openssl 1.3 chacha20 TLS_CHACHA20_POLY1305_SHA256
@@ -836,6 +836,60 @@ client_key_update_openssl() {
 		has "$(cat "$cli")" '^version=1\.3 '
 }
 
+# Session resumption (tapsec-handshaked's session cache, TLS 1.2 tickets):
+# the second connection resumes, the server's page says so and the tapsec
+# socket reads TAPSEC_HS_F_RESUMED; a socket that verifies nothing, or one
+# whose TAPSEC_SESSION_CACHE is off, does not resume the verified session.
+client_resumption() {
+	local a b c d e
+	spawn "$S" openssl s_server -accept "$SADDR:$PORT" -naccept 5 -www \
+		-tls1_2 -cert "$pki/server.pem" -key "$pki/server.key"
+	wait_listen || return 1
+	a=$(client "$SADDR" "$PORT" --sni server.test --send "$GET")
+	b=$(client "$SADDR" "$PORT" --sni server.test --send "$GET")
+	c=$(client "$SADDR" "$PORT" --sni server.test --verify-none --send "$GET")
+	d=$(client "$SADDR" "$PORT" --sni server.test --no-cache --send "$GET")
+	e=$(client "$SADDR" "$PORT" --sni server.test --send "$GET")
+	has "$a" '^version=1\.2 .* resumed=0 peer_auth=1$' 'New, TLSv1\.2' &&
+		has "$b" '^version=1\.2 .*server\.test.* resumed=1 peer_auth=1$' \
+			'Reused, TLSv1\.2' &&
+		has "$c" '^version=1\.2 .* resumed=0 peer_auth=0$' 'New, TLSv1\.2' &&
+		has "$d" '^version=1\.2 .* resumed=0 peer_auth=1$' 'New, TLSv1\.2' &&
+		has "$e" '^version=1\.2 .* resumed=1 peer_auth=1$' 'Reused, TLSv1\.2'
+}
+
+# server_resumption VERSION S_CLIENT-ARGS...: a tapsec server's tickets
+# resume openssl s_client's second session (-sess_out, -sess_in).
+server_resumption() {
+	local v=$1 sess a b
+	shift
+	sess=$(casefile sess)
+	serve --echo --count 2 || return 1
+	a=$(s_client "$SADDR" 'first' -verify_return_error \
+		-verify_hostname server.test -servername server.test \
+		-sess_out "$sess" "$@")
+	b=$(s_client "$SADDR" 'second' -verify_return_error \
+		-verify_hostname server.test -servername server.test \
+		-sess_in "$sess" "$@")
+	has "$a" "^New, TLSv$v" '^echo: first$' &&
+		has "$b" "^Reused, TLSv$v" '^echo: second$' &&
+		served "^conn=1 version=$v .* resumed=0 " \
+			"^conn=2 version=$v .* resumed=1 "
+}
+
+# A server socket whose TAPSEC_SESSION_CACHE is off issues no ticket.
+server_resumption_off() {
+	local sess a b
+	sess=$(casefile sess)
+	serve --echo --count 2 --no-cache || return 1
+	a=$(s_client "$SADDR" 'first' -tls1_2 -verify_return_error \
+		-servername server.test -sess_out "$sess")
+	b=$(s_client "$SADDR" 'second' -tls1_2 -verify_return_error \
+		-servername server.test -sess_in "$sess")
+	has "$a" '^New, TLSv1\.2' && has "$b" '^New, TLSv1\.2' &&
+		served '^conn=2 version=1\.2 .* resumed=0 '
+}
+
 # TLS 1.2 renegotiation is refused cleanly: openssl s_client's R sends a
 # ClientHello under the session's keys; the tapsec server's kernel answers
 # with a no_renegotiation warning alert (which OpenSSL, as a client, turns
@@ -882,4 +936,8 @@ server_exporter_openssl() {
 hs_case client_tls13_key_update_openssl client_key_update_openssl
 hs_case server_tls12_renegotiation_refused server_renegotiation
 hs_case server_tls13_exporter_openssl_s_client server_exporter_openssl
+hs_case client_tls12_resumption_openssl client_resumption
+hs_case server_tls13_resumption_openssl_s_client server_resumption 1.3 -tls1_3
+hs_case server_tls12_resumption_openssl_s_client server_resumption 1.2 -tls1_2
+hs_case server_no_cache_no_resumption server_resumption_off
 tap_done

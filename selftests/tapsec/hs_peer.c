@@ -39,6 +39,7 @@ struct opts {
 	int family;			/* AF_INET, AF_INET6 or 0: from HOST */
 	const char *sni, *alpn, *identity, *trust, *psk;
 	int verify_none;
+	int no_cache;			/* TAPSEC_SESSION_CACHE_OFF */
 	struct tapsec_versions versions;
 	int set_versions;
 	__u16 ciphers[MAX_CIPHERS];
@@ -78,6 +79,7 @@ static void usage(FILE *f)
 		"  --trust NAME        TAPSEC_TRUST (daemon trust store)\n"
 		"  --psk IDENTITY      TAPSEC_PSK_IDENTITY (\"*\": a server takes any)\n"
 		"  --verify-none       TAPSEC_VERIFY = TAPSEC_VERIFY_NONE\n"
+		"  --no-cache          TAPSEC_SESSION_CACHE = TAPSEC_SESSION_CACHE_OFF\n"
 		"  --versions MIN:MAX  TAPSEC_VERSIONS, e.g. 1.2:1.3\n"
 		"  --ciphers LIST      TAPSEC_CIPHERS: aes128gcm,aes256gcm,chacha20\n"
 		"  --timeout MS        TAPSEC_HANDSHAKE_TIMEOUT\n"
@@ -157,6 +159,7 @@ static int set_int(int fd, int opt, const char *name, const void *val,
 static int set_options(int fd, const struct opts *o)
 {
 	int mode = TAPSEC_HANDSHAKE_DAEMON, verify = TAPSEC_VERIFY_NONE;
+	int cache = TAPSEC_SESSION_CACHE_OFF;
 
 	if (set_int(fd, TAPSEC_HANDSHAKE, "TAPSEC_HANDSHAKE", &mode,
 		    sizeof(mode)) ||
@@ -168,6 +171,10 @@ static int set_options(int fd, const struct opts *o)
 		return 1;
 	if (o->verify_none &&
 	    set_int(fd, TAPSEC_VERIFY, "TAPSEC_VERIFY", &verify, sizeof(verify)))
+		return 1;
+	if (o->no_cache &&
+	    set_int(fd, TAPSEC_SESSION_CACHE, "TAPSEC_SESSION_CACHE", &cache,
+		    sizeof(cache)))
 		return 1;
 	if (o->set_versions &&
 	    set_int(fd, TAPSEC_VERSIONS, "TAPSEC_VERSIONS", &o->versions,
@@ -580,7 +587,7 @@ static unsigned long number(const char *s)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_SNI = 256, OPT_ALPN, OPT_IDENTITY, OPT_TRUST, OPT_VERIFY_NONE,
+	enum { OPT_SNI = 256, OPT_ALPN, OPT_IDENTITY, OPT_TRUST, OPT_VERIFY_NONE, OPT_NO_CACHE,
 	       OPT_VERSIONS, OPT_CIPHERS, OPT_TIMEOUT, OPT_FAMILY, OPT_SEND,
 	       OPT_SEND_SIZE, OPT_READ, OPT_ECHO, OPT_ECHO_ALL, OPT_HTTP, OPT_COUNT, OPT_READY,
 	       OPT_PSK, OPT_KEY_UPDATE, OPT_EXPORT };
@@ -591,6 +598,7 @@ int main(int argc, char **argv)
 		{ "trust", required_argument, NULL, OPT_TRUST },
 		{ "psk", required_argument, NULL, OPT_PSK },
 		{ "verify-none", no_argument, NULL, OPT_VERIFY_NONE },
+		{ "no-cache", no_argument, NULL, OPT_NO_CACHE },
 		{ "versions", required_argument, NULL, OPT_VERSIONS },
 		{ "ciphers", required_argument, NULL, OPT_CIPHERS },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
@@ -622,6 +630,7 @@ int main(int argc, char **argv)
 		case OPT_TRUST: o.trust = optarg; break;
 		case OPT_PSK: o.psk = optarg; break;
 		case OPT_VERIFY_NONE: o.verify_none = 1; break;
+		case OPT_NO_CACHE: o.no_cache = 1; break;
 		case OPT_VERSIONS:
 			colon = strchr(optarg, ':');
 			if (colon)

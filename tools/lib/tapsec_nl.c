@@ -323,6 +323,7 @@ static int hs_accept_cb(struct nl_msg *msg, void *arg)
 	r->protocol = U(TAPSEC_A_HS_PROTOCOL, nla_get_u32);
 	r->timeout_ms = U(TAPSEC_A_HS_TIMEOUT, nla_get_u32);
 	r->verify = U(TAPSEC_A_HS_VERIFY, nla_get_u32);
+	r->session_cache = U(TAPSEC_A_HS_SESSION_CACHE, nla_get_u32);
 	r->version_min = U(TAPSEC_A_HS_VERSION_MIN, nla_get_u16);
 	r->version_max = U(TAPSEC_A_HS_VERSION_MAX, nla_get_u16);
 	r->inode = U(TAPSEC_A_HS_INODE, nla_get_u64);

@@ -70,7 +70,7 @@ int tapsec_nl_join(struct tapsec_nl *nl, const char *group);
 /* A handshake taken with TAPSEC_CMD_HANDSHAKE_ACCEPT. */
 struct tapsec_hs_req {
 	int fd;				/* the socket, now ours */
-	uint32_t role, protocol, timeout_ms, verify;
+	uint32_t role, protocol, timeout_ms, verify, session_cache;
 	uint16_t version_min, version_max;
 	char server_name[256], alpn[256], identity[64], trust[64];
 	char psk_identity[TAPSEC_PSK_IDENTITY_MAX + 1];

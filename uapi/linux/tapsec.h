@@ -98,6 +98,11 @@ enum tapsec_sockopt {
 	TAPSEC_ALPN_NEGOTIATED = 18,
 	/* string, read only: the validated peer identity (certificate DN). */
 	TAPSEC_PEER_IDENTITY = 19,
+	/*
+	 * u32, enum tapsec_session_cache: whether the daemon may resume this
+	 * socket's session (client) or issue tickets for it (server).
+	 */
+	TAPSEC_SESSION_CACHE = 20,
 
 	/*
 	 * TLS 1.3 secrets, KeyUpdate and exporters (Documentation/tls.rst).
@@ -124,6 +129,12 @@ enum tapsec_sockopt {
 enum tapsec_handshake_mode {
 	TAPSEC_HANDSHAKE_NONE = 0,	/* the application installs keys */
 	TAPSEC_HANDSHAKE_DAEMON = 1,	/* connect()/accept() run one */
+};
+
+/* TAPSEC_SESSION_CACHE values. */
+enum tapsec_session_cache {
+	TAPSEC_SESSION_CACHE_ON = 0,	/* resume and store (the default) */
+	TAPSEC_SESSION_CACHE_OFF = 1,	/* a full handshake, nothing kept */
 };
 
 /* TAPSEC_VERIFY values. */
@@ -470,6 +481,7 @@ enum tapsec_hs_attr {
 	TAPSEC_A_HS_INODE,		/* u64: socket inode */
 	TAPSEC_A_HS_PSK,		/* flag: an external PSK was used */
 	TAPSEC_A_HS_PAD,
+	TAPSEC_A_HS_SESSION_CACHE,	/* u32: enum tapsec_session_cache */
 
 	__TAPSEC_A_HS_MAX,
 	TAPSEC_A_HS_MAX = __TAPSEC_A_HS_MAX - 1
