@@ -238,7 +238,7 @@ int tapsec_ctx_setsockopt(struct tapsec_ctx *ctx, int optname,
 	case TAPSEC_RX:
 		/* Stream sockets take these in tapsec_tls.c. */
 		return -EPROTONOSUPPORT;
-	case TAPSEC_HANDSHAKE ... TAPSEC_SESSION_CACHE:
+	case TAPSEC_HANDSHAKE ... TAPSEC_PEER_VERDICT:
 		return tapsec_hs_setsockopt(ctx, optname, optval, optlen);
 	default:
 		return -ENOPROTOOPT;
@@ -305,7 +305,7 @@ int tapsec_ctx_getsockopt(struct tapsec_ctx *ctx, int optname,
 	case TAPSEC_TX_KEY:
 	case TAPSEC_RX_KEY:
 		return -ENOKEY;
-	case TAPSEC_HANDSHAKE ... TAPSEC_SESSION_CACHE:
+	case TAPSEC_HANDSHAKE ... TAPSEC_PEER_VERDICT:
 		return tapsec_hs_getsockopt(ctx, optname, optval, optlen);
 	default:
 		return -ENOPROTOOPT;

@@ -63,6 +63,8 @@
  * @trust: TAPSEC_TRUST
  * @psk_identity: TAPSEC_PSK_IDENTITY
  * @session_cache: TAPSEC_SESSION_CACHE
+ * @chain: the peer's chain for TAPSEC_VERIFY_DEFER (TAPSEC_PEER_CHAIN)
+ * @chain_len: its length
  * @err: positive errno once FAILED
  * @flags: TAPSEC_HS_F_*
  * @reason: why it failed
@@ -105,6 +107,8 @@ struct tapsec_hs {
 	char reason[TAPSEC_REASON_LEN];
 	char alpn_negotiated[64];
 	char peer_identity[256];
+	u8 *chain;
+	u32 chain_len;
 
 	struct list_head node;
 	struct file *file;
@@ -131,6 +135,8 @@ static struct workqueue_struct *tapsec_hs_wq;
 
 static void tapsec_hs_timeout(struct work_struct *work);
 static void tapsec_hs_start(struct work_struct *work);
+static int tapsec_hs_verdict(struct tapsec_ctx *ctx, sockptr_t optval,
+			     unsigned int optlen);
 
 static struct tapsec_hs_net *tapsec_hs_pernet(const struct net *net)
 {
@@ -147,6 +153,8 @@ static void tapsec_hs_setup(struct tapsec_hs *hs, struct tapsec_ctx *ctx)
 	hs->file = NULL;
 	hs->owner = NULL;
 	hs->saved_state_change = NULL;
+	hs->chain = NULL;
+	hs->chain_len = 0;
 	INIT_LIST_HEAD(&hs->node);
 	init_waitqueue_head(&hs->wq);
 	INIT_DELAYED_WORK(&hs->timeout_work, tapsec_hs_timeout);
@@ -159,6 +167,7 @@ static void tapsec_hs_put(struct tapsec_hs *hs)
 	if (!refcount_dec_and_test(&hs->ref))
 		return;
 	put_pid(hs->owner);
+	kfree(hs->chain);
 	kfree_sensitive(hs);
 }
 
@@ -256,7 +265,7 @@ static int tapsec_hs_set_param(struct tapsec_hs *hs, int optname,
 		err = tapsec_hs_get_u32(optval, optlen, &val);
 		if (err)
 			return err;
-		if (val > TAPSEC_VERIFY_NONE)
+		if (val > TAPSEC_VERIFY_DEFER)
 			return -EINVAL;
 		hs->verify = val;
 		return 0;
@@ -315,7 +324,7 @@ static int tapsec_hs_set_param(struct tapsec_hs *hs, int optname,
 /**
  * tapsec_hs_setsockopt() - set a handshake option
  * @ctx: the socket's context
- * @optname: TAPSEC_HANDSHAKE .. TAPSEC_SESSION_CACHE
+ * @optname: TAPSEC_HANDSHAKE .. TAPSEC_PEER_VERDICT
  * @optval: value
  * @optlen: its length
  *
@@ -333,8 +342,10 @@ int tapsec_hs_setsockopt(struct tapsec_ctx *ctx, int optname,
 
 	if (optname == TAPSEC_HANDSHAKE_INFO ||
 	    optname == TAPSEC_ALPN_NEGOTIATED ||
-	    optname == TAPSEC_PEER_IDENTITY)
+	    optname == TAPSEC_PEER_IDENTITY || optname == TAPSEC_PEER_CHAIN)
 		return -EPERM;	/* read only */
+	if (optname == TAPSEC_PEER_VERDICT)
+		return tapsec_hs_verdict(ctx, optval, optlen);
 	if (sk->sk_type != SOCK_STREAM)
 		return -EOPNOTSUPP;
 	lock_sock(sk);
@@ -352,7 +363,7 @@ out:
 /**
  * tapsec_hs_getsockopt() - read a handshake option or its outcome
  * @ctx: the socket's context
- * @optname: TAPSEC_HANDSHAKE .. TAPSEC_SESSION_CACHE
+ * @optname: TAPSEC_HANDSHAKE .. TAPSEC_PEER_VERDICT
  * @optval: user buffer
  * @optlen: its size in, bytes written out
  *
@@ -368,6 +379,7 @@ int tapsec_hs_getsockopt(struct tapsec_ctx *ctx, int optname,
 	struct tapsec_handshake_info info = {};
 	struct tapsec_versions v;
 	struct sock *sk = ctx->sk;
+	int len;
 	u32 val;
 	int err;
 
@@ -442,6 +454,17 @@ int tapsec_hs_getsockopt(struct tapsec_ctx *ctx, int optname,
 		err = tapsec_copy_out(hs->peer_identity,
 				      strlen(hs->peer_identity) + 1, optval,
 				      optlen);
+		break;
+	case TAPSEC_PEER_CHAIN:
+		err = get_user(len, optlen);
+		if (!err && len < (int)hs->chain_len)
+			err = put_user((int)hs->chain_len, optlen) ?: -ERANGE;
+		else if (!err)
+			err = tapsec_copy_out(hs->chain, hs->chain_len, optval,
+					      optlen);
+		break;
+	case TAPSEC_PEER_VERDICT:
+		err = -EPERM;	/* write only */
 		break;
 	default:
 		err = -ENOPROTOOPT;
@@ -877,11 +900,76 @@ int tapsec_hs_wait_data(struct tapsec_ctx *ctx, bool nonblock)
 	struct tapsec_hs *hs = READ_ONCE(ctx->hs);
 	u8 state = READ_ONCE(hs->state);
 
+	int err;
+
 	if (state == TAPSEC_HS_IDLE && !tapsec_hs_starting(hs))
 		return -ENOTCONN;
 	if (state < TAPSEC_HS_DONE && nonblock)
 		return -EAGAIN;
-	return tapsec_hs_wait(hs);
+	err = tapsec_hs_wait(hs);
+	/* TAPSEC_VERIFY_DEFER: nothing flows before the application's word. */
+	if (!err && (READ_ONCE(hs->flags) & TAPSEC_HS_F_VERDICT))
+		return -EPERM;
+	return err;
+}
+
+/*
+ * TAPSEC_PEER_VERDICT on a socket whose handshake left the peer's
+ * authentication to the application.  Accepting lets data flow (the peer
+ * counts as authenticated); rejecting sends a fatal bad_certificate alert
+ * and shuts the connection down, the handshake failed with EKEYREJECTED.
+ */
+static int tapsec_hs_verdict(struct tapsec_ctx *ctx, sockptr_t optval,
+			     unsigned int optlen)
+{
+	struct tapsec_hs *hs = READ_ONCE(ctx->hs);
+	struct sock *sk = ctx->sk;
+	struct tapsec_tls *tls;
+	bool rejected = false;
+	int err;
+	u32 val;
+
+	err = tapsec_hs_get_u32(optval, optlen, &val);
+	if (err)
+		return err;
+	if (val > TAPSEC_PEER_ACCEPT)
+		return -EINVAL;
+	if (!hs || READ_ONCE(hs->state) != TAPSEC_HS_DONE ||
+	    !(READ_ONCE(hs->flags) & TAPSEC_HS_F_VERDICT))
+		return -EINVAL;	/* nothing to decide */
+	tls = READ_ONCE(ctx->tls);	/* DONE: the keys are in */
+	mutex_lock(&tls->tx_lock);
+	lock_sock(sk);
+	if (!(hs->flags & TAPSEC_HS_F_VERDICT)) {
+		err = -EINVAL;	/* decided meanwhile */
+	} else if (val == TAPSEC_PEER_ACCEPT) {
+		WRITE_ONCE(hs->flags, (hs->flags & ~TAPSEC_HS_F_VERDICT) |
+			   TAPSEC_HS_F_PEER_AUTH);
+	} else {
+		if (tls->tx && !tls->tx->closed) {
+			tapsec_tls_send_alert(sk, ctx, TAPSEC_ALERT_FATAL,
+					      TAPSEC_ALERT_BAD_CERTIFICATE,
+					      MSG_DONTWAIT);
+			tls->tx->closed = true;
+		}
+		hs->err = EKEYREJECTED;
+		strscpy(hs->reason, "peer rejected by the application",
+			sizeof(hs->reason));
+		WRITE_ONCE(sk->sk_err, EKEYREJECTED);
+		smp_wmb();	/* sk_err before state: tapsec_hs_poll() */
+		WRITE_ONCE(hs->state, TAPSEC_HS_FAILED);
+		WRITE_ONCE(hs->flags, hs->flags & ~TAPSEC_HS_F_VERDICT);
+		rejected = true;
+	}
+	release_sock(sk);
+	mutex_unlock(&tls->tx_lock);
+	if (rejected) {
+		tapsec_hs_shutdown(sk);
+		tapsec_hs_event(hs);
+	}
+	wake_up_all(&hs->wq);
+	sk->sk_state_change(sk);
+	return err;
 }
 
 /**
@@ -901,6 +989,10 @@ __poll_t tapsec_hs_poll(const struct tapsec_ctx *ctx, __poll_t mask)
 	    (state == TAPSEC_HS_RUNNING && !tapsec_hs_raw(ctx))) {
 		mask &= ~(EPOLLIN | EPOLLRDNORM | EPOLLOUT | EPOLLWRNORM |
 			  EPOLLWRBAND);
+	} else if (state == TAPSEC_HS_DONE &&
+		   (READ_ONCE(hs->flags) & TAPSEC_HS_F_VERDICT)) {
+		/* Writable says the handshake is done: time to decide. */
+		mask &= ~(EPOLLIN | EPOLLRDNORM);
 	} else if (state == TAPSEC_HS_FAILED) {
 		/* TCP's mask may predate the failure: its error with it. */
 		smp_rmb();	/* state before sk_err: tapsec_hs_end_locked() */
@@ -1124,6 +1216,8 @@ const struct nla_policy tapsec_hs_nl_policy[TAPSEC_A_HS_MAX + 1] = {
 	[TAPSEC_A_HS_RESUMED] = { .type = NLA_FLAG },
 	[TAPSEC_A_HS_PEER_AUTH] = { .type = NLA_FLAG },
 	[TAPSEC_A_HS_PSK] = { .type = NLA_FLAG },
+	[TAPSEC_A_HS_PEER_CHAIN] = { .type = NLA_BINARY,
+				     .len = TAPSEC_PEER_CHAIN_MAX },
 };
 
 /* Policy of TAPSEC_A_HS in HANDSHAKE_PSK requests. */
@@ -1207,7 +1301,8 @@ int tapsec_hs_nl_done(struct sk_buff *skb, struct genl_info *info)
 	char alpn[64] = "", peer[256] = "";
 	struct tapsec_hs *hs;
 	struct socket *sock;
-	u32 status, flags;
+	u32 status, flags, chain_len = 0;
+	u8 *chain = NULL;
 	int err;
 
 	sock = tapsec_hs_nl_sock(info, tb, tapsec_hs_nl_policy,
@@ -1225,9 +1320,20 @@ int tapsec_hs_nl_done(struct sk_buff *skb, struct genl_info *info)
 		nla_strscpy(alpn, tb[TAPSEC_A_HS_ALPN_NEGOTIATED], sizeof(alpn));
 	if (tb[TAPSEC_A_HS_PEER_IDENTITY])
 		nla_strscpy(peer, tb[TAPSEC_A_HS_PEER_IDENTITY], sizeof(peer));
+	if (!status && hs->verify == TAPSEC_VERIFY_DEFER &&
+	    tb[TAPSEC_A_HS_PEER_CHAIN]) {
+		chain_len = nla_len(tb[TAPSEC_A_HS_PEER_CHAIN]);
+		chain = kmemdup(nla_data(tb[TAPSEC_A_HS_PEER_CHAIN]), chain_len,
+				GFP_KERNEL);
+		if (!chain)
+			status = ENOMEM;
+	}
 	flags = (nla_get_flag(tb[TAPSEC_A_HS_RESUMED]) ? TAPSEC_HS_F_RESUMED : 0) |
 		(nla_get_flag(tb[TAPSEC_A_HS_PEER_AUTH]) ? TAPSEC_HS_F_PEER_AUTH : 0) |
 		(nla_get_flag(tb[TAPSEC_A_HS_PSK]) ? TAPSEC_HS_F_PSK : 0);
+	/* Deferred: the daemon authenticated nothing, the application will. */
+	if (hs->verify == TAPSEC_VERIFY_DEFER && !(flags & TAPSEC_HS_F_PSK))
+		flags = (flags & ~TAPSEC_HS_F_PEER_AUTH) | TAPSEC_HS_F_VERDICT;
 
 	/* The keys cannot change under the socket lock. */
 	lock_sock(sock->sk);
@@ -1247,12 +1353,16 @@ int tapsec_hs_nl_done(struct sk_buff *skb, struct genl_info *info)
 			strscpy(hs->peer_identity, peer,
 				sizeof(hs->peer_identity));
 			hs->flags = flags;
+			hs->chain = chain;
+			hs->chain_len = chain_len;
+			chain = NULL;
 		}
 		tapsec_hs_end_locked(hn, hs, status, reason);
 		err = 0;
 	}
 	spin_unlock_bh(&hn->lock);
 	release_sock(sock->sk);
+	kfree(chain);
 	if (!err)
 		tapsec_hs_finished(hs, NULL, false);
 	sockfd_put(sock);

@@ -15,6 +15,9 @@
 #include "tapsec.h"
 #include "tapsec_aead.h"
 
+#define TAPSEC_ALERT_WARNING		1
+#define TAPSEC_ALERT_FATAL		2
+#define TAPSEC_ALERT_BAD_CERTIFICATE	42
 #define TAPSEC_ALERT_NO_RENEGOTIATION	100	/* RFC 5246 7.2.2, a warning */
 #define TAPSEC_TLS_HEADER_LEN		5
 #define TAPSEC_TLS_MAX_PLAINTEXT	SZ_16K
@@ -178,6 +181,8 @@ void tapsec_tls_tx_free(struct tapsec_tls_tx *tx);
 int tapsec_tls_seal(struct tapsec_ctx *ctx, struct tapsec_tls_tx *tx);
 int tapsec_tls_push(struct sock *sk, struct tapsec_tls_tx *tx, int flags);
 int tapsec_tls_tx_owed(struct sock *sk, struct tapsec_ctx *ctx, int flags);
+int tapsec_tls_send_alert(struct sock *sk, struct tapsec_ctx *ctx, u8 level,
+			  u8 desc, int flags);
 
 /* tapsec_tls_rx.c */
 int tapsec_tls_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,

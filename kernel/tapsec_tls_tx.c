@@ -199,9 +199,20 @@ int tapsec_tls_send_close_notify(struct sock *sk, struct tapsec_ctx *ctx,
 	return err;
 }
 
-/* A warning alert @desc in a record of its own, after what is buffered. */
-static int tapsec_tls_send_warning(struct sock *sk, struct tapsec_ctx *ctx,
-				   u8 desc, int flags)
+/**
+ * tapsec_tls_send_alert() - an alert in a record of its own
+ * @sk: the socket, owned by the caller, who holds the transmit lock
+ * @ctx: its context, with a transmit side
+ * @level: 1 warning, 2 fatal
+ * @desc: the AlertDescription
+ * @flags: MSG_DONTWAIT and friends for TCP
+ *
+ * What is buffered goes first.
+ *
+ * Return: 0 or a negative errno.
+ */
+int tapsec_tls_send_alert(struct sock *sk, struct tapsec_ctx *ctx, u8 level,
+			  u8 desc, int flags)
 {
 	struct tapsec_tls_tx *tx = ctx->tls->tx;
 	int err;
@@ -210,7 +221,7 @@ static int tapsec_tls_send_warning(struct sock *sk, struct tapsec_ctx *ctx,
 	if (err)
 		return err;
 	tx->open_type = TAPSEC_RECORD_ALERT;
-	tx->buf[tapsec_tls_payload_off(&tx->d)] = 1;	/* warning */
+	tx->buf[tapsec_tls_payload_off(&tx->d)] = level;
 	tx->buf[tapsec_tls_payload_off(&tx->d) + 1] = desc;
 	tx->open_len = 2;
 	return tapsec_tls_seal_push(sk, ctx, tx, flags);
@@ -238,9 +249,9 @@ int tapsec_tls_tx_owed(struct sock *sk, struct tapsec_ctx *ctx, int flags)
 	if (tx->closed)
 		return 0;
 	if (READ_ONCE(tls->noreneg_pending)) {
-		err = tapsec_tls_send_warning(sk, ctx,
-					      TAPSEC_ALERT_NO_RENEGOTIATION,
-					      flags);
+		err = tapsec_tls_send_alert(sk, ctx, TAPSEC_ALERT_WARNING,
+					    TAPSEC_ALERT_NO_RENEGOTIATION,
+					    flags);
 		if (err)
 			return err;
 		WRITE_ONCE(tls->noreneg_pending, false);

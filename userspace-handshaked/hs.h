@@ -75,6 +75,9 @@ struct hs_result {
 	bool peer_auth;
 	bool resumed;
 	bool psk;			/* an external PSK was used */
+	/* TAPSEC_VERIFY_DEFER: the peer's chain for the application. */
+	uint8_t *chain;			/* malloc()ed, TAPSEC_PEER_CHAIN's form */
+	size_t chain_len;
 	/* For the log line of a successful handshake. */
 	const char *version_name;
 	const char *cipher_name;

@@ -77,7 +77,8 @@ bool hs_nl_notified(struct tapsec_nl *nl)
 
 static struct nl_msg *hs_nl_msg(struct hs_nl *hn, uint8_t cmd)
 {
-	struct nl_msg *msg = nlmsg_alloc();
+	/* Room for a TAPSEC_A_HS_PEER_CHAIN in HANDSHAKE_DONE. */
+	struct nl_msg *msg = nlmsg_alloc_size(TAPSEC_PEER_CHAIN_MAX + 4096);
 
 	if (msg && !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, hn->nl.family,
 				0, NLM_F_REQUEST | NLM_F_ACK, cmd,
@@ -299,7 +300,10 @@ int hs_nl_done(struct hs_nl *hn, int fd, const struct hs_result *res)
 		   (res->peer_auth &&
 		    nla_put_flag(msg, TAPSEC_A_HS_PEER_AUTH)) ||
 		   (res->resumed && nla_put_flag(msg, TAPSEC_A_HS_RESUMED)) ||
-		   (res->psk && nla_put_flag(msg, TAPSEC_A_HS_PSK))) {
+		   (res->psk && nla_put_flag(msg, TAPSEC_A_HS_PSK)) ||
+		   (res->chain_len &&
+		    nla_put(msg, TAPSEC_A_HS_PEER_CHAIN, res->chain_len,
+			    res->chain))) {
 		goto out;
 	}
 	nla_nest_end(msg, nest);

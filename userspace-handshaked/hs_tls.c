@@ -53,6 +53,7 @@ struct hs_tls {
 	int fd;
 	bool verify_peer;	/* the peer's certificate is checked */
 	bool psk;		/* the socket asked for an external PSK */
+	bool defer;		/* TAPSEC_VERIFY_DEFER: the chain goes up */
 	int io_errno;		/* errno of the last failed send or recv */
 	char verify_name[256];	/* the name the server must carry */
 	gnutls_psk_client_credentials_t psk_client;
@@ -549,8 +550,10 @@ struct hs_tls *hs_tls_start(struct hs_config *cfg, struct hs_nl *nl,
 	 * A server asks for a client certificate only given a trust store.
 	 * The PSK authenticates both ends: no certificate is checked with it.
 	 */
-	t->verify_peer = req->verify != TAPSEC_VERIFY_NONE && !psk &&
+	t->verify_peer = req->verify == TAPSEC_VERIFY_DEFAULT && !psk &&
 			 (!server || (req->trust && *req->trust));
+	/* Deferred: the application judges the chain; a server asks for one. */
+	t->defer = req->verify == TAPSEC_VERIFY_DEFER && !psk;
 	if (t->verify_peer) {
 		trust = hs_config_trust(cfg, req->trust);
 		if (!trust) {
@@ -610,6 +613,9 @@ struct hs_tls *hs_tls_start(struct hs_config *cfg, struct hs_nl *nl,
 		gnutls_certificate_server_set_request(t->session,
 						      GNUTLS_CERT_REQUIRE);
 		gnutls_session_set_verify_cert(t->session, NULL, 0);
+	} else if (server && t->defer) {
+		gnutls_certificate_server_set_request(t->session,
+						      GNUTLS_CERT_REQUIRE);
 	}
 
 	gnutls_transport_set_ptr(t->session, t);
@@ -902,6 +908,42 @@ static void peer_identity(struct hs_tls *t, struct hs_result *res)
 	gnutls_x509_crt_deinit(crt);
 }
 
+/*
+ * TAPSEC_VERIFY_DEFER: the peer's chain, unverified, for the kernel to
+ * hold for the application: each certificate as a 24-bit length and its
+ * DER, as TLS sends them.
+ */
+static int peer_chain(struct hs_tls *t, struct hs_result *res)
+{
+	unsigned int i, n = 0;
+	const gnutls_datum_t *certs;
+	size_t len = 0;
+	uint8_t *p;
+
+	certs = gnutls_certificate_get_peers(t->session, &n);
+	for (i = 0; i < n; i++)
+		len += 3 + certs[i].size;
+	if (!n || len > TAPSEC_PEER_CHAIN_MAX) {
+		hs_fail(res, EKEYREJECTED, n ? "peer chain too long" :
+			"no peer certificate");
+		return -1;
+	}
+	p = res->chain = malloc(len);
+	if (!p) {
+		hs_fail(res, ENOMEM, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		*p++ = certs[i].size >> 16;
+		*p++ = certs[i].size >> 8;
+		*p++ = certs[i].size;
+		memcpy(p, certs[i].data, certs[i].size);
+		p += certs[i].size;
+	}
+	res->chain_len = len;
+	return 0;
+}
+
 static void finish(struct hs_tls *t, struct hs_result *res)
 {
 	gnutls_protocol_t version = gnutls_protocol_get_version(t->session);
@@ -931,6 +973,8 @@ static void finish(struct hs_tls *t, struct hs_result *res)
 			copy_utf8(res->peer_identity, sizeof(res->peer_identity),
 				  user.data, user.size);
 	}
+	if (t->defer && peer_chain(t, res))
+		return;
 	res->resumed = gnutls_session_is_resumed(t->session);
 	if (t->req->role == TAPSEC_ROLE_CLIENT &&
 	    t->req->session_cache == TAPSEC_SESSION_CACHE_ON)

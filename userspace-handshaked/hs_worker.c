@@ -104,6 +104,7 @@ static void finish_job(struct hs_worker *w, struct hs_job *job,
 		       job->req->peer_str, strerror(-err),
 		       err == -EINVAL ? " (handshake already over?)" : "");
 	close(job->req->fd);
+	free(res->chain);
 
 	if (job->prev)
 		job->prev->next = job->next;

@@ -838,7 +838,7 @@ TEST_F(deleg, options)
 	static const uint16_t c99[] = { 51, 99 }, two_c[] = { 54, 51 };
 	static const struct tapsec_versions inverted = { 0x0304, 0x0303 },
 		old = { 0x0301, 0 }, v12_13 = { 0x0303, 0x0304 };
-	static const uint32_t u2 = 2, u0 = 0, over = 600001;
+	static const uint32_t u2 = 2, u3 = 3, u0 = 0, over = 600001;
 	static char name[300];
 	const struct {
 		const char *what;
@@ -849,7 +849,7 @@ TEST_F(deleg, options)
 	} bad[] = {
 		{ "mode 2", TAPSEC_HANDSHAKE, &u2, 4, EINVAL },
 		{ "short int", TAPSEC_HANDSHAKE, &u2, 2, EINVAL },
-		{ "verify 2", TAPSEC_VERIFY, &u2, 4, EINVAL },
+		{ "verify 3", TAPSEC_VERIFY, &u3, 4, EINVAL },
 		{ "session cache 2", TAPSEC_SESSION_CACHE, &u2, 4, EINVAL },
 		{ "timeout 0", TAPSEC_HANDSHAKE_TIMEOUT, &u0, 4, EINVAL },
 		{ "timeout 600001", TAPSEC_HANDSHAKE_TIMEOUT, &over, 4, EINVAL },
@@ -866,6 +866,10 @@ TEST_F(deleg, options)
 		{ "set INFO", TAPSEC_HANDSHAKE_INFO, &u0, 4, EPERM },
 		{ "set ALPN_NEGOTIATED", TAPSEC_ALPN_NEGOTIATED, "h2", 2, EPERM },
 		{ "set PEER_IDENTITY", TAPSEC_PEER_IDENTITY, "x", 1, EPERM },
+		{ "set PEER_CHAIN", TAPSEC_PEER_CHAIN, "x", 1, EPERM },
+		{ "verdict, nothing to decide", TAPSEC_PEER_VERDICT, &u0, 4,
+		  EINVAL },
+		{ "verdict 2", TAPSEC_PEER_VERDICT, &u2, 4, EINVAL },
 	};
 	struct tapsec_handshake_info info;
 	struct tapsec_versions v;
@@ -903,6 +907,9 @@ TEST_F(deleg, options)
 	EXPECT_EQ(TAPSEC_HANDSHAKE_DAEMON, get_u32(_metadata, fd, TAPSEC_HANDSHAKE));
 	EXPECT_EQ(0, set_u32(fd, TAPSEC_VERIFY, TAPSEC_VERIFY_NONE));
 	EXPECT_EQ(TAPSEC_VERIFY_NONE, get_u32(_metadata, fd, TAPSEC_VERIFY));
+	EXPECT_EQ(0, set_u32(fd, TAPSEC_VERIFY, TAPSEC_VERIFY_DEFER));
+	EXPECT_EQ(TAPSEC_VERIFY_DEFER, get_u32(_metadata, fd, TAPSEC_VERIFY));
+	EXPECT_EQ(0, set_u32(fd, TAPSEC_VERIFY, TAPSEC_VERIFY_NONE));
 	EXPECT_EQ(0, set_u32(fd, TAPSEC_SESSION_CACHE, TAPSEC_SESSION_CACHE_OFF));
 	EXPECT_EQ(TAPSEC_SESSION_CACHE_OFF,
 		  get_u32(_metadata, fd, TAPSEC_SESSION_CACHE));

@@ -703,7 +703,7 @@ concurrent() {
 
 setup
 
-tap_plan 49
+tap_plan 51
 hs_case client_openssl_tls13_aes128gcm client_openssl 1.3 aes128gcm TLS_AES_128_GCM_SHA256
 hs_case client_openssl_tls13_aes256gcm client_openssl 1.3 aes256gcm TLS_AES_256_GCM_SHA384
 hs_case client_openssl_tls13_chacha20 client_openssl 1.3 chacha20 TLS_CHACHA20_POLY1305_SHA256
@@ -890,6 +890,48 @@ server_resumption_off() {
 		served '^conn=2 version=1\.2 .* resumed=0 '
 }
 
+# Authentication deferred to the application (TAPSEC_VERIFY_DEFER) against
+# a server whose CA the daemon does not trust: the handshake completes,
+# nothing flows (EPERM) until the verdict, the chain read is the server's
+# certificate; accepted, the request goes through and the peer counts as
+# authenticated.
+client_defer_accept() {
+	local out der
+	der=$(casefile der)
+	ossl_server other-server -tls1_3 -num_tickets 0 || return 1
+	out=$(client "$SADDR" "$PORT" --sni server.test --defer accept \
+		--chain-out "$der" --send "$GET")
+	has "$out" '^version=1\.3 .* peer_auth=0$' '^before_verdict=EPERM,EPERM$' \
+		'^chain=1 certs [0-9]+ bytes$' \
+		'^verdict version=1\.3 .* peer_auth=1$' '^HTTP/1\.0 200 ok' || return 1
+	cmp -s "$der" <(openssl x509 -in "$pki/other-server.pem" -outform der) ||
+		{ echo "the chain's certificate is not other-server.pem"; return 1; }
+}
+
+# Rejected: the server gets a bad_certificate alert, the socket is done
+# with EKEYREJECTED.
+client_defer_reject() {
+	local out fifo srv
+	fifo=$(casefile fifo)
+	srv=$(casefile srv)
+	mkfifo "$fifo" && : >"$srv" || return 1
+	# Not -www: s_server reports what it reads, the alert included; its
+	# stdin stays open (the fifo) so that it does not close first.
+	nsenter --net="/run/netns/$S" timeout 60 openssl s_server \
+		-accept "$SADDR:$PORT" -naccept 1 -tls1_3 -num_tickets 0 \
+		-cert "$pki/other-server.pem" -key "$pki/other-server.key" \
+		<"$fifo" >"$srv" 2>&1 &
+	CASE_PIDS+=("$!")
+	BG_PID=$!
+	exec 7>"$fifo"
+	wait_listen || { exec 7>&-; return 1; }
+	out=$(client "$SADDR" "$PORT" --sni server.test --defer reject)
+	wait_line "$srv" 'bad certificate|alert number 42' 1 ||
+		{ exec 7>&-; return 1; }
+	exec 7>&-
+	has "$out" '^before_verdict=EPERM,EPERM$' '^after_reject=EKEYREJECTED$'
+}
+
 # TLS 1.2 renegotiation is refused cleanly: openssl s_client's R sends a
 # ClientHello under the session's keys; the tapsec server's kernel answers
 # with a no_renegotiation warning alert (which OpenSSL, as a client, turns
@@ -940,4 +982,6 @@ hs_case client_tls12_resumption_openssl client_resumption
 hs_case server_tls13_resumption_openssl_s_client server_resumption 1.3 -tls1_3
 hs_case server_tls12_resumption_openssl_s_client server_resumption 1.2 -tls1_2
 hs_case server_no_cache_no_resumption server_resumption_off
+hs_case client_deferred_auth_accept client_defer_accept
+hs_case client_deferred_auth_reject client_defer_reject
 tap_done

@@ -40,6 +40,8 @@ struct opts {
 	const char *sni, *alpn, *identity, *trust, *psk;
 	int verify_none;
 	int no_cache;			/* TAPSEC_SESSION_CACHE_OFF */
+	int defer;			/* TAPSEC_VERIFY_DEFER: 1 accept, 2 reject */
+	const char *chain_out;		/* --defer: the first certificate's DER */
 	struct tapsec_versions versions;
 	int set_versions;
 	__u16 ciphers[MAX_CIPHERS];
@@ -80,6 +82,9 @@ static void usage(FILE *f)
 		"  --psk IDENTITY      TAPSEC_PSK_IDENTITY (\"*\": a server takes any)\n"
 		"  --verify-none       TAPSEC_VERIFY = TAPSEC_VERIFY_NONE\n"
 		"  --no-cache          TAPSEC_SESSION_CACHE = TAPSEC_SESSION_CACHE_OFF\n"
+		"  --defer accept|reject  client: TAPSEC_VERIFY_DEFER, then this\n"
+		"                      verdict (print what data calls did before)\n"
+		"  --chain-out FILE    --defer: write the peer's first certificate\n"
 		"  --versions MIN:MAX  TAPSEC_VERSIONS, e.g. 1.2:1.3\n"
 		"  --ciphers LIST      TAPSEC_CIPHERS: aes128gcm,aes256gcm,chacha20\n"
 		"  --timeout MS        TAPSEC_HANDSHAKE_TIMEOUT\n"
@@ -159,7 +164,7 @@ static int set_int(int fd, int opt, const char *name, const void *val,
 static int set_options(int fd, const struct opts *o)
 {
 	int mode = TAPSEC_HANDSHAKE_DAEMON, verify = TAPSEC_VERIFY_NONE;
-	int cache = TAPSEC_SESSION_CACHE_OFF;
+	int cache = TAPSEC_SESSION_CACHE_OFF, defer = TAPSEC_VERIFY_DEFER;
 
 	if (set_int(fd, TAPSEC_HANDSHAKE, "TAPSEC_HANDSHAKE", &mode,
 		    sizeof(mode)) ||
@@ -171,6 +176,9 @@ static int set_options(int fd, const struct opts *o)
 		return 1;
 	if (o->verify_none &&
 	    set_int(fd, TAPSEC_VERIFY, "TAPSEC_VERIFY", &verify, sizeof(verify)))
+		return 1;
+	if (o->defer &&
+	    set_int(fd, TAPSEC_VERIFY, "TAPSEC_VERIFY", &defer, sizeof(defer)))
 		return 1;
 	if (o->no_cache &&
 	    set_int(fd, TAPSEC_SESSION_CACHE, "TAPSEC_SESSION_CACHE", &cache,
@@ -384,6 +392,60 @@ static int print_export(int fd, const struct opts *o)
 	return 0;
 }
 
+/*
+ * --defer: before the verdict nothing flows (recv and send: EPERM, printed
+ * as before_verdict=); the chain is read (chain=N certs, the first written
+ * to --chain-out), then the verdict is given.
+ */
+static int verdict(int fd, const struct opts *o)
+{
+	int v = o->defer == 1 ? TAPSEC_PEER_ACCEPT : TAPSEC_PEER_REJECT;
+	static unsigned char chain[TAPSEC_PEER_CHAIN_MAX];
+	socklen_t len = 4;
+	unsigned int n = 0, off = 0, clen;
+	char c;
+	int r, w, re, we;
+	FILE *f;
+
+	if (!o->defer)
+		return 0;
+	r = recv(fd, &c, 1, MSG_DONTWAIT);
+	re = errno;
+	w = send(fd, "x", 1, MSG_NOSIGNAL);
+	we = errno;
+	printf("before_verdict=%s,%s\n", r < 0 ? errname(re) : "data",
+	       w < 0 ? errname(we) : "sent");
+	/* A short buffer: ERANGE and the size needed. */
+	if (!getsockopt(fd, SOL_TAPSEC, TAPSEC_PEER_CHAIN, chain, &len) ||
+	    errno != ERANGE)
+		return fail(EPROTO, "TAPSEC_PEER_CHAIN in 4 bytes: %s",
+			    strerror(errno));
+	if (len > sizeof(chain) ||
+	    getsockopt(fd, SOL_TAPSEC, TAPSEC_PEER_CHAIN, chain, &len))
+		return fail(errno, "TAPSEC_PEER_CHAIN: %s", strerror(errno));
+	while (off + 3 <= len) {
+		clen = chain[off] << 16 | chain[off + 1] << 8 | chain[off + 2];
+		if (!n && o->chain_out) {
+			f = fopen(o->chain_out, "w");
+			if (!f || fwrite(chain + off + 3, 1, clen, f) != clen)
+				return fail(errno, "%s", o->chain_out);
+			fclose(f);
+		}
+		off += 3 + clen;
+		n++;
+	}
+	printf("chain=%u certs %u bytes%s\n", n, len,
+	       off == len ? "" : " (malformed)");
+	if (set_int(fd, TAPSEC_PEER_VERDICT, "TAPSEC_PEER_VERDICT", &v,
+		    sizeof(v)))
+		return 1;
+	if (v == TAPSEC_PEER_ACCEPT)
+		return print_info(fd, "verdict ");
+	w = send(fd, "x", 1, MSG_NOSIGNAL);
+	printf("after_reject=%s\n", w < 0 ? errname(errno) : "sent");
+	return 0;
+}
+
 /* --key-update: a KeyUpdate asking for the peer's, then --send again. */
 static int key_update_send(int fd, const struct opts *o)
 {
@@ -413,6 +475,8 @@ static int do_connect(const char *host, const char *port, struct opts *o)
 	if (connect(fd, (struct sockaddr *)&ss, len))
 		return fail_handshake(fd, errno, "connect");
 	ret = print_info(fd, "");
+	if (!ret)
+		ret = verdict(fd, o);
 	if (!ret)
 		ret = print_export(fd, o);
 	if (!ret && o->send)
@@ -587,7 +651,7 @@ static unsigned long number(const char *s)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_SNI = 256, OPT_ALPN, OPT_IDENTITY, OPT_TRUST, OPT_VERIFY_NONE, OPT_NO_CACHE,
+	enum { OPT_SNI = 256, OPT_ALPN, OPT_IDENTITY, OPT_TRUST, OPT_VERIFY_NONE, OPT_NO_CACHE, OPT_DEFER, OPT_CHAIN_OUT,
 	       OPT_VERSIONS, OPT_CIPHERS, OPT_TIMEOUT, OPT_FAMILY, OPT_SEND,
 	       OPT_SEND_SIZE, OPT_READ, OPT_ECHO, OPT_ECHO_ALL, OPT_HTTP, OPT_COUNT, OPT_READY,
 	       OPT_PSK, OPT_KEY_UPDATE, OPT_EXPORT };
@@ -599,6 +663,8 @@ int main(int argc, char **argv)
 		{ "psk", required_argument, NULL, OPT_PSK },
 		{ "verify-none", no_argument, NULL, OPT_VERIFY_NONE },
 		{ "no-cache", no_argument, NULL, OPT_NO_CACHE },
+		{ "defer", required_argument, NULL, OPT_DEFER },
+		{ "chain-out", required_argument, NULL, OPT_CHAIN_OUT },
 		{ "versions", required_argument, NULL, OPT_VERSIONS },
 		{ "ciphers", required_argument, NULL, OPT_CIPHERS },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
@@ -631,6 +697,15 @@ int main(int argc, char **argv)
 		case OPT_PSK: o.psk = optarg; break;
 		case OPT_VERIFY_NONE: o.verify_none = 1; break;
 		case OPT_NO_CACHE: o.no_cache = 1; break;
+		case OPT_DEFER:
+			o.defer = !strcmp(optarg, "accept") ? 1 :
+				  !strcmp(optarg, "reject") ? 2 : -1;
+			if (o.defer < 0) {
+				usage(stderr);
+				return 2;
+			}
+			break;
+		case OPT_CHAIN_OUT: o.chain_out = optarg; break;
 		case OPT_VERSIONS:
 			colon = strchr(optarg, ':');
 			if (colon)

@@ -103,6 +103,15 @@ enum tapsec_sockopt {
 	 * socket's session (client) or issue tickets for it (server).
 	 */
 	TAPSEC_SESSION_CACHE = 20,
+	/*
+	 * Authentication deferred to the application (TAPSEC_VERIFY_DEFER):
+	 * the peer's certificate chain, read only, each certificate as a
+	 * 24-bit big-endian length and its DER (TLS's encoding); ERANGE with
+	 * the size needed in optlen when the buffer is short.
+	 */
+	TAPSEC_PEER_CHAIN = 21,
+	/* int, write only: TAPSEC_PEER_ACCEPT or TAPSEC_PEER_REJECT. */
+	TAPSEC_PEER_VERDICT = 22,
 
 	/*
 	 * TLS 1.3 secrets, KeyUpdate and exporters (Documentation/tls.rst).
@@ -141,7 +150,13 @@ enum tapsec_session_cache {
 enum tapsec_verify {
 	TAPSEC_VERIFY_DEFAULT = 0,	/* chain to the trust store, and name */
 	TAPSEC_VERIFY_NONE = 1,		/* no peer authentication */
+	TAPSEC_VERIFY_DEFER = 2,	/* the application decides */
 };
+
+/* TAPSEC_PEER_VERDICT values. */
+#define TAPSEC_PEER_REJECT	0	/* bad_certificate alert, EKEYREJECTED */
+#define TAPSEC_PEER_ACCEPT	1	/* data flows */
+#define TAPSEC_PEER_CHAIN_MAX	32768	/* bytes of TAPSEC_PEER_CHAIN */
 
 struct tapsec_versions {
 	__u16 min;			/* TAPSEC_TLS_*_VERSION, 0: any */
@@ -216,6 +231,7 @@ struct tapsec_key_limits {
 #define TAPSEC_HS_F_RESUMED	_BITUL(0)	/* session resumed */
 #define TAPSEC_HS_F_PEER_AUTH	_BITUL(1)	/* peer authenticated */
 #define TAPSEC_HS_F_PSK		_BITUL(2)	/* external PSK used */
+#define TAPSEC_HS_F_VERDICT	_BITUL(3)	/* waits for TAPSEC_PEER_VERDICT */
 
 /* Control messages at level SOL_TAPSEC (same numbers as kTLS's). */
 #define TAPSEC_SET_RECORD_TYPE	1	/* sendmsg: __u8 content type */
@@ -482,6 +498,7 @@ enum tapsec_hs_attr {
 	TAPSEC_A_HS_PSK,		/* flag: an external PSK was used */
 	TAPSEC_A_HS_PAD,
 	TAPSEC_A_HS_SESSION_CACHE,	/* u32: enum tapsec_session_cache */
+	TAPSEC_A_HS_PEER_CHAIN,		/* binary: as TAPSEC_PEER_CHAIN */
 
 	__TAPSEC_A_HS_MAX,
 	TAPSEC_A_HS_MAX = __TAPSEC_A_HS_MAX - 1
