@@ -216,6 +216,24 @@ ossl_server() {
 	wait_listen
 }
 
+# ossl_server_fd7 CERT: an interactive openssl s_server (TLS 1.3, no
+# tickets) on $PORT for one connection, showing CERT; what is written to
+# fd 7 is its stdin (a fifo: it would close on EOF), its output goes to
+# $(casefile srv).  The caller closes fd 7 (exec 7>&-).
+ossl_server_fd7() {
+	local fifo
+	fifo=$(casefile fifo)
+	mkfifo "$fifo" && : >"$(casefile srv)" || return 1
+	nsenter --net="/run/netns/$S" timeout 120 openssl s_server \
+		-accept "$SADDR:$PORT" -naccept 1 -tls1_3 -num_tickets 0 \
+		-cert "$pki/$1.pem" -key "$pki/$1.key" \
+		<"$fifo" >"$(casefile srv)" 2>&1 &
+	CASE_PIDS+=("$!")
+	BG_PID=$!
+	exec 7>"$fifo"
+	wait_listen || { exec 7>&-; return 1; }
+}
+
 # slow_stdin LINE: stdin of a TLS client tool: LINE, then no EOF until the
 # end of the case (gnutls-cli closes on EOF before the reply is in).
 slow_stdin() {
@@ -801,21 +819,12 @@ wait_counter() {
 # answers the client's update_requested with its next write, which "k"
 # makes: one KeyUpdate or two.
 client_key_update_openssl() {
-	local fifo srv cli tx0 rx0 rxk
-	fifo=$(casefile fifo)
+	local srv cli tx0 rx0 rxk
 	srv=$(casefile srv)
 	cli=$(casefile cli)
-	mkfifo "$fifo" || return 1
 	tx0=$(counter "$C" tx_key_updates)
 	rx0=$(counter "$C" rx_key_updates)
-	nsenter --net="/run/netns/$S" timeout 120 openssl s_server \
-		-accept "$SADDR:$PORT" -naccept 1 -tls1_3 -num_tickets 0 \
-		-cert "$pki/server.pem" -key "$pki/server.key" \
-		<"$fifo" >"$srv" 2>&1 &
-	CASE_PIDS+=("$!")
-	BG_PID=$!
-	exec 7>"$fifo"
-	wait_listen || { exec 7>&-; return 1; }
+	ossl_server_fd7 server || return 1
 	client "$SADDR" "$PORT" --sni server.test --send 'one\n' \
 		--key-update --read 12 >"$cli" &
 	CASE_PIDS+=("$!")
@@ -911,20 +920,10 @@ client_defer_accept() {
 # Rejected: the server gets a bad_certificate alert, the socket is done
 # with EKEYREJECTED.
 client_defer_reject() {
-	local out fifo srv
-	fifo=$(casefile fifo)
+	local out srv
 	srv=$(casefile srv)
-	mkfifo "$fifo" && : >"$srv" || return 1
-	# Not -www: s_server reports what it reads, the alert included; its
-	# stdin stays open (the fifo) so that it does not close first.
-	nsenter --net="/run/netns/$S" timeout 60 openssl s_server \
-		-accept "$SADDR:$PORT" -naccept 1 -tls1_3 -num_tickets 0 \
-		-cert "$pki/other-server.pem" -key "$pki/other-server.key" \
-		<"$fifo" >"$srv" 2>&1 &
-	CASE_PIDS+=("$!")
-	BG_PID=$!
-	exec 7>"$fifo"
-	wait_listen || { exec 7>&-; return 1; }
+	# Not -www: s_server reports what it reads, the alert included.
+	ossl_server_fd7 other-server || return 1
 	out=$(client "$SADDR" "$PORT" --sni server.test --defer reject)
 	wait_line "$srv" 'bad certificate|alert number 42' 1 ||
 		{ exec 7>&-; return 1; }
