@@ -208,14 +208,15 @@ static __poll_t tapsec_stream_poll(struct file *file, struct socket *sock,
 	struct tapsec_tls *tls = ctx ? READ_ONCE(ctx->tls) : NULL;
 	struct tapsec_tls_rx *rx = tls ? READ_ONCE(tls->rx) : NULL;
 
+	if (rx) {
+		mask &= ~(EPOLLIN | EPOLLRDNORM);
+		if (tapsec_tls_rx_readable(rx) ||
+		    (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN))
+			mask |= EPOLLIN | EPOLLRDNORM;
+	}
+	/* Last: a handshake (or a verdict) under way withholds readiness. */
 	if (tapsec_hs_delegated(ctx))
 		mask = tapsec_hs_poll(ctx, mask);
-	if (!rx)
-		return mask;
-	mask &= ~(EPOLLIN | EPOLLRDNORM);
-	if (tapsec_tls_rx_readable(rx) ||
-	    (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN))
-		mask |= EPOLLIN | EPOLLRDNORM;
 	return mask;
 }
 

@@ -98,6 +98,8 @@ struct hs_script {
 	uint32_t status;	/* DONE: 0 or a positive errno */
 	const char *reason, *alpn, *peer_identity;
 	int peer_auth, psk;
+	const void *chain;	/* DONE: TAPSEC_A_HS_PEER_CHAIN */
+	size_t chain_len;
 };
 
 /* Reports from the daemon, in this order. */
@@ -203,7 +205,7 @@ daemon_main(int go, int rep, const struct hs_script *s, const struct key *tx,
 	struct tapsec_hs_result res = {
 		.status = s->status, .reason = s->reason, .alpn = s->alpn,
 		.peer_identity = s->peer_identity, .peer_auth = s->peer_auth,
-		.psk = s->psk,
+		.psk = s->psk, .chain = s->chain, .chain_len = s->chain_len,
 	};
 	/* What DONEs that must be refused would claim. */
 	struct tapsec_hs_result spoofed = {
@@ -1052,6 +1054,93 @@ static const struct hs_script completes = {
 	.raw = true, .keys = KEYS_BOTH, .alpn = "h2",
 	.peer_identity = "CN=peer", .peer_auth = 1,
 };
+
+/* Two "certificates" in TAPSEC_PEER_CHAIN's form. */
+static const uint8_t fake_chain[] = { 0, 0, 3, 'l', 'e', 'f', 0, 0, 2, 'c', 'a' };
+
+static const struct hs_script deferred = {
+	.raw = true, .keys = KEYS_BOTH, .peer_identity = "CN=unverified",
+	.peer_auth = 1,	/* the kernel drops it: the application decides */
+	.chain = fake_chain, .chain_len = sizeof(fake_chain),
+};
+
+/*
+ * TAPSEC_VERIFY_DEFER: connect() returns, nothing flows until the verdict
+ * (what the peer sent waits), the chain is the daemon's; accepted, the
+ * data comes; rejected, the peer reads a fatal bad_certificate alert.
+ */
+static void deferred_case(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(deleg) *self, bool accepted)
+{
+	uint32_t v = accepted ? TAPSEC_PEER_ACCEPT : TAPSEC_PEER_REJECT;
+	struct tapsec_handshake_info info;
+	uint8_t chain[64], alert[8];
+	socklen_t len;
+	int app, lfd, peer, type;
+	char c;
+
+	daemon_start(_metadata, self, &deferred);
+	lfd = plain_listener(_metadata, self, AF_INET, &self->bg.addr,
+			     &self->bg.addrlen);
+	app = hs_socket(_metadata, self, AF_INET, HS_TIMEOUT_MS);
+	ASSERT_EQ(0, set_u32(app, TAPSEC_VERIFY, TAPSEC_VERIFY_DEFER));
+	bg_start(_metadata, self, bg_connect, app);
+	daemon_req(_metadata, self);
+	peer = keep(self, accept(lfd, NULL, NULL));
+	ASSERT_LE(0, peer);
+	peer_handshake(_metadata, self, peer, false);
+	daemon_done(_metadata, self);
+	EXPECT_EQ(0, bg_join(&self->bg)) TH_LOG("connect: %s", strerror(errno));
+	EXPECT_EQ(0, daemon_reap(self));
+
+	info = hs_info(_metadata, app);
+	EXPECT_EQ(TAPSEC_HS_DONE, info.state);
+	EXPECT_EQ(TAPSEC_HS_F_VERDICT, info.flags);
+	/* The peer's data waits: not readable, EPERM both ways. */
+	ASSERT_EQ(4, send(peer, "wait", 4, MSG_NOSIGNAL));
+	EXPECT_EQ(POLLOUT, wait_fd(app, POLLIN | POLLOUT, QUIET_MS));
+	EXPECT_EQ(-1, recv(app, &c, 1, 0));
+	EXPECT_EQ(EPERM, errno);
+	EXPECT_EQ(-1, send(app, "x", 1, MSG_NOSIGNAL));
+	EXPECT_EQ(EPERM, errno);
+	/* The chain: ERANGE and the size for a short buffer. */
+	len = 4;
+	EXPECT_EQ(-1, getsockopt(app, SOL_TAPSEC, TAPSEC_PEER_CHAIN, chain, &len));
+	EXPECT_EQ(ERANGE, errno);
+	EXPECT_EQ(sizeof(fake_chain), len);
+	len = sizeof(chain);
+	ASSERT_EQ(0, getsockopt(app, SOL_TAPSEC, TAPSEC_PEER_CHAIN, chain, &len));
+	ASSERT_EQ(sizeof(fake_chain), len);
+	EXPECT_EQ(0, memcmp(chain, fake_chain, len));
+
+	ASSERT_EQ(0, setsockopt(app, SOL_TAPSEC, TAPSEC_PEER_VERDICT, &v,
+				sizeof(v)));
+	/* Decided: a second verdict has nothing to decide. */
+	EXPECT_EQ(-1, setsockopt(app, SOL_TAPSEC, TAPSEC_PEER_VERDICT, &v,
+				 sizeof(v)));
+	EXPECT_EQ(EINVAL, errno);
+	info = hs_info(_metadata, app);
+	if (accepted) {
+		EXPECT_EQ(TAPSEC_HS_DONE, info.state);
+		EXPECT_EQ(TAPSEC_HS_F_PEER_AUTH, info.flags);
+		EXPECT_TRUE(wait_fd(app, POLLIN, WAIT_MS) & POLLIN);
+		ASSERT_EQ(4, read_exact(app, alert, 4, WAIT_MS));
+		EXPECT_EQ(0, memcmp(alert, "wait", 4));
+		expect_flow(_metadata, app, peer);
+		return;
+	}
+	EXPECT_EQ(TAPSEC_HS_FAILED, info.state);
+	EXPECT_EQ(EKEYREJECTED, info.error);
+	ASSERT_EQ(2, recv_type(peer, SOL_TAPSEC, alert, sizeof(alert), &type, 0));
+	EXPECT_EQ(TAPSEC_RECORD_ALERT, type);
+	EXPECT_EQ(2, alert[0]);		/* fatal */
+	EXPECT_EQ(42, alert[1]);	/* bad_certificate */
+	EXPECT_EQ(-1, send(app, "x", 1, MSG_NOSIGNAL));
+	EXPECT_EQ(EKEYREJECTED, errno);
+}
+
+CASE(deferred_accept, deferred_case, true)
+CASE(deferred_reject, deferred_case, false)
 
 static void client_case(struct __test_metadata *_metadata,
 			FIXTURE_DATA(deleg) *self, int family)

@@ -381,7 +381,9 @@ int tapsec_nl_hs_done(struct tapsec_nl *nl, const struct tapsec_hs_result *r)
 						r->peer_identity) < 0) ||
 	    (r->resumed && nla_put_flag(msg, TAPSEC_A_HS_RESUMED) < 0) ||
 	    (r->peer_auth && nla_put_flag(msg, TAPSEC_A_HS_PEER_AUTH) < 0) ||
-	    (r->psk && nla_put_flag(msg, TAPSEC_A_HS_PSK) < 0)) {
+	    (r->psk && nla_put_flag(msg, TAPSEC_A_HS_PSK) < 0) ||
+	    (r->chain && nla_put(msg, TAPSEC_A_HS_PEER_CHAIN, r->chain_len,
+				 r->chain) < 0)) {
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}

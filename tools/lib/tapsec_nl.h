@@ -92,6 +92,8 @@ struct tapsec_hs_result {
 	uint32_t status;		/* 0 or a positive errno */
 	const char *reason, *alpn, *peer_identity;	/* or NULL */
 	int resumed, peer_auth, psk;
+	const void *chain;		/* TAPSEC_A_HS_PEER_CHAIN, or NULL */
+	size_t chain_len;
 };
 
 int tapsec_nl_hs_done(struct tapsec_nl *nl, const struct tapsec_hs_result *r);
