@@ -1055,6 +1055,20 @@ static const struct hs_script completes = {
 	.peer_identity = "CN=peer", .peer_auth = 1,
 };
 
+/*
+ * The fake daemon following @s, a plain listener (*@lfd, its address in
+ * self->bg) and a delegated IPv4 client socket to set options on.
+ */
+static int daemon_and_client(struct __test_metadata *_metadata,
+			     FIXTURE_DATA(deleg) *self,
+			     const struct hs_script *s, int *lfd)
+{
+	daemon_start(_metadata, self, s);
+	*lfd = plain_listener(_metadata, self, AF_INET, &self->bg.addr,
+			      &self->bg.addrlen);
+	return hs_socket(_metadata, self, AF_INET, HS_TIMEOUT_MS);
+}
+
 /* Two "certificates" in TAPSEC_PEER_CHAIN's form. */
 static const uint8_t fake_chain[] = { 0, 0, 3, 'l', 'e', 'f', 0, 0, 2, 'c', 'a' };
 
@@ -1079,10 +1093,7 @@ static void deferred_case(struct __test_metadata *_metadata,
 	int app, lfd, peer, type;
 	char c;
 
-	daemon_start(_metadata, self, &deferred);
-	lfd = plain_listener(_metadata, self, AF_INET, &self->bg.addr,
-			     &self->bg.addrlen);
-	app = hs_socket(_metadata, self, AF_INET, HS_TIMEOUT_MS);
+	app = daemon_and_client(_metadata, self, &deferred, &lfd);
 	ASSERT_EQ(0, set_u32(app, TAPSEC_VERIFY, TAPSEC_VERIFY_DEFER));
 	bg_start(_metadata, self, bg_connect, app);
 	daemon_req(_metadata, self);
@@ -1763,10 +1774,7 @@ TEST_F(deleg, psk_handshake)
 	ASSERT_EQ(0, tapsec_nl_psk_add(&nl, PSK_OTHER, psk_key,
 				       sizeof(psk_key), -1));
 
-	daemon_start(_metadata, self, &psk_completes);
-	lfd = plain_listener(_metadata, self, AF_INET, &self->bg.addr,
-			     &self->bg.addrlen);
-	app = hs_socket(_metadata, self, AF_INET, HS_TIMEOUT_MS);
+	app = daemon_and_client(_metadata, self, &psk_completes, &lfd);
 	ASSERT_EQ(0, set_str(app, TAPSEC_PSK_IDENTITY, PSK_ID));
 	bg_start(_metadata, self, bg_connect, app);
 	req = daemon_req(_metadata, self);
