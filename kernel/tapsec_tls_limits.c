@@ -25,10 +25,13 @@ static u64 tapsec_tls_soft_records(const struct tapsec_tls_tx *tx)
 	       TAPSEC_TLS_CHACHA_SOFT_RECORDS : TAPSEC_TLS_AES_GCM_SOFT_RECORDS;
 }
 
-/* Seconds since the transmit key was installed or updated. */
-static u64 tapsec_tls_tx_age(const struct tapsec_tls_tx *tx)
+/*
+ * Whether the transmit key is @lim seconds old (0: no limit).  Checked per
+ * record: the clock is read only when there is a limit.
+ */
+static bool tapsec_tls_tx_aged(const struct tapsec_tls_tx *tx, u64 lim)
 {
-	return ktime_get_boottime_seconds() - tx->born;
+	return lim && ktime_get_boottime_seconds() - tx->born >= lim;
 }
 
 /* Whether @count reached the limit @lim (0: no limit). */
@@ -65,14 +68,14 @@ bool tapsec_tls_tx_expired(const struct tapsec_tls_tx *tx)
 	return tx->d.aead.exhausted ||
 	       tapsec_tls_reached(tx->records, tx->lim.hard_records) ||
 	       tapsec_tls_reached(tx->bytes, tx->lim.hard_bytes) ||
-	       tapsec_tls_reached(tapsec_tls_tx_age(tx), tx->lim.hard_seconds);
+	       tapsec_tls_tx_aged(tx, tx->lim.hard_seconds);
 }
 
 static bool tapsec_tls_tx_soft(const struct tapsec_tls_tx *tx)
 {
 	return tx->records >= tapsec_tls_soft_records(tx) ||
 	       tapsec_tls_reached(tx->bytes, tx->lim.soft_bytes) ||
-	       tapsec_tls_reached(tapsec_tls_tx_age(tx), tx->lim.soft_seconds);
+	       tapsec_tls_tx_aged(tx, tx->lim.soft_seconds);
 }
 
 /**
