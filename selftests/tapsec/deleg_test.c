@@ -1069,6 +1069,22 @@ static int daemon_and_client(struct __test_metadata *_metadata,
 	return hs_socket(_metadata, self, AF_INET, HS_TIMEOUT_MS);
 }
 
+/*
+ * The rest of a client's delegated handshake once the daemon took it: the
+ * peer (*@peer) accepted on @lfd does its side, the daemon reports DONE,
+ * the background connect() returns 0 and the daemon exits cleanly.
+ */
+static void client_handshake(struct __test_metadata *_metadata,
+			     FIXTURE_DATA(deleg) *self, int lfd, int *peer)
+{
+	*peer = keep(self, accept(lfd, NULL, NULL));
+	ASSERT_LE(0, *peer);
+	peer_handshake(_metadata, self, *peer, false);
+	daemon_done(_metadata, self);
+	EXPECT_EQ(0, bg_join(&self->bg)) TH_LOG("connect: %s", strerror(errno));
+	EXPECT_EQ(0, daemon_reap(self));
+}
+
 /* Two "certificates" in TAPSEC_PEER_CHAIN's form. */
 static const uint8_t fake_chain[] = { 0, 0, 3, 'l', 'e', 'f', 0, 0, 2, 'c', 'a' };
 
@@ -1097,12 +1113,7 @@ static void deferred_case(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, set_u32(app, TAPSEC_VERIFY, TAPSEC_VERIFY_DEFER));
 	bg_start(_metadata, self, bg_connect, app);
 	daemon_req(_metadata, self);
-	peer = keep(self, accept(lfd, NULL, NULL));
-	ASSERT_LE(0, peer);
-	peer_handshake(_metadata, self, peer, false);
-	daemon_done(_metadata, self);
-	EXPECT_EQ(0, bg_join(&self->bg)) TH_LOG("connect: %s", strerror(errno));
-	EXPECT_EQ(0, daemon_reap(self));
+	client_handshake(_metadata, self, lfd, &peer);
 
 	info = hs_info(_metadata, app);
 	EXPECT_EQ(TAPSEC_HS_DONE, info.state);
@@ -1205,12 +1216,7 @@ static void client_case(struct __test_metadata *_metadata,
 	EXPECT_TRUE(same_addr(&self->bg.addr, &req.peer));
 	EXPECT_EQ(inode_of(app), req.inode);
 
-	peer = keep(self, accept(lfd, NULL, NULL));
-	ASSERT_LE(0, peer);
-	peer_handshake(_metadata, self, peer, false);
-	daemon_done(_metadata, self);
-	EXPECT_EQ(0, bg_join(&self->bg)) TH_LOG("connect: %s", strerror(errno));
-	EXPECT_EQ(0, daemon_reap(self));
+	client_handshake(_metadata, self, lfd, &peer);
 
 	expect_done(_metadata, app, "h2", "CN=peer", TAPSEC_HS_F_PEER_AUTH);
 	expect_flow(_metadata, app, peer);
