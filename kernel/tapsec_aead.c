@@ -7,10 +7,12 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <crypto/aead.h>
+#include <linux/uaccess.h>
 #include <linux/tapsec.h>
 
 #include "tapsec.h"
 #include "tapsec_aead.h"
+#include "tapsec_compat.h"
 
 static const char *tapsec_aead_alg(u16 cipher)
 {
@@ -151,4 +153,123 @@ int tapsec_aead_crypt(struct tapsec_aead *a, bool encrypt,
 	aead_request_set_crypt(req, src, dst, cryptlen, nonce);
 	return crypto_wait_req(encrypt ? crypto_aead_encrypt(req) :
 				crypto_aead_decrypt(req), &wait);
+}
+
+static unsigned int tapsec_aead_info_size(u16 cipher)
+{
+	switch (cipher) {
+	case TAPSEC_CIPHER_AES_GCM_128:
+		return sizeof(struct tapsec_crypto_info_aes_gcm_128);
+	case TAPSEC_CIPHER_AES_GCM_256:
+		return sizeof(struct tapsec_crypto_info_aes_gcm_256);
+	case TAPSEC_CIPHER_CHACHA20_POLY1305:
+		return sizeof(struct tapsec_crypto_info_chacha20_poly1305);
+	default:
+		return 0;
+	}
+}
+
+/* Pull key material out of a crypto_info with a salt (AES-GCM). */
+static void tapsec_aead_unpack(struct tapsec_keys *k, const u8 *key,
+			       unsigned int key_len, const u8 *salt,
+			       const u8 *iv, const u8 *rec_seq)
+{
+	memcpy(k->key, key, key_len);
+	k->key_len = key_len;
+	memcpy(k->iv, salt, 4);
+	memcpy(k->iv + 4, iv, TAPSEC_NONCE_LEN - 4);
+	k->seq = get_unaligned_be64(rec_seq);
+}
+
+/**
+ * tapsec_aead_parse() - read a TAPSEC_TX/RX crypto_info
+ * @optval: a struct tapsec_crypto_info_* for the cipher named in it
+ * @optlen: exactly the size of that structure
+ * @k: the key material out; the caller checks @k->version and wipes @k
+ *
+ * Return: 0, -EINVAL for an unknown cipher or a wrong length, -EFAULT.
+ */
+int tapsec_aead_parse(sockptr_t optval, unsigned int optlen,
+		      struct tapsec_keys *k)
+{
+	union tapsec_crypto_info_any ci;
+	unsigned int size;
+
+	if (optlen < sizeof(ci.info))
+		return -EINVAL;
+	if (copy_from_sockptr(&ci.info, optval, sizeof(ci.info)))
+		return -EFAULT;
+	size = tapsec_aead_info_size(ci.info.cipher_type);
+	if (!size || optlen != size)
+		return -EINVAL;
+	if (copy_from_sockptr(&ci, optval, size))
+		return -EFAULT;
+
+	k->version = ci.info.version;
+	k->cipher = ci.info.cipher_type;
+	switch (k->cipher) {
+	case TAPSEC_CIPHER_AES_GCM_128:
+		tapsec_aead_unpack(k, ci.gcm128.key, sizeof(ci.gcm128.key),
+				   ci.gcm128.salt, ci.gcm128.iv,
+				   ci.gcm128.rec_seq);
+		break;
+	case TAPSEC_CIPHER_AES_GCM_256:
+		tapsec_aead_unpack(k, ci.gcm256.key, sizeof(ci.gcm256.key),
+				   ci.gcm256.salt, ci.gcm256.iv,
+				   ci.gcm256.rec_seq);
+		break;
+	default:
+		memcpy(k->key, ci.chacha.key, sizeof(ci.chacha.key));
+		k->key_len = sizeof(ci.chacha.key);
+		memcpy(k->iv, ci.chacha.iv, sizeof(ci.chacha.iv));
+		k->seq = get_unaligned_be64(ci.chacha.rec_seq);
+		break;
+	}
+	memzero_explicit(&ci, sizeof(ci));
+	return 0;
+}
+
+/**
+ * tapsec_aead_pack() - fill a crypto_info to read a key's parameters back
+ * @a: the key slot
+ * @version: crypto_info version to report
+ * @key: the key bytes to include, or NULL to leave them zero
+ * @rec_seq: the rec_seq to report
+ * @ci: zeroed by the caller, filled here
+ *
+ * Return: the size of the structure for @a's cipher.
+ */
+unsigned int tapsec_aead_pack(const struct tapsec_aead *a, u16 version,
+			      const u8 *key, u64 rec_seq,
+			      union tapsec_crypto_info_any *ci)
+{
+	bool gcm256 = a->cipher == TAPSEC_CIPHER_AES_GCM_256;
+	u8 *k, *salt = NULL, *iv, *seq;
+	unsigned int klen;
+
+	ci->info.version = version;
+	ci->info.cipher_type = a->cipher;
+	if (a->cipher == TAPSEC_CIPHER_CHACHA20_POLY1305) {
+		k = ci->chacha.key;
+		klen = sizeof(ci->chacha.key);
+		iv = ci->chacha.iv;
+		seq = ci->chacha.rec_seq;
+	} else {
+		/* The two AES-GCM layouts differ in the key's size only. */
+		k = gcm256 ? ci->gcm256.key : ci->gcm128.key;
+		klen = gcm256 ? sizeof(ci->gcm256.key) : sizeof(ci->gcm128.key);
+		salt = gcm256 ? ci->gcm256.salt : ci->gcm128.salt;
+		iv = gcm256 ? ci->gcm256.iv : ci->gcm128.iv;
+		seq = gcm256 ? ci->gcm256.rec_seq : ci->gcm128.rec_seq;
+	}
+	if (salt) {
+		memcpy(salt, a->iv, 4);
+		memcpy(iv, a->iv + 4, TAPSEC_NONCE_LEN - 4);
+	} else {
+		memcpy(iv, a->iv, TAPSEC_NONCE_LEN);
+	}
+	put_unaligned_be64(rec_seq, seq);
+	if (key)
+		memcpy(k, key, klen);
+	return tapsec_aead_info_size(a->cipher);
 }

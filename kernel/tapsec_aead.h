@@ -9,6 +9,8 @@
 #include <linux/types.h>
 #include <linux/scatterlist.h>
 #include <crypto/aead.h>
+#include <linux/sockptr.h>
+#include <linux/tapsec.h>
 
 #define TAPSEC_NONCE_LEN	12
 #define TAPSEC_TAG_LEN		16
@@ -34,6 +36,37 @@ struct tapsec_aead {
 	u16 cipher;
 };
 
+/* The union of every layout TAPSEC_TX/RX take (kTLS's crypto_info). */
+union tapsec_crypto_info_any {
+	struct tapsec_crypto_info info;
+	struct tapsec_crypto_info_aes_gcm_128 gcm128;
+	struct tapsec_crypto_info_aes_gcm_256 gcm256;
+	struct tapsec_crypto_info_chacha20_poly1305 chacha;
+};
+
+/**
+ * struct tapsec_keys - one direction's key material, out of a crypto_info
+ * @version: crypto_info version, checked by the engine
+ * @cipher: TAPSEC_CIPHER_*
+ * @key: the key
+ * @key_len: its length
+ * @iv: salt || iv (AES-GCM) or the 12-byte iv (ChaCha20-Poly1305)
+ * @seq: rec_seq, big-endian in the crypto_info
+ */
+struct tapsec_keys {
+	u16 version;
+	u16 cipher;
+	u8 key[TAPSEC_MAX_KEY_LEN];
+	unsigned int key_len;
+	u8 iv[TAPSEC_NONCE_LEN];
+	u64 seq;
+};
+
+int tapsec_aead_parse(sockptr_t optval, unsigned int optlen,
+		      struct tapsec_keys *k);
+unsigned int tapsec_aead_pack(const struct tapsec_aead *a, u16 version,
+			      const u8 *key, u64 rec_seq,
+			      union tapsec_crypto_info_any *ci);
 int tapsec_aead_init(struct tapsec_aead *a, u16 cipher, const u8 *key,
 		     unsigned int key_len);
 void tapsec_aead_wipe(struct tapsec_aead *a);

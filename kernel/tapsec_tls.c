@@ -12,97 +12,9 @@
 #include "tapsec_compat.h"
 #include "tapsec_tls.h"
 
-/* The union of every layout TAPSEC_TX/RX take. */
-union tapsec_tls_crypto_info {
-	struct tapsec_crypto_info info;
-	struct tapsec_crypto_info_aes_gcm_128 gcm128;
-	struct tapsec_crypto_info_aes_gcm_256 gcm256;
-	struct tapsec_crypto_info_chacha20_poly1305 chacha;
-};
-
-/* Key material of one direction, pulled out of a crypto_info. */
-struct tapsec_tls_keys {
-	u16 version;
-	u16 cipher;
-	u8 key[TAPSEC_MAX_KEY_LEN];
-	unsigned int key_len;
-	u8 iv[TAPSEC_NONCE_LEN];	/* salt || iv, or the 12-byte iv */
-	u64 seq;
-};
-
-static unsigned int tapsec_tls_info_size(u16 cipher)
-{
-	switch (cipher) {
-	case TAPSEC_CIPHER_AES_GCM_128:
-		return sizeof(struct tapsec_crypto_info_aes_gcm_128);
-	case TAPSEC_CIPHER_AES_GCM_256:
-		return sizeof(struct tapsec_crypto_info_aes_gcm_256);
-	case TAPSEC_CIPHER_CHACHA20_POLY1305:
-		return sizeof(struct tapsec_crypto_info_chacha20_poly1305);
-	default:
-		return 0;
-	}
-}
-
-/* Pull key material out of a crypto_info with a salt (AES-GCM). */
-static void tapsec_tls_unpack(struct tapsec_tls_keys *k, const u8 *key,
-			      unsigned int key_len, const u8 *salt,
-			      const u8 *iv, const u8 *rec_seq)
-{
-	memcpy(k->key, key, key_len);
-	k->key_len = key_len;
-	memcpy(k->iv, salt, 4);
-	memcpy(k->iv + 4, iv, TAPSEC_NONCE_LEN - 4);
-	k->seq = get_unaligned_be64(rec_seq);
-}
-
-static int tapsec_tls_parse(sockptr_t optval, unsigned int optlen,
-			    struct tapsec_tls_keys *k)
-{
-	union tapsec_tls_crypto_info ci;
-	unsigned int size;
-	int err = 0;
-
-	if (optlen < sizeof(ci.info))
-		return -EINVAL;
-	if (copy_from_sockptr(&ci.info, optval, sizeof(ci.info)))
-		return -EFAULT;
-	if (ci.info.version != TAPSEC_TLS_1_2_VERSION &&
-	    ci.info.version != TAPSEC_TLS_1_3_VERSION)
-		return -EINVAL;
-	size = tapsec_tls_info_size(ci.info.cipher_type);
-	if (!size || optlen != size)
-		return -EINVAL;
-	if (copy_from_sockptr(&ci, optval, size))
-		return -EFAULT;
-
-	k->version = ci.info.version;
-	k->cipher = ci.info.cipher_type;
-	switch (k->cipher) {
-	case TAPSEC_CIPHER_AES_GCM_128:
-		tapsec_tls_unpack(k, ci.gcm128.key, sizeof(ci.gcm128.key),
-				  ci.gcm128.salt, ci.gcm128.iv, ci.gcm128.rec_seq);
-		break;
-	case TAPSEC_CIPHER_AES_GCM_256:
-		tapsec_tls_unpack(k, ci.gcm256.key, sizeof(ci.gcm256.key),
-				  ci.gcm256.salt, ci.gcm256.iv, ci.gcm256.rec_seq);
-		break;
-	case TAPSEC_CIPHER_CHACHA20_POLY1305:
-		memcpy(k->key, ci.chacha.key, sizeof(ci.chacha.key));
-		k->key_len = sizeof(ci.chacha.key);
-		memcpy(k->iv, ci.chacha.iv, sizeof(ci.chacha.iv));
-		k->seq = get_unaligned_be64(ci.chacha.rec_seq);
-		break;
-	default:
-		err = -EINVAL;
-	}
-	memzero_explicit(&ci, sizeof(ci));
-	return err;
-}
-
 /* Key a direction from @k; the old key, if any, was wiped before. */
 static int tapsec_tls_dir_init(struct tapsec_tls_dir *d,
-			       const struct tapsec_tls_keys *k)
+			       const struct tapsec_keys *k)
 {
 	int err;
 
@@ -271,7 +183,7 @@ static bool tapsec_tls_connected(const struct sock *sk)
 
 static int tapsec_tls_set_tx(struct sock *sk, struct tapsec_ctx *ctx,
 			     struct tapsec_tls *tls,
-			     const struct tapsec_tls_keys *k)
+			     const struct tapsec_keys *k)
 {
 	struct tapsec_tls_tx *tx = tls->tx;
 	int err;
@@ -319,7 +231,7 @@ static int tapsec_tls_set_tx(struct sock *sk, struct tapsec_ctx *ctx,
 
 static int tapsec_tls_set_rx(struct sock *sk, struct tapsec_ctx *ctx,
 			     struct tapsec_tls *tls,
-			     const struct tapsec_tls_keys *k)
+			     const struct tapsec_keys *k)
 {
 	struct tapsec_tls_rx *rx = tls->rx;
 	int err;
@@ -387,13 +299,16 @@ int tapsec_tls_setsockopt(struct sock *sk, struct tapsec_ctx *ctx,
 			  int optname, sockptr_t optval, unsigned int optlen)
 {
 	bool is_tx = optname == TAPSEC_TX;
-	struct tapsec_tls_keys k;
+	struct tapsec_keys k;
 	struct tapsec_tls *tls;
 	int err;
 
 	if (ctx->protocol != TAPSEC_PROTO_TLS)
 		return -EPROTOTYPE;
-	err = tapsec_tls_parse(optval, optlen, &k);
+	err = tapsec_aead_parse(optval, optlen, &k);
+	if (!err && k.version != TAPSEC_TLS_1_2_VERSION &&
+	    k.version != TAPSEC_TLS_1_3_VERSION)
+		err = -EINVAL;
 	if (err)
 		goto out;
 	tls = tapsec_tls_get(sk, ctx);
@@ -417,17 +332,6 @@ out:
 	return err;
 }
 
-/* Put a direction's parameters into a crypto_info with a salt. */
-static void tapsec_tls_pack(const struct tapsec_tls_dir *d, u8 *key, u8 *salt,
-			    u8 *iv, u8 *rec_seq, bool with_key)
-{
-	memcpy(salt, d->aead.iv, 4);
-	memcpy(iv, d->aead.iv + 4, TAPSEC_NONCE_LEN - 4);
-	put_unaligned_be64(d->aead.seq, rec_seq);
-	if (with_key)
-		memcpy(key, d->key, d->key_len);
-}
-
 /**
  * tapsec_tls_getsockopt() - read a TLS traffic key's parameters back
  * @sk: the stream socket
@@ -445,7 +349,7 @@ int tapsec_tls_getsockopt(struct sock *sk, struct tapsec_ctx *ctx,
 {
 	bool with_key = optname == TAPSEC_TX_KEY || optname == TAPSEC_RX_KEY;
 	bool is_tx = optname == TAPSEC_TX || optname == TAPSEC_TX_KEY;
-	union tapsec_tls_crypto_info ci = {};
+	union tapsec_crypto_info_any ci = {};
 	struct tapsec_tls_dir *d = NULL;
 	struct tapsec_tls *tls;
 	unsigned int size = 0;
@@ -466,25 +370,8 @@ int tapsec_tls_getsockopt(struct sock *sk, struct tapsec_ctx *ctx,
 		err = -ENOKEY;
 		goto out;
 	}
-	size = tapsec_tls_info_size(d->aead.cipher);
-	ci.info.version = d->version;
-	ci.info.cipher_type = d->aead.cipher;
-	switch (d->aead.cipher) {
-	case TAPSEC_CIPHER_AES_GCM_128:
-		tapsec_tls_pack(d, ci.gcm128.key, ci.gcm128.salt, ci.gcm128.iv,
-				ci.gcm128.rec_seq, with_key);
-		break;
-	case TAPSEC_CIPHER_AES_GCM_256:
-		tapsec_tls_pack(d, ci.gcm256.key, ci.gcm256.salt, ci.gcm256.iv,
-				ci.gcm256.rec_seq, with_key);
-		break;
-	default:
-		memcpy(ci.chacha.iv, d->aead.iv, sizeof(ci.chacha.iv));
-		put_unaligned_be64(d->aead.seq, ci.chacha.rec_seq);
-		if (with_key)
-			memcpy(ci.chacha.key, d->key, sizeof(ci.chacha.key));
-		break;
-	}
+	size = tapsec_aead_pack(&d->aead, d->version, with_key ? d->key : NULL,
+				d->aead.seq, &ci);
 out:
 	release_sock(sk);
 	if (!err && len < size)

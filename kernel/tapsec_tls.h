@@ -183,6 +183,7 @@ int tapsec_tls_push(struct sock *sk, struct tapsec_tls_tx *tx, int flags);
 int tapsec_tls_tx_owed(struct sock *sk, struct tapsec_ctx *ctx, int flags);
 int tapsec_tls_send_alert(struct sock *sk, struct tapsec_ctx *ctx, u8 level,
 			  u8 desc, int flags);
+int tapsec_tls_cmsg_type(struct msghdr *msg, u8 *type);
 
 /* tapsec_tls_rx.c */
 int tapsec_tls_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
@@ -192,8 +193,27 @@ void tapsec_tls_rx_fill(struct sock *sk, struct tapsec_tls_rx *rx);
 bool tapsec_tls_rx_readable(const struct tapsec_tls_rx *rx);
 int tapsec_tls_rx_alloc(struct tapsec_tls_rx **rxp);
 void tapsec_tls_rx_free(struct tapsec_tls_rx *rx);
+int tapsec_tls_put_type(struct msghdr *msg, u8 type);
 
 /* tapsec_tls13.c */
+#define TAPSEC_TLS13_LABEL	"tls13 "	/* HkdfLabel prefixes, 6 bytes */
+#define TAPSEC_DTLS13_LABEL	"dtls13"
+
+/* One generation of a direction's traffic secret, key and IV. */
+struct tapsec_tls13_gen {
+	u8 secret[TAPSEC_TLS13_SECRET_MAX];
+	u8 key[TAPSEC_MAX_KEY_LEN];
+	u8 iv[TAPSEC_NONCE_LEN];
+};
+
+unsigned int tapsec_tls13_hash_len(u16 cipher);
+unsigned int tapsec_tls13_key_len(u16 cipher);
+int tapsec_tls13_derive(u16 cipher, const u8 *secret, const char *prefix,
+			const char *label, u8 *out, unsigned int out_len);
+int tapsec_tls13_next(u16 cipher, const u8 *secret, const char *prefix,
+		      struct tapsec_tls13_gen *g);
+int tapsec_tls13_get_secret(sockptr_t optval, unsigned int optlen,
+			    struct tapsec_tls13_secret *s);
 int tapsec_tls13_setsockopt(struct sock *sk, struct tapsec_ctx *ctx,
 			    int optname, sockptr_t optval,
 			    unsigned int optlen);

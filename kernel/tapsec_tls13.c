@@ -17,15 +17,13 @@
 #define TAPSEC_TLS13_KEY_UPDATE		24	/* HandshakeType key_update */
 #define TAPSEC_TLS13_KU_LEN		5	/* header and one byte */
 
-/* One generation of a direction's traffic secret, key and IV. */
-struct tapsec_tls13_gen {
-	u8 secret[TAPSEC_TLS13_SECRET_MAX];
-	u8 key[TAPSEC_MAX_KEY_LEN];
-	u8 iv[TAPSEC_NONCE_LEN];
-};
-
-/* Hash of a cipher suite: its length, or 0 for an unknown cipher. */
-static unsigned int tapsec_tls13_hash_len(u16 cipher)
+/**
+ * tapsec_tls13_hash_len() - length of a cipher suite's hash
+ * @cipher: TAPSEC_CIPHER_*
+ *
+ * Return: 32 or 48, or 0 for an unknown cipher.
+ */
+unsigned int tapsec_tls13_hash_len(u16 cipher)
 {
 	switch (cipher) {
 	case TAPSEC_CIPHER_AES_GCM_128:
@@ -38,7 +36,13 @@ static unsigned int tapsec_tls13_hash_len(u16 cipher)
 	}
 }
 
-static unsigned int tapsec_tls13_key_len(u16 cipher)
+/**
+ * tapsec_tls13_key_len() - length of a cipher suite's traffic key
+ * @cipher: TAPSEC_CIPHER_*
+ *
+ * Return: 16 or 32.
+ */
+unsigned int tapsec_tls13_key_len(u16 cipher)
 {
 	return cipher == TAPSEC_CIPHER_AES_GCM_128 ? 16 : 32;
 }
@@ -55,10 +59,12 @@ static struct crypto_shash *tapsec_tls13_shash(u16 cipher, bool hmac)
 
 /*
  * HKDF-Expand-Label(secret, label, context, out_len) of RFC 8446 7.1:
- * HKDF-Expand (RFC 5869) with info = HkdfLabel, hashed in pieces.
+ * HKDF-Expand (RFC 5869) with info = HkdfLabel, hashed in pieces.  The
+ * label's prefix is "tls13 ", or "dtls13" for DTLS 1.3 (RFC 9147 5.9).
  */
 static int tapsec_tls13_expand_label(struct crypto_shash *tfm,
 				     const u8 *secret, unsigned int hlen,
+				     const char *prefix,
 				     const u8 *label, unsigned int label_len,
 				     const u8 *context, unsigned int context_len,
 				     u8 *out, unsigned int out_len)
@@ -81,7 +87,7 @@ static int tapsec_tls13_expand_label(struct crypto_shash *tfm,
 		if (!err)
 			err = crypto_shash_update(desc, hdr, sizeof(hdr));
 		if (!err)
-			err = crypto_shash_update(desc, (const u8 *)"tls13 ", 6);
+			err = crypto_shash_update(desc, (const u8 *)prefix, 6);
 		if (!err)
 			err = crypto_shash_update(desc, label, label_len);
 		if (!err)
@@ -103,29 +109,55 @@ static int tapsec_tls13_expand_label(struct crypto_shash *tfm,
 	return err;
 }
 
-/* The next generation of a direction (RFC 8446 7.2 and 7.3). */
-static int tapsec_tls13_next(u16 cipher, const u8 *secret,
-			     struct tapsec_tls13_gen *g)
+/**
+ * tapsec_tls13_derive() - HKDF-Expand-Label with an empty context
+ * @cipher: TAPSEC_CIPHER_*: selects the hash
+ * @secret: the secret, as long as the hash
+ * @prefix: TAPSEC_TLS13_LABEL or TAPSEC_DTLS13_LABEL
+ * @label: the label, without the prefix
+ * @out: where the output goes
+ * @out_len: bytes of output
+ *
+ * Return: 0 or an error of the crypto API.
+ */
+int tapsec_tls13_derive(u16 cipher, const u8 *secret, const char *prefix,
+			const char *label, u8 *out, unsigned int out_len)
 {
-	unsigned int hlen = tapsec_tls13_hash_len(cipher);
 	struct crypto_shash *tfm = tapsec_tls13_shash(cipher, true);
 	int err;
 
 	if (IS_ERR(tfm))
 		return PTR_ERR(tfm);
-	err = tapsec_tls13_expand_label(tfm, secret, hlen,
-					(const u8 *)"traffic upd", 11,
-					NULL, 0, g->secret, hlen);
-	if (!err)
-		err = tapsec_tls13_expand_label(tfm, g->secret, hlen,
-						(const u8 *)"key", 3, NULL,
-						0, g->key,
-						tapsec_tls13_key_len(cipher));
-	if (!err)
-		err = tapsec_tls13_expand_label(tfm, g->secret, hlen,
-						(const u8 *)"iv", 2, NULL,
-						0, g->iv, TAPSEC_NONCE_LEN);
+	err = tapsec_tls13_expand_label(tfm, secret,
+					tapsec_tls13_hash_len(cipher), prefix,
+					(const u8 *)label, strlen(label),
+					NULL, 0, out, out_len);
 	crypto_free_shash(tfm);
+	return err;
+}
+
+/**
+ * tapsec_tls13_next() - the next generation of a direction's secret
+ * @cipher: TAPSEC_CIPHER_*
+ * @secret: the current traffic secret
+ * @prefix: TAPSEC_TLS13_LABEL or TAPSEC_DTLS13_LABEL
+ * @g: the next secret, its key and IV (RFC 8446 7.2 and 7.3)
+ *
+ * Return: 0 or an error of the crypto API.
+ */
+int tapsec_tls13_next(u16 cipher, const u8 *secret, const char *prefix,
+		      struct tapsec_tls13_gen *g)
+{
+	int err;
+
+	err = tapsec_tls13_derive(cipher, secret, prefix, "traffic upd",
+				  g->secret, tapsec_tls13_hash_len(cipher));
+	if (!err)
+		err = tapsec_tls13_derive(cipher, g->secret, prefix, "key",
+					  g->key, tapsec_tls13_key_len(cipher));
+	if (!err)
+		err = tapsec_tls13_derive(cipher, g->secret, prefix, "iv",
+					  g->iv, TAPSEC_NONCE_LEN);
 	return err;
 }
 
@@ -137,7 +169,8 @@ static int tapsec_tls13_prepare(struct tapsec_tls_dir *d,
 				struct tapsec_tls13_gen *g,
 				struct tapsec_aead *na)
 {
-	int err = tapsec_tls13_next(d->aead.cipher, d->secret, g);
+	int err = tapsec_tls13_next(d->aead.cipher, d->secret,
+				    TAPSEC_TLS13_LABEL, g);
 
 	if (err)
 		return err;
@@ -294,8 +327,16 @@ int tapsec_tls13_rx_handshake(struct sock *sk, struct tapsec_ctx *ctx,
 	return err ?: 1;
 }
 
-static int tapsec_tls13_get_secret(sockptr_t optval, unsigned int optlen,
-				   struct tapsec_tls13_secret *s)
+/**
+ * tapsec_tls13_get_secret() - read a struct tapsec_tls13_secret option
+ * @optval: the option value
+ * @optlen: its length, exactly the structure's
+ * @s: the secret out; the caller wipes it
+ *
+ * Return: 0, -EINVAL for a wrong length, cipher or secret length, -EFAULT.
+ */
+int tapsec_tls13_get_secret(sockptr_t optval, unsigned int optlen,
+			    struct tapsec_tls13_secret *s)
 {
 	if (optlen != sizeof(*s))
 		return -EINVAL;
@@ -445,11 +486,13 @@ static int tapsec_tls13_export(u16 cipher, const u8 *secret,
 		err = crypto_shash_tfm_digest(hash, req->context,
 					      req->context_len, chash);
 	if (!err)
-		err = tapsec_tls13_expand_label(hmac, secret, hlen, req->label,
+		err = tapsec_tls13_expand_label(hmac, secret, hlen,
+						TAPSEC_TLS13_LABEL, req->label,
 						req->label_len, empty, hlen,
 						derived, hlen);
 	if (!err)
 		err = tapsec_tls13_expand_label(hmac, derived, hlen,
+						TAPSEC_TLS13_LABEL,
 						(const u8 *)"exporter", 8,
 						chash, hlen, out, req->out_len);
 	memzero_explicit(derived, sizeof(derived));

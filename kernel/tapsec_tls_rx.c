@@ -227,7 +227,15 @@ static void tapsec_tls_rx_next(struct tapsec_tls_rx *rx)
 	rx->data_len = 0;
 }
 
-static int tapsec_tls_put_type(struct msghdr *msg, u8 type)
+/**
+ * tapsec_tls_put_type() - tell a reader the type of the record it reads
+ * @msg: the recvmsg message
+ * @type: the record's content type
+ *
+ * Return: 0; -EIO when the reader cannot be told (no or too small a
+ * control buffer) and the record is not application data.
+ */
+int tapsec_tls_put_type(struct msghdr *msg, u8 type)
 {
 	if (msg->msg_controllen) {
 		int err = put_cmsg(msg, SOL_TAPSEC, TAPSEC_GET_RECORD_TYPE,

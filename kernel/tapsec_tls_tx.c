@@ -261,7 +261,14 @@ int tapsec_tls_tx_owed(struct sock *sk, struct tapsec_ctx *ctx, int flags)
 	return err;
 }
 
-static int tapsec_tls_cmsg_type(struct msghdr *msg, u8 *type)
+/**
+ * tapsec_tls_cmsg_type() - the record type a sender asked for
+ * @msg: the sendmsg message
+ * @type: TAPSEC_SET_RECORD_TYPE's value, application data without one
+ *
+ * Return: 0, or -EINVAL for a malformed control message or type.
+ */
+int tapsec_tls_cmsg_type(struct msghdr *msg, u8 *type)
 {
 	struct cmsghdr *cmsg;
 
