@@ -17,6 +17,10 @@
  *   tapsec_tls_rx.c   TLS engine: records on receive
  *   tapsec_tls13.c    TLS 1.3 secrets, KeyUpdate, exporters
  *   tapsec_tls_limits.c  key limits: records, bytes, age (expiration)
+ *   tapsec_replay.c   anti-replay window of the datagram engines
+ *   tapsec_dtls.c     DTLS engine: keys, epochs, options
+ *   tapsec_dtls_rec.c DTLS engine: sealing and opening records
+ *   tapsec_dtls_io.c  DTLS engine: sendmsg, recvmsg, close_notify
  *   tapsec_fault.c    fault point for allocation failure tests
  */
 #ifndef _TAPSEC_H
@@ -45,6 +49,7 @@ enum tapsec_family {
 	(offsetof(struct tapsec_counters, field) / sizeof(__u64))
 
 struct tapsec_tls;
+struct tapsec_dtls;
 struct tapsec_hs;
 struct genl_info;
 struct netlink_callback;
@@ -65,6 +70,7 @@ struct netlink_callback;
  *	TCP's own sk_rcvlowat then stays 1 so that every arrival reaches
  *	the record layer
  * @tls: the TLS engine, from the first key to close()
+ * @dtls: the DTLS engine, from the first DTLS option to the socket's end
  * @hs: handshake parameters and state, once a handshake option is set
  * @node: in the namespace's list of sockets (netlink dumps)
  * @counters: struct tapsec_counters, as atomics
@@ -85,6 +91,7 @@ struct tapsec_ctx {
 	u64 tx_key_born;
 	int rcvlowat;
 	struct tapsec_tls *tls;
+	struct tapsec_dtls *dtls;
 	struct tapsec_hs *hs;
 	struct list_head node;
 	atomic64_t counters[TAPSEC_NR_COUNTERS];
@@ -143,6 +150,15 @@ bool tapsec_stream_is(const struct socket *sock);
 int tapsec_dgram_init(void);
 void tapsec_dgram_exit(void);
 bool tapsec_dgram_has_inet6(void);
+bool tapsec_dgram_is(const struct socket *sock);
+struct tapsec_ctx *tapsec_dgram_sock_ctx(const struct sock *sk);
+int tapsec_dgram_base_sendmsg(struct sock *sk, struct msghdr *msg,
+			      size_t len);
+int tapsec_dgram_base_recvmsg(struct sock *sk, struct msghdr *msg,
+			      size_t len, int flags, int *addr_len);
+
+/* tapsec_dtls.c */
+void tapsec_dtls_free(struct tapsec_ctx *ctx);
 
 /* tapsec_netlink.c */
 int tapsec_netlink_init(void);
@@ -166,7 +182,7 @@ int tapsec_hs_setsockopt(struct tapsec_ctx *ctx, int optname,
 			 sockptr_t optval, unsigned int optlen);
 int tapsec_hs_getsockopt(struct tapsec_ctx *ctx, int optname,
 			 char __user *optval, int __user *optlen);
-int tapsec_hs_connect(struct socket *sock, int tcp_err);
+int tapsec_hs_connect(struct socket *sock, struct tapsec_ctx *ctx, int tcp_err);
 int tapsec_hs_accept(struct tapsec_ctx *listener, struct socket *newsock,
 		     bool nonblock);
 void tapsec_hs_close(struct tapsec_ctx *ctx);

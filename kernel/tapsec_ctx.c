@@ -82,6 +82,7 @@ void tapsec_ctx_free(struct tapsec_ctx *ctx)
 	if (!ctx)
 		return;
 	tapsec_tls_free(ctx);
+	tapsec_dtls_free(ctx);
 	tapsec_hs_release(ctx);
 	tn = tapsec_pernet(sock_net(ctx->sk));
 	spin_lock_bh(&tn->lock);
@@ -187,8 +188,8 @@ static int tapsec_check_protocol(const struct sock *sk, int val)
 		return val == TAPSEC_PROTO_TLS ? 0 : -EPROTOTYPE;
 	if (val == TAPSEC_PROTO_TLS)
 		return -EPROTOTYPE;
-	/* No datagram record engine in this build yet. */
-	return val == TAPSEC_PROTO_NONE ? 0 : -EPROTONOSUPPORT;
+	/* ESP and WireGuard engines are not in this build yet. */
+	return val <= TAPSEC_PROTO_DTLS ? 0 : -EPROTONOSUPPORT;
 }
 
 static int tapsec_set_protocol(struct tapsec_ctx *ctx, sockptr_t optval,

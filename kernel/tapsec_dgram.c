@@ -14,11 +14,13 @@
 
 #include "tapsec.h"
 #include "tapsec_compat.h"
+#include "tapsec_dtls.h"
 
 static struct proto *dgram_base_prot[TAPSEC_NFAMILIES] __ro_after_init;
 static struct proto dgram_prot[TAPSEC_NFAMILIES] __ro_after_init;
 /* Built from the kernel's ops at init, read only afterwards. */
 static struct proto_ops dgram_ops[TAPSEC_NFAMILIES] __ro_after_init;
+static const struct proto_ops *dgram_base_ops[TAPSEC_NFAMILIES] __ro_after_init;
 static struct inet_protosw dgram_protosw[TAPSEC_NFAMILIES];
 static bool dgram_registered[TAPSEC_NFAMILIES];
 
@@ -28,16 +30,176 @@ static struct tapsec_ctx *tapsec_dgram_ctx(const struct sock *sk)
 	return rcu_dereference_protected(__sk_user_data(sk), 1);
 }
 
+static bool tapsec_dgram_is_dtls(const struct tapsec_ctx *ctx)
+{
+	return ctx && READ_ONCE(ctx->protocol) == TAPSEC_PROTO_DTLS;
+}
+
+/**
+ * tapsec_dgram_is() - whether a socket is a tapsec datagram socket
+ * @sock: the socket
+ *
+ * Return: true when its ops are tapsec's.
+ */
+bool tapsec_dgram_is(const struct socket *sock)
+{
+	return sock->ops == &dgram_ops[TAPSEC_INET] ||
+	       sock->ops == &dgram_ops[TAPSEC_INET6];
+}
+
+/**
+ * tapsec_dgram_sock_ctx() - the context of a tapsec datagram socket
+ * @sk: a socket for which tapsec_dgram_is() holds
+ *
+ * Return: the context, NULL when it could not be allocated.
+ */
+struct tapsec_ctx *tapsec_dgram_sock_ctx(const struct sock *sk)
+{
+	return tapsec_dgram_ctx(sk);
+}
+
+/*
+ * A socket whose handshake the daemon runs: the daemon's own calls carry
+ * handshake datagrams in clear until it installs that direction's key
+ * (1); anyone else waits for the end of the handshake (0, or its error).
+ */
+static int tapsec_dgram_hs_gate(struct tapsec_ctx *ctx, bool tx, bool nonblock)
+{
+	struct tapsec_dtls *dtls;
+
+	if (!tapsec_hs_delegated(ctx))
+		return 0;
+	if (tapsec_hs_raw(ctx)) {
+		dtls = READ_ONCE(ctx->dtls);
+		if (!dtls)
+			return 1;
+		return tx ? !READ_ONCE(dtls->tx) : !READ_ONCE(dtls->rx);
+	}
+	return tapsec_hs_wait_data(ctx, nonblock);
+}
+
+/**
+ * tapsec_dgram_base_sendmsg() - send through the kernel's UDP
+ * @sk: a tapsec datagram socket
+ * @msg: the datagram
+ * @len: its length
+ *
+ * Return: what UDP's sendmsg returns.
+ */
+int tapsec_dgram_base_sendmsg(struct sock *sk, struct msghdr *msg, size_t len)
+{
+	return dgram_base_prot[tapsec_family_index(sk->sk_family)]->sendmsg(sk,
+									 msg,
+									 len);
+}
+
+/**
+ * tapsec_dgram_base_recvmsg() - receive through the kernel's UDP
+ * @sk: a tapsec datagram socket
+ * @msg: where the datagram goes
+ * @len: room in @msg
+ * @flags: MSG_* flags for UDP
+ * @addr_len: set to the source address length
+ *
+ * Return: what UDP's recvmsg returns.
+ */
+int tapsec_dgram_base_recvmsg(struct sock *sk, struct msghdr *msg,
+			      size_t len, int flags, int *addr_len)
+{
+	int fam = tapsec_family_index(sk->sk_family);
+
+	return dgram_base_prot[fam]->recvmsg(sk, msg, len, flags, addr_len);
+}
+
 static int tapsec_dgram_sendmsg(struct sock *sk, struct msghdr *msg,
 				size_t len)
 {
-	return tapsec_ctx_refuse(tapsec_dgram_ctx(sk));
+	struct tapsec_ctx *ctx = tapsec_dgram_ctx(sk);
+	int gate;
+
+	if (!tapsec_dgram_is_dtls(ctx))
+		return tapsec_ctx_refuse(ctx);
+	gate = tapsec_dgram_hs_gate(ctx, true, msg->msg_flags & MSG_DONTWAIT);
+	if (gate > 0)
+		return tapsec_dgram_base_sendmsg(sk, msg, len);
+	return gate ?: tapsec_dtls_sendmsg(sk, ctx, msg, len);
 }
 
 static int tapsec_dgram_recvmsg(struct sock *sk, struct msghdr *msg,
 				size_t len, int flags, int *addr_len)
 {
-	return tapsec_ctx_refuse(tapsec_dgram_ctx(sk));
+	struct tapsec_ctx *ctx = tapsec_dgram_ctx(sk);
+	int gate;
+
+	if (!tapsec_dgram_is_dtls(ctx))
+		return tapsec_ctx_refuse(ctx);
+	gate = (flags & MSG_ERRQUEUE) ? 0 :
+	       tapsec_dgram_hs_gate(ctx, false, flags & MSG_DONTWAIT);
+	if (gate > 0)
+		return tapsec_dgram_base_recvmsg(sk, msg, len, flags, addr_len);
+	return gate ?: tapsec_dtls_recvmsg(sk, ctx, msg, len, flags,
+					   addr_len);
+}
+
+/* connect(): UDP's, then the delegated handshake if there is one. */
+static int tapsec_dgram_connect(struct socket *sock, struct sockaddr *uaddr,
+				int addr_len, int flags)
+{
+	int fam = tapsec_family_index(sock->sk->sk_family);
+	struct tapsec_ctx *ctx = tapsec_dgram_ctx(sock->sk);
+	int err = dgram_base_ops[fam]->connect(sock, uaddr, addr_len, flags);
+
+	if (err || !tapsec_dgram_is_dtls(ctx) || !tapsec_hs_delegated(ctx) ||
+	    addr_len < sizeof(uaddr->sa_family) ||
+	    uaddr->sa_family == AF_UNSPEC)
+		return err;
+	return tapsec_hs_connect(sock, ctx, 0);
+}
+
+static __poll_t tapsec_dgram_poll(struct file *file, struct socket *sock,
+				  poll_table *wait)
+{
+	int fam = tapsec_family_index(sock->sk->sk_family);
+	__poll_t mask = dgram_base_ops[fam]->poll(file, sock, wait);
+	struct tapsec_ctx *ctx = tapsec_dgram_ctx(sock->sk);
+
+	mask |= tapsec_dtls_poll(ctx);
+	/* Last: a handshake under way withholds readiness. */
+	if (tapsec_hs_delegated(ctx))
+		mask = tapsec_hs_poll(ctx, mask);
+	return mask;
+}
+
+static int tapsec_dgram_shutdown(struct socket *sock, int how)
+{
+	int fam = tapsec_family_index(sock->sk->sk_family);
+	struct tapsec_ctx *ctx = tapsec_dgram_ctx(sock->sk);
+
+	if ((how == SHUT_WR || how == SHUT_RDWR) && tapsec_dgram_is_dtls(ctx))
+		tapsec_dtls_close_notify(sock->sk, ctx);
+	return dgram_base_ops[fam]->shutdown(sock, how);
+}
+
+/* close(): close_notify goes out while the socket is still whole. */
+static int tapsec_dgram_release(struct socket *sock)
+{
+	struct sock *sk = sock->sk;
+	struct tapsec_ctx *ctx;
+	int fam;
+
+	if (!sk)
+		return 0;
+	fam = tapsec_family_index(sk->sk_family);
+	ctx = tapsec_dgram_ctx(sk);
+	if (ctx) {
+		tapsec_hs_close(ctx);
+		if (tapsec_dgram_is_dtls(ctx)) {
+			tapsec_dtls_close_notify(sk, ctx);
+			tapsec_nl_event(sock_net(sk), TAPSEC_EVENT_CLOSED,
+					sock_i_ino(sk), 0, NULL);
+		}
+	}
+	return dgram_base_ops[fam]->release(sock);
 }
 
 #if TAPSEC_HAVE_SENDPAGE
@@ -53,6 +215,16 @@ static int tapsec_dgram_setsockopt(struct sock *sk, int level, int optname,
 {
 	int fam = tapsec_family_index(sk->sk_family);
 
+	if (level == SOL_TAPSEC && tapsec_dtls_option(optname) &&
+	    tapsec_dgram_ctx(sk)) {
+		int err = 0;
+
+		if (optname == TAPSEC_TX || optname == TAPSEC_RX ||
+		    optname == TAPSEC_TX_SECRET || optname == TAPSEC_RX_SECRET)
+			err = tapsec_hs_may_install(tapsec_dgram_ctx(sk));
+		return err ?: tapsec_dtls_setsockopt(sk, tapsec_dgram_ctx(sk),
+						     optname, optval, optlen);
+	}
 	if (level == SOL_TAPSEC)
 		return tapsec_ctx_setsockopt(tapsec_dgram_ctx(sk), optname,
 					     optval, optlen);
@@ -65,6 +237,10 @@ static int tapsec_dgram_getsockopt(struct sock *sk, int level, int optname,
 {
 	int fam = tapsec_family_index(sk->sk_family);
 
+	if (level == SOL_TAPSEC && tapsec_dtls_option(optname) &&
+	    tapsec_dgram_is_dtls(tapsec_dgram_ctx(sk)))
+		return tapsec_dtls_getsockopt(sk, tapsec_dgram_ctx(sk), optname,
+					      optval, optlen);
 	if (level == SOL_TAPSEC)
 		return tapsec_ctx_getsockopt(tapsec_dgram_ctx(sk), optname,
 					     optval, optlen);
@@ -124,7 +300,12 @@ static void tapsec_dgram_build(int fam, struct proto *base,
 	prot->sendpage = tapsec_dgram_sendpage;
 #endif
 
+	dgram_base_ops[fam] = base_ops;
 	*ops = *base_ops;
+	ops->poll = tapsec_dgram_poll;
+	ops->connect = tapsec_dgram_connect;
+	ops->shutdown = tapsec_dgram_shutdown;
+	ops->release = tapsec_dgram_release;
 	/* Keep datagrams away from sockmap and in-kernel readers. */
 	ops->read_skb = NULL;
 	ops->splice_read = NULL;

@@ -38,6 +38,7 @@
 #include "tapsec.h"
 #include "tapsec_compat.h"
 #include "tapsec_tls.h"
+#include "tapsec_dtls.h"
 
 #define TAPSEC_HS_DEFAULT_TIMEOUT_MS	30000
 #define TAPSEC_HS_MAX_TIMEOUT_MS	(10 * 60 * 1000)
@@ -225,7 +226,8 @@ static int tapsec_hs_get_u32(sockptr_t optval, unsigned int optlen, u32 *val)
 
 static bool tapsec_hs_version_ok(u16 v)
 {
-	return !v || v == TAPSEC_TLS_1_2_VERSION || v == TAPSEC_TLS_1_3_VERSION;
+	return !v || v == TAPSEC_TLS_1_2_VERSION || v == TAPSEC_TLS_1_3_VERSION ||
+	       v == TAPSEC_DTLS_1_2_VERSION || v == TAPSEC_DTLS_1_3_VERSION;
 }
 
 static bool tapsec_hs_cipher_ok(u16 c)
@@ -346,7 +348,8 @@ int tapsec_hs_setsockopt(struct tapsec_ctx *ctx, int optname,
 		return -EPERM;	/* read only */
 	if (optname == TAPSEC_PEER_VERDICT)
 		return tapsec_hs_verdict(ctx, optval, optlen);
-	if (sk->sk_type != SOCK_STREAM)
+	if (sk->sk_type != SOCK_STREAM &&
+	    READ_ONCE(ctx->protocol) != TAPSEC_PROTO_DTLS)
 		return -EOPNOTSUPP;
 	lock_sock(sk);
 	if (sk->sk_state != TCP_CLOSE || ctx->origin != TAPSEC_ORIGIN_SOCKET) {
@@ -513,7 +516,7 @@ static void tapsec_hs_shutdown(struct sock *sk)
 {
 	lock_sock(sk);
 	WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | SHUTDOWN_MASK);
-	if (!sock_flag(sk, SOCK_DEAD) &&
+	if (!sock_flag(sk, SOCK_DEAD) && sk->sk_prot->shutdown &&
 	    ((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT)))
 		sk->sk_prot->shutdown(sk, SEND_SHUTDOWN);
 	release_sock(sk);
@@ -745,7 +748,8 @@ static void tapsec_hs_state_change(struct sock *sk)
 /**
  * tapsec_hs_connect() - run the handshake of a client socket
  * @sock: the socket
- * @tcp_err: what TCP's connect() returned
+ * @ctx: its context
+ * @tcp_err: what TCP's connect() returned (UDP's: always done at once)
  *
  * A blocking connect() that connected starts the handshake and waits for
  * it.  A non-blocking one (-EINPROGRESS) has it started once TCP is
@@ -755,10 +759,9 @@ static void tapsec_hs_state_change(struct sock *sk)
  * Return: 0 when the handshake is done, -EINPROGRESS or -EALREADY while it
  * runs, or a negative errno.
  */
-int tapsec_hs_connect(struct socket *sock, int tcp_err)
+int tapsec_hs_connect(struct socket *sock, struct tapsec_ctx *ctx, int tcp_err)
 {
 	struct sock *sk = sock->sk;
-	struct tapsec_ctx *ctx = tapsec_stream_ctx(sk);
 	struct tapsec_hs *hs = ctx->hs;
 	bool nonblock = sock->file && (sock->file->f_flags & O_NONBLOCK);
 	int err;
@@ -1227,15 +1230,25 @@ const struct nla_policy tapsec_hs_psk_nl_policy[TAPSEC_A_HS_MAX + 1] = {
 				       .len = TAPSEC_PSK_IDENTITY_MAX },
 };
 
-/* The tapsec stream socket behind the daemon's @fd, with a reference. */
+/* The context of a tapsec stream or datagram socket, or NULL. */
+static struct tapsec_ctx *tapsec_hs_sock_ctx(const struct socket *sock)
+{
+	if (tapsec_stream_is(sock))
+		return tapsec_stream_ctx(sock->sk);
+	if (tapsec_dgram_is(sock))
+		return tapsec_dgram_sock_ctx(sock->sk);
+	return NULL;
+}
+
+/* The tapsec socket behind the daemon's @fd, with a reference. */
 static struct socket *tapsec_hs_lookup(int fd, int *err)
 {
 	struct socket *sock = sockfd_lookup(fd, err);
 
 	if (!sock)
 		return NULL;
-	if (!tapsec_stream_is(sock) || !tapsec_stream_ctx(sock->sk) ||
-	    !READ_ONCE(tapsec_stream_ctx(sock->sk)->hs)) {
+	if (!tapsec_hs_sock_ctx(sock) ||
+	    !READ_ONCE(tapsec_hs_sock_ctx(sock)->hs)) {
 		sockfd_put(sock);
 		*err = -EINVAL;
 		return NULL;
@@ -1276,12 +1289,21 @@ static struct socket *tapsec_hs_nl_sock(struct genl_info *info,
 static struct tapsec_hs *tapsec_hs_running(struct genl_info *info,
 					   struct socket *sock)
 {
-	struct tapsec_hs *hs = tapsec_stream_ctx(sock->sk)->hs;
+	struct tapsec_hs *hs = tapsec_hs_sock_ctx(sock)->hs;
 
 	if (hs->state == TAPSEC_HS_RUNNING && hs->portid == info->snd_portid &&
 	    net_eq(sock_net(sock->sk), genl_info_net(info)))
 		return hs;
 	return NULL;
+}
+
+/* Both directions have keys, the socket lock held. */
+static bool tapsec_hs_keyed(const struct tapsec_ctx *ctx)
+{
+	const struct tapsec_dtls *dtls = ctx->dtls;
+	const struct tapsec_tls *tls = ctx->tls;
+
+	return (tls && tls->tx && tls->rx) || (dtls && dtls->tx && dtls->rx);
 }
 
 /**
@@ -1296,7 +1318,6 @@ int tapsec_hs_nl_done(struct sk_buff *skb, struct genl_info *info)
 	struct nlattr *tb[TAPSEC_A_HS_MAX + 1];
 	struct tapsec_hs_net *hn;
 	struct tapsec_ctx *ctx;
-	struct tapsec_tls *tls;
 	const char *reason = NULL;
 	char alpn[64] = "", peer[256] = "";
 	struct tapsec_hs *hs;
@@ -1309,7 +1330,7 @@ int tapsec_hs_nl_done(struct sk_buff *skb, struct genl_info *info)
 				 TAPSEC_A_HS_STATUS, &err);
 	if (!sock)
 		return err;
-	ctx = tapsec_stream_ctx(sock->sk);
+	ctx = tapsec_hs_sock_ctx(sock);
 	hs = ctx->hs;
 	hn = tapsec_hs_pernet(sock_net(sock->sk));
 	status = nla_get_u32(tb[TAPSEC_A_HS_STATUS]);
@@ -1337,8 +1358,7 @@ int tapsec_hs_nl_done(struct sk_buff *skb, struct genl_info *info)
 
 	/* The keys cannot change under the socket lock. */
 	lock_sock(sock->sk);
-	tls = ctx->tls;
-	if (!status && (!tls || !tls->tx || !tls->rx)) {
+	if (!status && !tapsec_hs_keyed(ctx)) {
 		status = EPROTO;
 		reason = "the daemon reported success without keys";
 	} else if (status && !reason) {

@@ -262,7 +262,7 @@ static int tapsec_stream_connect(struct socket *sock, struct sockaddr *uaddr,
 
 	if (!tapsec_hs_delegated(tapsec_stream_ctx(sk)))
 		return err;
-	return tapsec_hs_connect(sock, err);
+	return tapsec_hs_connect(sock, tapsec_stream_ctx(sock->sk), err);
 }
 
 /* accept(): TCP's, then the child's delegated handshake. */

@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <gnutls/dtls.h>
 #include <gnutls/x509.h>
 
 #include "hs_cache.h"
@@ -54,6 +55,7 @@ struct hs_tls {
 	bool verify_peer;	/* the peer's certificate is checked */
 	bool psk;		/* the socket asked for an external PSK */
 	bool defer;		/* TAPSEC_VERIFY_DEFER: the chain goes up */
+	bool dtls;		/* DTLS over a datagram socket */
 	int io_errno;		/* errno of the last failed send or recv */
 	char verify_name[256];	/* the name the server must carry */
 	gnutls_psk_client_credentials_t psk_client;
@@ -131,7 +133,8 @@ size_t hs_tls_crypto_info(gnutls_protocol_t version,
 	const unsigned char *nonce;
 	size_t implicit;
 
-	if (!a || (version != GNUTLS_TLS1_2 && version != GNUTLS_TLS1_3))
+	if (!a || (version != GNUTLS_TLS1_2 && version != GNUTLS_TLS1_3 &&
+		   version != GNUTLS_DTLS1_2))
 		return 0;
 	/*
 	 * TLS 1.3 (RFC 8446 5.3) and ChaCha20-Poly1305 in TLS 1.2 (RFC 7905)
@@ -143,15 +146,17 @@ size_t hs_tls_crypto_info(gnutls_protocol_t version,
 	 * kernel, which counts on from the iv it is given, so iv = rec_seq.
 	 */
 	implicit = a->salt_len + a->iv_len;
-	if (version == GNUTLS_TLS1_2 && a->salt_len)
+	if (version != GNUTLS_TLS1_3 && a->salt_len)
 		implicit = a->salt_len;
 	if (key->size != a->key_len || iv->size != implicit)
 		return 0;
 	nonce = implicit > a->salt_len ? iv->data + a->salt_len : seq;
 
 	memset(ci, 0, sizeof(*ci));
+	/* DTLS 1.2 records as TLS 1.2's; seq carries the epoch on top. */
 	ci->info.version = version == GNUTLS_TLS1_3 ? TAPSEC_TLS_1_3_VERSION :
-						      TAPSEC_TLS_1_2_VERSION;
+			   version == GNUTLS_DTLS1_2 ? TAPSEC_DTLS_1_2_VERSION :
+						       TAPSEC_TLS_1_2_VERSION;
 	ci->info.cipher_type = a->type;
 	memcpy(p + a->key_off, key->data, a->key_len);
 	memcpy(p + a->salt_off, iv->data, a->salt_len);
@@ -325,8 +330,16 @@ gnutls_fail:
 	return -1;
 }
 
+/*
+ * Whether the socket's TAPSEC_VERSIONS allows @v.  DTLS versions count
+ * down (0xfefc, DTLS 1.3, is newer than 0xfefd, DTLS 1.2): for them "min"
+ * is the numerically larger bound.
+ */
 static bool version_allowed(const struct hs_request *req, uint16_t v)
 {
+	if (v >= TAPSEC_DTLS_1_3_VERSION)
+		return (!req->version_min || req->version_min >= v) &&
+		       (!req->version_max || req->version_max <= v);
 	return (!req->version_min || req->version_min <= v) &&
 	       (!req->version_max || req->version_max >= v);
 }
@@ -336,6 +349,36 @@ static void append(char *buf, size_t size, const char *s)
 	size_t len = strlen(buf);
 
 	snprintf(buf + len, size - len, "%s", s);
+}
+
+/*
+ * DTLS: datagrams no larger than the path allows (GnuTLS's MTU excludes
+ * the IP and UDP headers), and retransmissions from 1 s on, doubling, for
+ * as long as the handshake may take.
+ */
+static void set_dtls_transport(struct hs_tls *t)
+{
+	bool v6 = t->req->peer.ss_family == AF_INET6;
+	int mtu = 0;
+	socklen_t len = sizeof(mtu);
+
+	if (getsockopt(t->fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP,
+		       v6 ? IPV6_MTU : IP_MTU, &mtu, &len) || mtu <= 0)
+		mtu = 1280;
+	gnutls_dtls_set_mtu(t->session, mtu - (v6 ? 48 : 28));
+	gnutls_dtls_set_timeouts(t->session, 1000, t->req->timeout_ms);
+}
+
+/**
+ * hs_tls_wake_ms() - when a DTLS handshake must be stepped again
+ * @t: the handshake
+ *
+ * Return: milliseconds until GnuTLS retransmits, or -1 (TLS: only I/O
+ * moves it on).
+ */
+int hs_tls_wake_ms(struct hs_tls *t)
+{
+	return t->dtls ? (int)gnutls_dtls_get_timeout(t->session) : -1;
 }
 
 /*
@@ -355,12 +398,16 @@ static int set_priority(struct hs_tls *t, struct hs_result *res)
 	unsigned int i;
 	int ret;
 
-	if (version_allowed(req, TAPSEC_TLS_1_3_VERSION))
+	/* GnuTLS 3.7 has no DTLS 1.3 handshake. */
+	if (t->dtls && version_allowed(req, TAPSEC_DTLS_1_2_VERSION))
+		append(prio, sizeof(prio), ":+VERS-DTLS1.2");
+	if (!t->dtls && version_allowed(req, TAPSEC_TLS_1_3_VERSION))
 		append(prio, sizeof(prio), ":+VERS-TLS1.3");
-	if (version_allowed(req, TAPSEC_TLS_1_2_VERSION))
+	if (!t->dtls && version_allowed(req, TAPSEC_TLS_1_2_VERSION))
 		append(prio, sizeof(prio), ":+VERS-TLS1.2");
 	if (!strchr(prio, '+')) {
-		hs_fail(res, EPROTONOSUPPORT, "no TLS version allowed");
+		hs_fail(res, EPROTONOSUPPORT, "no %s version allowed",
+			t->dtls ? "DTLS" : "TLS");
 		return -1;
 	}
 	append(prio, sizeof(prio), ":-CIPHER-ALL");
@@ -516,7 +563,8 @@ struct hs_tls *hs_tls_start(struct hs_config *cfg, struct hs_nl *nl,
 		hs_fail(res, req->bad_request, "unusable handshake request");
 		return NULL;
 	}
-	if (req->protocol != TAPSEC_PROTO_TLS) {
+	if (req->protocol != TAPSEC_PROTO_TLS &&
+	    req->protocol != TAPSEC_PROTO_DTLS) {
 		hs_fail(res, EPROTONOSUPPORT, "record protocol %u not handled",
 			req->protocol);
 		return NULL;
@@ -546,6 +594,7 @@ struct hs_tls *hs_tls_start(struct hs_config *cfg, struct hs_nl *nl,
 	t->nl = nl;
 	t->fd = req->fd;
 	t->psk = psk;
+	t->dtls = req->protocol == TAPSEC_PROTO_DTLS;
 	/*
 	 * A server asks for a client certificate only given a trust store.
 	 * The PSK authenticates both ends: no certificate is checked with it.
@@ -578,6 +627,8 @@ struct hs_tls *hs_tls_start(struct hs_config *cfg, struct hs_nl *nl,
 		flags |= GNUTLS_NO_TICKETS;
 	flags |= server ? GNUTLS_SERVER :
 			  GNUTLS_CLIENT | GNUTLS_FORCE_CLIENT_CERT;
+	if (t->dtls)
+		flags |= GNUTLS_DATAGRAM;
 	ret = gnutls_init(&t->session, flags);
 	if (ret < 0) {
 		hs_fail(res, ENOMEM, "gnutls_init: %s", gnutls_strerror(ret));
@@ -623,6 +674,8 @@ struct hs_tls *hs_tls_start(struct hs_config *cfg, struct hs_nl *nl,
 	gnutls_transport_set_vec_push_function(t->session, hs_push);
 	gnutls_transport_set_pull_timeout_function(t->session, hs_pull_timeout);
 	gnutls_handshake_set_timeout(t->session, req->timeout_ms);
+	if (t->dtls)
+		set_dtls_transport(t);
 	return t;
 
 fail:

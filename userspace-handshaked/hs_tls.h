@@ -37,6 +37,12 @@ struct hs_tls *hs_tls_start(struct hs_config *cfg, struct hs_nl *nl,
  */
 enum hs_want hs_tls_step(struct hs_tls *t, struct hs_result *res);
 
+/*
+ * Milliseconds after which hs_tls_step() must run again even without I/O
+ * (DTLS retransmissions), or -1.
+ */
+int hs_tls_wake_ms(struct hs_tls *t);
+
 void hs_tls_free(struct hs_tls *t);
 
 /*

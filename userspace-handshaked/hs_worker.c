@@ -32,6 +32,7 @@ struct hs_job {
 	struct hs_request *req;
 	struct hs_tls *tls;
 	uint64_t deadline;		/* CLOCK_MONOTONIC milliseconds */
+	uint64_t wake;			/* step again then (DTLS), 0: never */
 	uint32_t events;		/* waited for in epoll, 0: not added */
 	struct hs_job *prev, *next;	/* queue (next only), or active list */
 };
@@ -124,12 +125,15 @@ static void advance_job(struct hs_worker *w, struct hs_job *job)
 	struct hs_result res = { 0 };
 	struct epoll_event ev = { .data.ptr = job };
 	enum hs_want want;
+	int wake;
 
 	want = hs_tls_step(job->tls, &res);
 	if (want == HS_FINISHED) {
 		finish_job(w, job, &res);
 		return;
 	}
+	wake = hs_tls_wake_ms(job->tls);
+	job->wake = wake < 0 ? 0 : now_ms() + (uint64_t)wake;
 	ev.events = want == HS_WANT_READ ? EPOLLIN : EPOLLOUT;
 	if (ev.events == job->events)
 		return;
@@ -163,8 +167,9 @@ static void start_job(struct hs_worker *w, struct hs_job *job)
 }
 
 /*
- * Fail the handshakes past their deadline; returns the milliseconds until
- * the next deadline, -1 if none.
+ * Fail the handshakes past their deadline and step those whose wake time
+ * came (DTLS retransmissions); returns the milliseconds until the next
+ * deadline or wake time, -1 if none.
  */
 static int expire_jobs(struct hs_worker *w)
 {
@@ -175,10 +180,18 @@ static int expire_jobs(struct hs_worker *w)
 	hs_fail(&res, ETIMEDOUT, "handshake timed out");
 	for (job = w->active; job; job = next) {
 		next = job->next;
-		if (job->deadline <= now)
+		if (job->deadline <= now) {
 			finish_job(w, job, &res);
-		else if (job->deadline - now < wait)
+			continue;
+		}
+		if (job->wake && job->wake <= now) {
+			advance_job(w, job);	/* may finish it */
+			continue;
+		}
+		if (job->deadline - now < wait)
 			wait = job->deadline - now;
+		if (job->wake && job->wake - now < wait)
+			wait = job->wake - now;
 	}
 	if (wait == UINT64_MAX)
 		return -1;

@@ -132,24 +132,28 @@ spawn() {
 	BG_PID=$!
 }
 
-# wait_listen: until $BG_PID's network namespace has a TCP listener on
-# $PORT, or $BG_PID dies.  Reads /proc/PID/net/tcp*: no process per poll.
-wait_listen() {
+# wait_port PROTO STATE: until $BG_PID's network namespace has a socket of
+# PROTO (tcp, udp) on $PORT in STATE (hex, as /proc/net shows it), or
+# $BG_PID dies.  Reads /proc/PID/net/PROTO*: no process per poll.
+wait_port() {
 	local i f addr st hex
 	printf -v hex ':%04X' "$PORT"
 	for ((i = 0; i < 200; i++)); do
-		for f in "/proc/$BG_PID/net/tcp" "/proc/$BG_PID/net/tcp6"; do
+		for f in "/proc/$BG_PID/net/$1" "/proc/$BG_PID/net/${1}6"; do
 			while read -r _ addr _ st _; do
-				[ "$st" = 0A ] && [ "${addr: -5}" = "$hex" ] &&
+				[ "$st" = "$2" ] && [ "${addr: -5}" = "$hex" ] &&
 					return 0
 			done <"$f"
 		done 2>/dev/null
 		kill -0 "$BG_PID" 2>/dev/null || break
 		sleep 0.1
 	done
-	echo "nothing listens on port $PORT"
+	echo "no $1 socket on port $PORT"
 	return 1
 }
+
+wait_listen() { wait_port tcp 0A; }	# a TCP listener
+wait_udp() { wait_port udp 07; }	# a bound, unconnected UDP socket
 
 # matches TEXT ERE: a line of TEXT matches ERE (bash, not grep: see ns).
 matches() {
@@ -216,22 +220,26 @@ ossl_server() {
 	wait_listen
 }
 
-# ossl_server_fd7 CERT: an interactive openssl s_server (TLS 1.3, no
-# tickets) on $PORT for one connection, showing CERT; what is written to
-# fd 7 is its stdin (a fifo: it would close on EOF), its output goes to
-# $(casefile srv).  The caller closes fd 7 (exec 7>&-).
+# ossl_server_fd7 CERT [ARGS...]: an interactive openssl s_server on $PORT
+# for one connection, showing CERT, with ARGS (default: TLS 1.3, no
+# tickets; with -dtls1_2, over UDP); what is written to fd 7 is its stdin
+# (a fifo: it would close on EOF), its output goes to $(casefile srv).  The
+# caller closes fd 7 (exec 7>&-).
 ossl_server_fd7() {
-	local fifo
+	local fifo cert=$1 wait=wait_listen
+	shift
+	[ $# -gt 0 ] || set -- -tls1_3 -num_tickets 0
+	[[ " $* " != *" -dtls1_2 "* ]] || wait=wait_udp
 	fifo=$(casefile fifo)
 	mkfifo "$fifo" && : >"$(casefile srv)" || return 1
 	nsenter --net="/run/netns/$S" timeout 120 openssl s_server \
-		-accept "$SADDR:$PORT" -naccept 1 -tls1_3 -num_tickets 0 \
-		-cert "$pki/$1.pem" -key "$pki/$1.key" \
+		-accept "$SADDR:$PORT" -naccept 1 "$@" \
+		-cert "$pki/$cert.pem" -key "$pki/$cert.key" \
 		<"$fifo" >"$(casefile srv)" 2>&1 &
 	CASE_PIDS+=("$!")
 	BG_PID=$!
 	exec 7>"$fifo"
-	wait_listen || { exec 7>&-; return 1; }
+	$wait || { exec 7>&-; return 1; }
 }
 
 # slow_stdin LINE: stdin of a TLS client tool: LINE, then no EOF until the
@@ -721,7 +729,76 @@ concurrent() {
 
 setup
 
-tap_plan 51
+# --------------------------------------------------- tapsec DTLS client --
+
+# client_dtls_gnutls HOST CIPHER: DTLS 1.2 against gnutls-serv --udp --echo
+# (which answers with a HelloVerifyRequest cookie first): a short record
+# and one of 1400 bytes, each echoed in one record.
+client_dtls_gnutls() {
+	local out expected abc i host=$1
+	spawn "$S" gnutls-serv --udp --echo -p "$PORT" \
+		--x509certfile "$pki/server.pem" --x509keyfile "$pki/server.key"
+	wait_udp || return 1
+	out=$(client "$host" "$PORT" --dtls --sni server.test --ciphers "$2" \
+		--send 'hello dtls\n' --read 11)
+	has "$out" "^version=dtls1\\.2 cipher=$2 .* peer_auth=1\$" \
+		'^hello dtls$' || return 1
+	out=$(client "$host" "$PORT" --dtls --sni server.test --ciphers "$2" \
+		--send-size 1400 --read 1400)
+	abc=abcdefghijklmnopqrstuvwxyz
+	abc=$abc$abc$abc$abc
+	expected=$(casefile expected)
+	for ((i = 0; i < 22; i++)); do
+		echo "${abc:i%26:63}"
+	done | head -c 1400 >"$expected"
+	tail -n +2 <<<"$out" | head -c 1400 | cmp - "$expected" ||
+		{ echo "the echo differs from what was sent"; return 1; }
+}
+
+# Against openssl s_server -dtls1_2 reading its stdin: what the client
+# sends shows in s_server's output, what s_server's stdin gets reaches the
+# client; the client's close sends close_notify ("DONE").
+client_dtls_openssl() {
+	local srv cli
+	srv=$(casefile srv)
+	cli=$(casefile cli)
+	ossl_server_fd7 server -dtls1_2 || return 1
+	ns "$C" timeout 60 "$peer" connect "$SADDR" "$PORT" --dtls \
+		--sni server.test --send 'hello openssl\n' --read 19 \
+		>"$cli" 2>&1 &
+	CASE_PIDS+=("$!")
+	wait_line "$srv" '^hello openssl$' 1 || { exec 7>&-; return 1; }
+	echo 'reply from openssl' >&7
+	wait_line "$srv" '^DONE$' 1 || { exec 7>&-; return 1; }
+	exec 7>&-
+	has "$(cat "$cli")" '^version=dtls1\.2 .* peer_auth=1$' \
+		'^reply from openssl$'
+}
+
+# An external PSK from the kernel's store, against gnutls-serv --udp.
+client_dtls_psk() {
+	local out
+	# fail_psk_deleted took it out of the client's store.
+	ns "$C" "$ctl" psk add "$PSK_ID" <<<"$PSK_HEX" >/dev/null 2>&1
+	printf '%s:%s\n' "$PSK_ID" "$PSK_HEX" >"$work/pskpasswd"
+	spawn "$S" gnutls-serv --udp --echo -p "$PORT" \
+		--pskpasswd "$work/pskpasswd" \
+		--priority 'NORMAL:-VERS-ALL:+VERS-DTLS1.2:+ECDHE-PSK:+DHE-PSK:+PSK'
+	wait_udp || return 1
+	out=$(client "$SADDR" "$PORT" --dtls --psk "$PSK_ID" \
+		--send 'hello psk\n' --read 10)
+	has "$out" "^version=dtls1\\.2 .* peer=$PSK_ID resumed=0 peer_auth=1 psk=1\$" \
+		'^hello psk$'
+}
+
+# DTLS 1.3 records are in the kernel, but no handshake peer exists here
+# (GnuTLS 3.7): asking for DTLS 1.3 only fails, saying so, leaking nothing.
+client_dtls13_refused() {
+	client_fails EPROTONOSUPPORT "$C" "$SADDR" "$PORT" --dtls \
+		--versions dtls1.3 --sni server.test
+}
+
+tap_plan 58
 hs_case client_openssl_tls13_aes128gcm client_openssl 1.3 aes128gcm TLS_AES_128_GCM_SHA256
 hs_case client_openssl_tls13_aes256gcm client_openssl 1.3 aes256gcm TLS_AES_256_GCM_SHA384
 hs_case client_openssl_tls13_chacha20 client_openssl 1.3 chacha20 TLS_CHACHA20_POLY1305_SHA256
@@ -983,4 +1060,11 @@ hs_case server_tls12_resumption_openssl_s_client server_resumption 1.2 -tls1_2
 hs_case server_no_cache_no_resumption server_resumption_off
 hs_case client_deferred_auth_accept client_defer_accept
 hs_case client_deferred_auth_reject client_defer_reject
+hs_case client_dtls12_gnutls_aes128gcm client_dtls_gnutls "$SADDR" aes128gcm
+hs_case client_dtls12_gnutls_aes256gcm client_dtls_gnutls "$SADDR" aes256gcm
+hs_case client_dtls12_gnutls_chacha20 client_dtls_gnutls "$SADDR" chacha20
+hs_case client_dtls12_ipv6_gnutls client_dtls_gnutls "$SADDR6" aes128gcm
+hs_case client_dtls12_openssl_s_server client_dtls_openssl
+hs_case client_dtls12_psk_gnutls client_dtls_psk
+hs_case client_dtls13_no_handshake_peer client_dtls13_refused
 tap_done

@@ -101,7 +101,10 @@ static void usage(FILE *f)
 		"TLS 1.3:\n"
 		"  --key-update        client: after --send, TAPSEC_KEY_UPDATE\n"
 		"                      (update_requested), then send it again\n"
-		"  --export LABEL:LEN  print export=HEX, TAPSEC_EXPORT of LABEL\n");
+		"  --export LABEL:LEN  print export=HEX, TAPSEC_EXPORT of LABEL\n"
+		"DTLS:\n"
+		"  --dtls              a datagram socket with TAPSEC_PROTO_DTLS;\n"
+		"                      --versions takes dtls1.2 and dtls1.3\n");
 }
 
 static const char *errname(int err)
@@ -214,6 +217,8 @@ static const char *version_name(__u16 v)
 	switch (v) {
 	case TAPSEC_TLS_1_2_VERSION: return "1.2";
 	case TAPSEC_TLS_1_3_VERSION: return "1.3";
+	case TAPSEC_DTLS_1_2_VERSION: return "dtls1.2";
+	case TAPSEC_DTLS_1_3_VERSION: return "dtls1.3";
 	default: return "?";
 	}
 }
@@ -357,12 +362,23 @@ static int resolve(const char *host, const char *port, int family,
 	return 0;
 }
 
+/* --dtls: datagram sockets carrying DTLS records. */
+static int dtls;
+
 static int tapsec_socket(int family)
 {
-	int fd = socket(family, SOCK_STREAM, IPPROTO_TAPSEC);
+	int fd = socket(family, dtls ? SOCK_DGRAM : SOCK_STREAM,
+			IPPROTO_TAPSEC);
+	int proto = TAPSEC_PROTO_DTLS;
 
 	if (fd < 0)
 		fail(errno, "socket(IPPROTO_TAPSEC): %s", strerror(errno));
+	else if (dtls && setsockopt(fd, SOL_TAPSEC, TAPSEC_PROTOCOL, &proto,
+				    sizeof(proto))) {
+		fail(errno, "TAPSEC_PROTOCOL DTLS: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
 	return fd;
 }
 
@@ -612,6 +628,10 @@ static __u16 parse_version(const char *s)
 		return TAPSEC_TLS_1_2_VERSION;
 	if (!strcmp(s, "1.3"))
 		return TAPSEC_TLS_1_3_VERSION;
+	if (!strcmp(s, "dtls1.2"))
+		return TAPSEC_DTLS_1_2_VERSION;
+	if (!strcmp(s, "dtls1.3"))
+		return TAPSEC_DTLS_1_3_VERSION;
 	if (!*s)
 		return 0;
 	fprintf(stderr, "hs_peer: unknown TLS version %s\n", s);
@@ -654,7 +674,7 @@ int main(int argc, char **argv)
 	enum { OPT_SNI = 256, OPT_ALPN, OPT_IDENTITY, OPT_TRUST, OPT_VERIFY_NONE, OPT_NO_CACHE, OPT_DEFER, OPT_CHAIN_OUT,
 	       OPT_VERSIONS, OPT_CIPHERS, OPT_TIMEOUT, OPT_FAMILY, OPT_SEND,
 	       OPT_SEND_SIZE, OPT_READ, OPT_ECHO, OPT_ECHO_ALL, OPT_HTTP, OPT_COUNT, OPT_READY,
-	       OPT_PSK, OPT_KEY_UPDATE, OPT_EXPORT };
+	       OPT_PSK, OPT_KEY_UPDATE, OPT_EXPORT, OPT_DTLS };
 	static const struct option lopts[] = {
 		{ "sni", required_argument, NULL, OPT_SNI },
 		{ "alpn", required_argument, NULL, OPT_ALPN },
@@ -679,6 +699,7 @@ int main(int argc, char **argv)
 		{ "ready-file", required_argument, NULL, OPT_READY },
 		{ "key-update", no_argument, NULL, OPT_KEY_UPDATE },
 		{ "export", required_argument, NULL, OPT_EXPORT },
+		{ "dtls", no_argument, NULL, OPT_DTLS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -731,6 +752,7 @@ int main(int argc, char **argv)
 		case OPT_COUNT: o.count = number(optarg); break;
 		case OPT_READY: o.ready_file = optarg; break;
 		case OPT_KEY_UPDATE: o.key_update = 1; break;
+		case OPT_DTLS: dtls = 1; break;
 		case OPT_EXPORT:
 			colon = strrchr(optarg, ':');
 			if (!colon) {

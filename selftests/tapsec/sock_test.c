@@ -223,17 +223,24 @@ TEST_F(sock, protocol_option)
 	EXPECT_EQ(EPERM, errno);
 
 	if (variant->type == SOCK_DGRAM) {
-		/* Record engines for datagrams are not in this build yet. */
+		/* ESP and WireGuard engines are not in this build yet. */
 		int p;
 
-		for (p = TAPSEC_PROTO_DTLS; p <= TAPSEC_PROTO_WIREGUARD; p++) {
+		for (p = TAPSEC_PROTO_ESP; p <= TAPSEC_PROTO_WIREGUARD; p++) {
 			EXPECT_EQ(-1, setsockopt(self->fd, SOL_TAPSEC, TAPSEC_PROTOCOL,
 						 &p, sizeof(p)));
 			EXPECT_EQ(EPROTONOSUPPORT, errno);
 		}
-		/* Nor keys for them. */
+		/* Without an engine, no keys and no DTLS options. */
 		EXPECT_EQ(-1, setsockopt(self->fd, SOL_TAPSEC, TAPSEC_TX, &val, sizeof(val)));
 		EXPECT_EQ(EPROTONOSUPPORT, errno);
+		EXPECT_EQ(-1, setsockopt(self->fd, SOL_TAPSEC, TAPSEC_REPLAY_WINDOW,
+					 &val, sizeof(val)));
+		EXPECT_EQ(EPROTOTYPE, errno);
+		/* DTLS is. */
+		p = TAPSEC_PROTO_DTLS;
+		EXPECT_EQ(0, setsockopt(self->fd, SOL_TAPSEC, TAPSEC_PROTOCOL,
+					&p, sizeof(p)));
 	}
 
 	val = own;

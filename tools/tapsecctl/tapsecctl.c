@@ -41,6 +41,7 @@ static const struct {
 	{ TAPSEC_FEAT_INET6, "inet6" },
 	{ TAPSEC_FEAT_TLS, "tls" },
 	{ TAPSEC_FEAT_HANDSHAKE, "handshake" },
+	{ TAPSEC_FEAT_DTLS, "dtls" },
 };
 
 /* struct tapsec_counters, field by field. */
@@ -49,7 +50,7 @@ static const char *const counter_names[] = {
 	"rx_bad_tag", "rx_bad_record", "rx_oversize", "rx_truncated",
 	"key_exhausted", "close_notify_tx", "close_notify_rx",
 	"hs_done", "hs_failed", "rx_post_handshake", "tx_key_updates",
-	"rx_key_updates",
+	"rx_key_updates", "rx_replayed", "rx_bad_epoch",
 };
 
 _Static_assert(sizeof(counter_names) / sizeof(counter_names[0]) ==

@@ -132,7 +132,32 @@ enum tapsec_sockopt {
 	 * one transmit key may seal (RFC 8446 5.5).
 	 */
 	TAPSEC_KEY_LIMITS = 35,
+
+	/*
+	 * Datagram records (DTLS; Documentation/dtls.rst).
+	 * u32, read/write: records the anti-replay window spans,
+	 * TAPSEC_REPLAY_WINDOW_MIN to TAPSEC_REPLAY_WINDOW_MAX (default 64).
+	 */
+	TAPSEC_REPLAY_WINDOW = 36,
+	/*
+	 * u32, read/write: milliseconds for which records of the previous
+	 * receive epoch are still accepted once a newer receive key is in
+	 * (default 10000, at most 600000; 0 drops them at once).
+	 */
+	TAPSEC_EPOCH_GRACE = 37,
+	/*
+	 * int, read only, on a connected socket with a transmit key: the
+	 * largest payload one send() may carry on the current path (larger
+	 * ones fail with EMSGSIZE).
+	 */
+	TAPSEC_MAX_PAYLOAD = 38,
 };
+
+#define TAPSEC_REPLAY_WINDOW_MIN	32
+#define TAPSEC_REPLAY_WINDOW_MAX	4096
+#define TAPSEC_REPLAY_WINDOW_DEFAULT	64
+#define TAPSEC_EPOCH_GRACE_DEFAULT	10000
+#define TAPSEC_EPOCH_GRACE_MAX		600000
 
 /* TAPSEC_HANDSHAKE values. */
 enum tapsec_handshake_mode {
@@ -246,6 +271,12 @@ struct tapsec_key_limits {
 /* Versions and ciphers: the numbers of kTLS (linux/tls.h). */
 #define TAPSEC_TLS_1_2_VERSION	0x0303
 #define TAPSEC_TLS_1_3_VERSION	0x0304
+/*
+ * DTLS keys use the same layouts; rec_seq is the epoch (16 bits) and the
+ * record sequence number (48 bits), big-endian, as in DTLS 1.2 records.
+ */
+#define TAPSEC_DTLS_1_2_VERSION	0xfefd
+#define TAPSEC_DTLS_1_3_VERSION	0xfefc
 
 #define TAPSEC_CIPHER_AES_GCM_128		51
 #define TAPSEC_CIPHER_AES_GCM_256		52
@@ -315,6 +346,8 @@ struct tapsec_counters {
 	__u64 rx_post_handshake; /* post-handshake messages consumed */
 	__u64 tx_key_updates;	/* TLS 1.3 KeyUpdates sent */
 	__u64 rx_key_updates;	/* TLS 1.3 KeyUpdates received */
+	__u64 rx_replayed;	/* DTLS: duplicate or too old, dropped */
+	__u64 rx_bad_epoch;	/* DTLS: epoch without a key, dropped */
 };
 
 struct tapsec_sock_info {
@@ -431,6 +464,8 @@ enum tapsec_stats_attr {
 	TAPSEC_A_STATS_RX_POST_HANDSHAKE,
 	TAPSEC_A_STATS_TX_KEY_UPDATES,
 	TAPSEC_A_STATS_RX_KEY_UPDATES,
+	TAPSEC_A_STATS_RX_REPLAYED,
+	TAPSEC_A_STATS_RX_BAD_EPOCH,
 	TAPSEC_A_STATS_PAD,
 
 	__TAPSEC_A_STATS_MAX,
@@ -565,5 +600,6 @@ enum tapsec_psk_attr {
 #define TAPSEC_FEAT_INET6	_BITULL(3)	/* AF_INET6 sockets */
 #define TAPSEC_FEAT_TLS		_BITULL(4)	/* TLS 1.2/1.3 record layer */
 #define TAPSEC_FEAT_HANDSHAKE	_BITULL(5)	/* delegated handshakes */
+#define TAPSEC_FEAT_DTLS	_BITULL(6)	/* DTLS 1.2/1.3 record layer */
 
 #endif /* _UAPI_LINUX_TAPSEC_H */

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * tapsec: the DTLS record engine (RFC 6347 DTLS 1.2 and RFC 9147 DTLS 1.3
+ * records over UDP), shared between tapsec_dtls.c (keys, epochs, options),
+ * tapsec_dtls_rec.c (sealing and opening records) and tapsec_dtls_io.c
+ * (sendmsg, recvmsg, close_notify).
+ */
+#ifndef _TAPSEC_DTLS_H
+#define _TAPSEC_DTLS_H
+
+#include <linux/mutex.h>
+#include <linux/sizes.h>
+#include <linux/socket.h>
+#include <crypto/aes.h>
+#include <crypto/skcipher.h>
+#include <net/sock.h>
+
+#include "tapsec.h"
+#include "tapsec_aead.h"
+#include "tapsec_replay.h"
+
+#define TAPSEC_DTLS12_HEADER_LEN	13
+#define TAPSEC_DTLS13_HEADER_LEN	5	/* as tapsec sends it */
+#define TAPSEC_DTLS_MAX_PLAINTEXT	SZ_16K
+#define TAPSEC_DTLS12_MAX_CIPHERTEXT	(TAPSEC_DTLS_MAX_PLAINTEXT + 2048)
+#define TAPSEC_DTLS13_MAX_CIPHERTEXT	(TAPSEC_DTLS_MAX_PLAINTEXT + 256)
+#define TAPSEC_DTLS_EXPLICIT_LEN	8
+#define TAPSEC_DTLS12_AAD_LEN		13
+#define TAPSEC_DTLS_SEQ_MAX		((1ULL << 48) - 1)
+/* One record of the largest kind; also the largest datagram taken in. */
+#define TAPSEC_DTLS_BUF_LEN		(TAPSEC_DTLS12_HEADER_LEN + \
+					 TAPSEC_DTLS12_MAX_CIPHERTEXT)
+#define TAPSEC_DTLS_MASK_LEN		16
+#define TAPSEC_RECORD_ACK		26	/* RFC 9147 7 */
+
+/**
+ * struct tapsec_dtls_epoch - the key of one epoch of one direction
+ * @aead: key, IV and, on transmit, the next sequence number
+ * @epoch: the epoch (rec_seq's top 16 bits)
+ * @version: TAPSEC_DTLS_1_2_VERSION or TAPSEC_DTLS_1_3_VERSION
+ * @explicit_len: explicit nonce bytes per record (8 for DTLS 1.2 AES-GCM)
+ * @key_len: bytes in @key
+ * @key: the key, kept to answer TAPSEC_TX_KEY/RX_KEY
+ * @secret_len: bytes in @secret, 0 without one
+ * @secret: DTLS 1.3 traffic secret (TAPSEC_TX_SECRET/RX_SECRET)
+ * @has_sn: the DTLS 1.3 record number key (RFC 9147 4.2.3) is set
+ * @sn_aes: that key for AES-GCM suites (the AES library, one block)
+ * @sn_chacha: that key for ChaCha20-Poly1305 (the "chacha20" skcipher)
+ * @first: on receive, the first sequence number expected (rec_seq)
+ * @replay: on receive, the anti-replay window of this epoch
+ * @aad: DTLS 1.2 additional data of the record at hand
+ * @mask: DTLS 1.3 record number mask of the record at hand
+ *
+ * @aad and @mask live here, not on the stack, because the crypto API
+ * takes them through scatterlists.
+ */
+struct tapsec_dtls_epoch {
+	struct tapsec_aead aead;
+	u16 epoch;
+	u16 version;
+	u8 explicit_len;
+	u8 key_len;
+	u8 key[TAPSEC_MAX_KEY_LEN];
+	u8 secret_len;
+	u8 secret[TAPSEC_TLS13_SECRET_MAX];
+	bool has_sn;
+	struct crypto_aes_ctx sn_aes;
+	struct crypto_sync_skcipher *sn_chacha;
+	u64 first;
+	struct tapsec_replay replay;
+	u8 aad[TAPSEC_DTLS12_AAD_LEN];
+	u8 mask[TAPSEC_DTLS_MASK_LEN];
+};
+
+/**
+ * struct tapsec_dtls - the DTLS engine of one datagram socket
+ * @ctx: the socket's context
+ * @tx_lock: serialises senders and transmit key changes
+ * @rx_lock: serialises readers (across waits) and receive key changes
+ * @tx: the transmit epoch, NULL until TAPSEC_TX
+ * @rx: the current receive epoch, NULL until TAPSEC_RX
+ * @rx_prev: the previous receive epoch, kept until @rx_prev_until
+ * @rx_prev_until: jiffies after which @rx_prev is dropped
+ * @window: TAPSEC_REPLAY_WINDOW
+ * @grace_ms: TAPSEC_EPOCH_GRACE
+ * @tx_buf: one record being sealed
+ * @tx_closed: close_notify sent; sends fail with EPIPE
+ * @rx_buf: one datagram as received, records opened in place
+ * @rx_len: bytes of the datagram in @rx_buf
+ * @rx_off: offset of its next record
+ * @rx_from: the datagram's source address
+ * @rx_from_len: its length
+ * @opened: a record of @rx_buf is open, its plaintext not handed out
+ * @type: its content type
+ * @data_off: offset of its plaintext in @rx_buf
+ * @data_len: bytes of it
+ * @rx_more: records or plaintext wait in @rx_buf (for poll)
+ * @peer_closed: close_notify received: end of file from now on
+ * @rx_err: a fatal alert was received: every read fails with it
+ */
+struct tapsec_dtls {
+	struct tapsec_ctx *ctx;
+	struct mutex tx_lock;		/* senders, transmit keys */
+	struct mutex rx_lock;		/* readers, receive keys */
+	struct tapsec_dtls_epoch *tx;
+	struct tapsec_dtls_epoch *rx;
+	struct tapsec_dtls_epoch *rx_prev;
+	unsigned long rx_prev_until;
+	u32 window;
+	u32 grace_ms;
+	u8 *tx_buf;
+	bool tx_closed;
+	u8 *rx_buf;
+	u32 rx_len;
+	u32 rx_off;
+	struct sockaddr_storage rx_from;
+	int rx_from_len;
+	bool opened;
+	u8 type;
+	u32 data_off;
+	u32 data_len;
+	bool rx_more;
+	bool peer_closed;
+	int rx_err;
+};
+
+static inline bool tapsec_dtls13(const struct tapsec_dtls_epoch *ep)
+{
+	return ep->version == TAPSEC_DTLS_1_3_VERSION;
+}
+
+/* Bytes of the header tapsec sends in front of a record's body. */
+static inline unsigned int tapsec_dtls_hdr_len(const struct tapsec_dtls_epoch *ep)
+{
+	return tapsec_dtls13(ep) ? TAPSEC_DTLS13_HEADER_LEN :
+				   TAPSEC_DTLS12_HEADER_LEN;
+}
+
+/* Offset of the payload in a record being sealed. */
+static inline unsigned int tapsec_dtls_payload_off(const struct tapsec_dtls_epoch *ep)
+{
+	return tapsec_dtls_hdr_len(ep) + ep->explicit_len;
+}
+
+/* tapsec_dtls.c */
+bool tapsec_dtls_option(int optname);
+int tapsec_dtls_setsockopt(struct sock *sk, struct tapsec_ctx *ctx,
+			   int optname, sockptr_t optval, unsigned int optlen);
+int tapsec_dtls_getsockopt(struct sock *sk, struct tapsec_ctx *ctx,
+			   int optname, char __user *optval,
+			   int __user *optlen);
+int tapsec_dtls_max_payload(struct sock *sk,
+			    const struct tapsec_dtls_epoch *ep);
+struct tapsec_dtls_epoch *tapsec_dtls_rx_epoch(struct tapsec_dtls *dtls,
+					       u16 epoch, u16 bits);
+
+/* tapsec_dtls_rec.c */
+unsigned int tapsec_dtls_overhead(const struct tapsec_dtls_epoch *ep);
+int tapsec_dtls_seal(struct tapsec_ctx *ctx, struct tapsec_dtls_epoch *ep,
+		     u8 *buf, u8 type, u32 plen);
+int tapsec_dtls_open(struct tapsec_ctx *ctx, struct tapsec_dtls *dtls);
+
+/* tapsec_dtls_io.c */
+int tapsec_dtls_sendmsg(struct sock *sk, struct tapsec_ctx *ctx,
+			struct msghdr *msg, size_t len);
+int tapsec_dtls_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
+			struct msghdr *msg, size_t len, int flags,
+			int *addr_len);
+int tapsec_dtls_close_notify(struct sock *sk, struct tapsec_ctx *ctx);
+__poll_t tapsec_dtls_poll(const struct tapsec_ctx *ctx);
+
+#endif /* _TAPSEC_DTLS_H */

@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tapsec: DTLS records in and out of a UDP socket.
+ *
+ * One send() is one record in one datagram, no larger than the path
+ * allows (EMSGSIZE otherwise).  recv() takes datagrams from UDP's queue
+ * into the engine's buffer and opens their records there, one record per
+ * call; records that fail any check are dropped and counted and the next
+ * one is tried, so bad input costs CPU and a counter, never the
+ * connection.  Readers do not hold the engine's receive lock while they
+ * wait for a datagram.
+ */
+#include <linux/uio.h>
+#include <net/sock.h>
+#include <net/udp.h>
+
+#include "tapsec_compat.h"
+#include "tapsec_dtls.h"
+#include "tapsec_tls.h"
+
+#define TAPSEC_ALERT_CLOSE_NOTIFY	0
+
+static int tapsec_dtls_xmit(struct sock *sk, u8 *buf, u32 len, int flags)
+{
+	struct msghdr msg = { .msg_flags = flags & MSG_DONTWAIT };
+	struct kvec kv = { .iov_base = buf, .iov_len = len };
+
+	iov_iter_kvec(&msg.msg_iter, ITER_SOURCE, &kv, 1, len);
+	return tapsec_dgram_base_sendmsg(sk, &msg, len);
+}
+
+/* Seal the payload already in the transmit buffer and send it. */
+static int tapsec_dtls_send_record(struct sock *sk, struct tapsec_ctx *ctx,
+				   struct tapsec_dtls *dtls, u8 type, u32 plen,
+				   int flags)
+{
+	int len, err;
+
+	len = tapsec_dtls_seal(ctx, dtls->tx, dtls->tx_buf, type, plen);
+	if (len < 0)
+		return len;
+	err = tapsec_dtls_xmit(sk, dtls->tx_buf, len, flags);
+	if (err < 0)
+		return err;
+	TAPSEC_COUNT(ctx, tx_records, 1);
+	TAPSEC_COUNT(ctx, tx_bytes, plen);
+	return 0;
+}
+
+/* A transmit epoch records can be sealed under: DTLS 1.3 needs its sn key. */
+static bool tapsec_dtls_tx_ready(const struct tapsec_dtls *dtls)
+{
+	return dtls->tx && (!tapsec_dtls13(dtls->tx) || dtls->tx->has_sn);
+}
+
+/**
+ * tapsec_dtls_sendmsg() - send one record
+ * @sk: the DTLS socket
+ * @ctx: its context
+ * @msg: the payload, and optionally TAPSEC_SET_RECORD_TYPE
+ * @len: bytes of payload
+ *
+ * Return: @len; -ENOKEY without a transmit key (or its DTLS 1.3 secret);
+ * -EDESTADDRREQ when not connected; -EISCONN with a destination address;
+ * -EMSGSIZE over tapsec_dtls_max_payload(); -EPIPE after close_notify;
+ * -EKEYEXPIRED when the epoch's sequence numbers are used up; or UDP's
+ * error.
+ */
+int tapsec_dtls_sendmsg(struct sock *sk, struct tapsec_ctx *ctx,
+			struct msghdr *msg, size_t len)
+{
+	struct tapsec_dtls *dtls = READ_ONCE(ctx->dtls);
+	u8 type;
+	int err;
+
+	if (msg->msg_flags & MSG_OOB)
+		return -EOPNOTSUPP;
+	if (!dtls || !READ_ONCE(dtls->tx))
+		return tapsec_ctx_refuse(ctx);
+	err = tapsec_tls_cmsg_type(msg, &type);
+	if (err)
+		return err;
+	if (msg->msg_name)
+		return -EISCONN;
+	if (READ_ONCE(sk->sk_state) != TCP_ESTABLISHED)
+		return -EDESTADDRREQ;
+
+	mutex_lock(&dtls->tx_lock);
+	if (dtls->tx_closed)
+		err = -EPIPE;
+	else if (!tapsec_dtls_tx_ready(dtls))
+		err = tapsec_ctx_refuse(ctx);
+	else if (len > tapsec_dtls_max_payload(sk, dtls->tx))
+		err = -EMSGSIZE;
+	else if (!copy_from_iter_full(dtls->tx_buf +
+				      tapsec_dtls_payload_off(dtls->tx), len,
+				      &msg->msg_iter))
+		err = -EFAULT;
+	else
+		err = tapsec_dtls_send_record(sk, ctx, dtls, type, len,
+					      msg->msg_flags);
+	mutex_unlock(&dtls->tx_lock);
+	return err ?: len;
+}
+
+/**
+ * tapsec_dtls_close_notify() - send close_notify once; sending is over
+ * @sk: the DTLS socket
+ * @ctx: its context
+ *
+ * Called on shutdown(SHUT_WR) and on close; does not wait for buffer
+ * space (a lost close_notify only costs the peer its truncation check).
+ *
+ * Return: 0, or the error of sealing or sending it.
+ */
+int tapsec_dtls_close_notify(struct sock *sk, struct tapsec_ctx *ctx)
+{
+	struct tapsec_dtls *dtls = READ_ONCE(ctx->dtls);
+	u8 *body;
+	int err = 0;
+
+	if (!dtls)
+		return 0;
+	mutex_lock(&dtls->tx_lock);
+	if (!dtls->tx_closed && tapsec_dtls_tx_ready(dtls) &&
+	    READ_ONCE(sk->sk_state) == TCP_ESTABLISHED) {
+		body = dtls->tx_buf + tapsec_dtls_payload_off(dtls->tx);
+		body[0] = TAPSEC_ALERT_WARNING;
+		body[1] = TAPSEC_ALERT_CLOSE_NOTIFY;
+		err = tapsec_dtls_send_record(sk, ctx, dtls,
+					      TAPSEC_RECORD_ALERT, 2,
+					      MSG_DONTWAIT);
+		if (!err)
+			TAPSEC_COUNT(ctx, close_notify_tx, 1);
+	}
+	dtls->tx_closed = true;
+	mutex_unlock(&dtls->tx_lock);
+	return err;
+}
+
+/*
+ * Take the next datagram from UDP into the receive buffer, waiting for
+ * one without the receive lock.  Returns its length, 0 when the socket is
+ * shut down for reading, or a negative errno.
+ */
+static int tapsec_dtls_fetch(struct sock *sk, struct tapsec_ctx *ctx,
+			     struct tapsec_dtls *dtls, long *timeo)
+{
+	struct kvec kv = { .iov_base = dtls->rx_buf,
+			   .iov_len = TAPSEC_DTLS_BUF_LEN };
+	struct sk_buff *last;
+	struct msghdr msg;
+	int ret, alen, err;
+
+	for (;;) {
+		memset(&msg, 0, sizeof(msg));
+		msg.msg_name = &dtls->rx_from;
+		msg.msg_namelen = sizeof(dtls->rx_from);
+		iov_iter_kvec(&msg.msg_iter, ITER_DEST, &kv, 1, kv.iov_len);
+		alen = 0;
+		last = READ_ONCE(sk->sk_receive_queue.prev);
+		ret = tapsec_dgram_base_recvmsg(sk, &msg, kv.iov_len,
+						MSG_DONTWAIT, &alen);
+		if (ret > 0 && !(msg.msg_flags & MSG_TRUNC)) {
+			dtls->rx_from_len = alen;
+			dtls->rx_len = ret;
+			dtls->rx_off = 0;
+			return ret;
+		}
+		if (ret > 0) {		/* larger than any record */
+			TAPSEC_COUNT(ctx, rx_oversize, 1);
+			continue;
+		}
+		if (!ret) {		/* an empty datagram */
+			TAPSEC_COUNT(ctx, rx_bad_record, 1);
+			continue;
+		}
+		if (ret != -EAGAIN || !*timeo)
+			return ret;
+
+		mutex_unlock(&dtls->rx_lock);
+		err = 0;
+		ret = __skb_wait_for_more_packets(sk, &sk->sk_receive_queue,
+						  &err, timeo, last);
+		mutex_lock(&dtls->rx_lock);
+		if (ret)
+			return err;	/* 0: shut down */
+	}
+}
+
+/*
+ * A record the reader gets no control message for: close_notify ends the
+ * stream, a fatal alert ends the connection, anything else is consumed.
+ * Returns 1 to go on reading, else what recvmsg returns.
+ */
+static int tapsec_dtls_consume(struct sock *sk, struct tapsec_ctx *ctx,
+			       struct tapsec_dtls *dtls)
+{
+	const u8 *p = dtls->rx_buf + dtls->data_off;
+
+	dtls->opened = false;
+	if (dtls->type == TAPSEC_RECORD_ALERT && dtls->data_len == 2 &&
+	    p[1] == TAPSEC_ALERT_CLOSE_NOTIFY) {
+		dtls->peer_closed = true;
+		TAPSEC_COUNT(ctx, close_notify_rx, 1);
+		return 0;
+	}
+	if (dtls->type == TAPSEC_RECORD_ALERT && dtls->data_len == 2 &&
+	    p[0] == TAPSEC_ALERT_FATAL) {
+		dtls->rx_err = -ECONNRESET;
+		WRITE_ONCE(sk->sk_err, ECONNRESET);
+		sk_error_report(sk);
+		return -ECONNRESET;
+	}
+	TAPSEC_COUNT(ctx, rx_post_handshake, 1);
+	return 1;
+}
+
+static int tapsec_dtls_deliver(struct tapsec_dtls *dtls, struct msghdr *msg,
+			       size_t len, int flags, int *addr_len)
+{
+	u32 n = min_t(size_t, len, dtls->data_len);
+	int err;
+
+	err = tapsec_tls_put_type(msg, dtls->type);
+	if (err)
+		return err;
+	if (copy_to_iter(dtls->rx_buf + dtls->data_off, n, &msg->msg_iter) != n)
+		return -EFAULT;
+	if (n < dtls->data_len)
+		msg->msg_flags |= MSG_TRUNC;
+	if (msg->msg_name) {
+		memcpy(msg->msg_name, &dtls->rx_from, dtls->rx_from_len);
+		*addr_len = dtls->rx_from_len;
+	}
+	if (!(flags & MSG_PEEK))
+		dtls->opened = false;
+	return (flags & MSG_TRUNC) ? dtls->data_len : n;
+}
+
+/**
+ * tapsec_dtls_recvmsg() - read one record's plaintext
+ * @sk: the DTLS socket
+ * @ctx: its context
+ * @msg: where it goes; a control buffer also gets records of other types
+ *	with TAPSEC_GET_RECORD_TYPE
+ * @len: room in @msg
+ * @flags: MSG_DONTWAIT, MSG_PEEK, MSG_TRUNC as for UDP; MSG_ERRQUEUE goes
+ *	to UDP
+ * @addr_len: set to the length of the source address in @msg->msg_name
+ *
+ * Return: bytes read; 0 after close_notify; -ENOKEY without a receive
+ * key; -EAGAIN; -ECONNRESET after a fatal alert; UDP's errors.
+ */
+int tapsec_dtls_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
+			struct msghdr *msg, size_t len, int flags,
+			int *addr_len)
+{
+	struct tapsec_dtls *dtls = READ_ONCE(ctx->dtls);
+	long timeo;
+	int ret;
+
+	if (flags & MSG_ERRQUEUE)
+		return tapsec_dgram_base_recvmsg(sk, msg, len, flags, addr_len);
+	if (!dtls || !READ_ONCE(dtls->rx))
+		return tapsec_ctx_refuse(ctx);
+	if (mutex_lock_interruptible(&dtls->rx_lock))
+		return -EINTR;
+	timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);
+	for (;;) {
+		if (dtls->opened) {
+			if (dtls->type == TAPSEC_RECORD_APPLICATION_DATA ||
+			    (msg->msg_controllen && !(dtls->type ==
+			     TAPSEC_RECORD_ALERT && dtls->data_len == 2 &&
+			     dtls->rx_buf[dtls->data_off + 1] ==
+			     TAPSEC_ALERT_CLOSE_NOTIFY))) {
+				ret = tapsec_dtls_deliver(dtls, msg, len, flags,
+							  addr_len);
+				break;
+			}
+			ret = tapsec_dtls_consume(sk, ctx, dtls);
+			if (ret <= 0)
+				break;
+			continue;
+		}
+		if (dtls->rx_err) {
+			ret = dtls->rx_err;
+			break;
+		}
+		if (dtls->peer_closed) {
+			ret = 0;
+			break;
+		}
+		if (dtls->rx_off < dtls->rx_len) {
+			tapsec_dtls_open(ctx, dtls);
+			continue;
+		}
+		ret = tapsec_dtls_fetch(sk, ctx, dtls, &timeo);
+		if (ret <= 0)
+			break;
+	}
+	WRITE_ONCE(dtls->rx_more, dtls->opened || dtls->rx_off < dtls->rx_len);
+	mutex_unlock(&dtls->rx_lock);
+	return ret;
+}
+
+/**
+ * tapsec_dtls_poll() - readiness the engine adds to UDP's
+ * @ctx: the socket's context
+ *
+ * Return: EPOLLIN when records wait in the engine's buffer, or the
+ * stream has ended or failed.
+ */
+__poll_t tapsec_dtls_poll(const struct tapsec_ctx *ctx)
+{
+	const struct tapsec_dtls *dtls = READ_ONCE(ctx->dtls);
+
+	if (dtls && (READ_ONCE(dtls->rx_more) || READ_ONCE(dtls->peer_closed) ||
+		     READ_ONCE(dtls->rx_err)))
+		return EPOLLIN | EPOLLRDNORM;
+	return 0;
+}
