@@ -21,6 +21,7 @@
  *   tapsec_dtls.c     DTLS engine: keys, epochs, options
  *   tapsec_dtls_rec.c DTLS engine: sealing and opening records
  *   tapsec_dtls_io.c  DTLS engine: sendmsg, recvmsg, close_notify
+ *   tapsec_dtls_server.c DTLS listeners: cookies, accept()
  *   tapsec_fault.c    fault point for allocation failure tests
  */
 #ifndef _TAPSEC_H
@@ -154,6 +155,8 @@ bool tapsec_dgram_is(const struct socket *sock);
 struct tapsec_ctx *tapsec_dgram_sock_ctx(const struct sock *sk);
 int tapsec_dgram_base_sendmsg(struct sock *sk, struct msghdr *msg,
 			      size_t len);
+int tapsec_dgram_base_connect(struct socket *sock, struct sockaddr *addr,
+			      int addr_len);
 int tapsec_dgram_base_recvmsg(struct sock *sk, struct msghdr *msg,
 			      size_t len, int flags, int *addr_len);
 
@@ -183,8 +186,8 @@ int tapsec_hs_setsockopt(struct tapsec_ctx *ctx, int optname,
 int tapsec_hs_getsockopt(struct tapsec_ctx *ctx, int optname,
 			 char __user *optval, int __user *optlen);
 int tapsec_hs_connect(struct socket *sock, struct tapsec_ctx *ctx, int tcp_err);
-int tapsec_hs_accept(struct tapsec_ctx *listener, struct socket *newsock,
-		     bool nonblock);
+int tapsec_hs_accept(struct tapsec_ctx *listener, struct tapsec_ctx *ctx,
+		     struct socket *newsock, bool nonblock);
 void tapsec_hs_close(struct tapsec_ctx *ctx);
 void tapsec_hs_release(struct tapsec_ctx *ctx);
 bool tapsec_hs_raw(const struct tapsec_ctx *ctx);

@@ -135,11 +135,51 @@ static int tapsec_dgram_recvmsg(struct sock *sk, struct msghdr *msg,
 		return tapsec_ctx_refuse(ctx);
 	gate = (flags & MSG_ERRQUEUE) ? 0 :
 	       tapsec_dgram_hs_gate(ctx, false, flags & MSG_DONTWAIT);
-	if (gate > 0)
+	if (gate > 0) {
+		int ret = tapsec_dtls_raw_hello(ctx, msg, len, flags);
+
+		if (ret != -ENOENT)
+			return ret;
 		return tapsec_dgram_base_recvmsg(sk, msg, len, flags, addr_len);
+	}
 	return gate ?: tapsec_dtls_recvmsg(sk, ctx, msg, len, flags,
 					   addr_len);
 }
+
+/**
+ * tapsec_dgram_base_connect() - connect through the kernel's UDP
+ * @sock: a tapsec datagram socket
+ * @addr: the peer
+ * @addr_len: its length
+ *
+ * Return: what UDP's connect returns; no handshake is started.
+ */
+int tapsec_dgram_base_connect(struct socket *sock, struct sockaddr *addr,
+			      int addr_len)
+{
+	int fam = tapsec_family_index(sock->sk->sk_family);
+
+	return dgram_base_ops[fam]->connect(sock, addr, addr_len, 0);
+}
+
+static int tapsec_dgram_listen(struct socket *sock, int backlog)
+{
+	return tapsec_dtls_listen(sock);
+}
+
+#if TAPSEC_HAVE_ACCEPT_ARG
+static int tapsec_dgram_accept(struct socket *sock, struct socket *newsock,
+			       struct proto_accept_arg *arg)
+{
+	return tapsec_dtls_accept(sock, newsock, arg->flags & O_NONBLOCK);
+}
+#else
+static int tapsec_dgram_accept(struct socket *sock, struct socket *newsock,
+			       int flags, bool kern)
+{
+	return tapsec_dtls_accept(sock, newsock, flags & O_NONBLOCK);
+}
+#endif
 
 /* connect(): UDP's, then the delegated handshake if there is one. */
 static int tapsec_dgram_connect(struct socket *sock, struct sockaddr *uaddr,
@@ -304,6 +344,8 @@ static void tapsec_dgram_build(int fam, struct proto *base,
 	*ops = *base_ops;
 	ops->poll = tapsec_dgram_poll;
 	ops->connect = tapsec_dgram_connect;
+	ops->listen = tapsec_dgram_listen;
+	ops->accept = tapsec_dgram_accept;
 	ops->shutdown = tapsec_dgram_shutdown;
 	ops->release = tapsec_dgram_release;
 	/* Keep datagrams away from sockmap and in-kernel readers. */

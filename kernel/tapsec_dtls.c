@@ -62,8 +62,14 @@ static void tapsec_dtls_epoch_free(struct tapsec_dtls_epoch *ep)
 	kfree_sensitive(ep);	/* sn_aes, the key and the secret */
 }
 
-static struct tapsec_dtls *tapsec_dtls_get(struct sock *sk,
-					   struct tapsec_ctx *ctx)
+/**
+ * tapsec_dtls_engine() - a socket's DTLS engine, made on first use
+ * @sk: the datagram socket
+ * @ctx: its context
+ *
+ * Return: the engine, or NULL when it could not be allocated.
+ */
+struct tapsec_dtls *tapsec_dtls_engine(struct sock *sk, struct tapsec_ctx *ctx)
 {
 	struct tapsec_dtls *dtls;
 
@@ -289,7 +295,7 @@ int tapsec_dtls_setsockopt(struct sock *sk, struct tapsec_ctx *ctx,
 	if (READ_ONCE(ctx->protocol) != TAPSEC_PROTO_DTLS)
 		return optname == TAPSEC_TX || optname == TAPSEC_RX ?
 		       -EPROTONOSUPPORT : -EPROTOTYPE;
-	dtls = tapsec_dtls_get(sk, ctx);
+	dtls = tapsec_dtls_engine(sk, ctx);
 	if (!dtls)
 		return -ENOMEM;
 	if (optname == TAPSEC_REPLAY_WINDOW || optname == TAPSEC_EPOCH_GRACE)
@@ -460,6 +466,8 @@ void tapsec_dtls_free(struct tapsec_ctx *ctx)
 	tapsec_dtls_epoch_free(dtls->tx);
 	tapsec_dtls_epoch_free(dtls->rx);
 	tapsec_dtls_epoch_free(dtls->rx_prev);
+	tapsec_dtls_listener_free(dtls->listener);
+	kfree(dtls->hello);
 	kfree_sensitive(dtls->tx_buf);
 	kfree_sensitive(dtls->rx_buf);
 	kfree_sensitive(dtls);

@@ -32,6 +32,9 @@
 					 TAPSEC_DTLS12_MAX_CIPHERTEXT)
 #define TAPSEC_DTLS_MASK_LEN		16
 #define TAPSEC_RECORD_ACK		26	/* RFC 9147 7 */
+#define TAPSEC_DTLS_RECENT		16	/* ClientHellos a listener recalls */
+
+struct tapsec_dtls_listener;
 
 /**
  * struct tapsec_dtls_epoch - the key of one epoch of one direction
@@ -97,6 +100,9 @@ struct tapsec_dtls_epoch {
  * @rx_more: records or plaintext wait in @rx_buf (for poll)
  * @peer_closed: close_notify received: end of file from now on
  * @rx_err: a fatal alert was received: every read fails with it
+ * @listener: set by listen(): cookies and what accept() needs
+ * @hello: an accepted socket's ClientHello, the daemon's first datagram
+ * @hello_len: its length
  */
 struct tapsec_dtls {
 	struct tapsec_ctx *ctx;
@@ -122,6 +128,9 @@ struct tapsec_dtls {
 	bool rx_more;
 	bool peer_closed;
 	int rx_err;
+	struct tapsec_dtls_listener *listener;
+	u8 *hello;
+	u32 hello_len;
 };
 
 static inline bool tapsec_dtls13(const struct tapsec_dtls_epoch *ep)
@@ -144,6 +153,7 @@ static inline unsigned int tapsec_dtls_payload_off(const struct tapsec_dtls_epoc
 
 /* tapsec_dtls.c */
 bool tapsec_dtls_option(int optname);
+struct tapsec_dtls *tapsec_dtls_engine(struct sock *sk, struct tapsec_ctx *ctx);
 int tapsec_dtls_setsockopt(struct sock *sk, struct tapsec_ctx *ctx,
 			   int optname, sockptr_t optval, unsigned int optlen);
 int tapsec_dtls_getsockopt(struct sock *sk, struct tapsec_ctx *ctx,
@@ -167,6 +177,16 @@ int tapsec_dtls_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
 			struct msghdr *msg, size_t len, int flags,
 			int *addr_len);
 int tapsec_dtls_close_notify(struct sock *sk, struct tapsec_ctx *ctx);
+int tapsec_dtls_fetch(struct sock *sk, struct tapsec_ctx *ctx,
+		      struct tapsec_dtls *dtls, long *timeo);
+int tapsec_dtls_raw_hello(struct tapsec_ctx *ctx, struct msghdr *msg,
+			  size_t len, int flags);
+
+/* tapsec_dtls_server.c */
+int tapsec_dtls_listen(struct socket *sock);
+int tapsec_dtls_accept(struct socket *sock, struct socket *newsock,
+		       bool nonblock);
+void tapsec_dtls_listener_free(struct tapsec_dtls_listener *l);
 __poll_t tapsec_dtls_poll(const struct tapsec_ctx *ctx);
 
 #endif /* _TAPSEC_DTLS_H */

@@ -138,13 +138,21 @@ int tapsec_dtls_close_notify(struct sock *sk, struct tapsec_ctx *ctx)
 	return err;
 }
 
-/*
- * Take the next datagram from UDP into the receive buffer, waiting for
- * one without the receive lock.  Returns its length, 0 when the socket is
- * shut down for reading, or a negative errno.
+/**
+ * tapsec_dtls_fetch() - take the next datagram into the receive buffer
+ * @sk: the DTLS socket
+ * @ctx: its context
+ * @dtls: its engine, under the receive lock (dropped while waiting)
+ * @timeo: how long to wait, updated
+ *
+ * Empty datagrams and ones larger than any record are dropped and
+ * counted.  The source goes to @dtls->rx_from.
+ *
+ * Return: the datagram's length, 0 when the socket is shut down for
+ * reading, or a negative errno (-EAGAIN when @timeo ran out).
  */
-static int tapsec_dtls_fetch(struct sock *sk, struct tapsec_ctx *ctx,
-			     struct tapsec_dtls *dtls, long *timeo)
+int tapsec_dtls_fetch(struct sock *sk, struct tapsec_ctx *ctx,
+		      struct tapsec_dtls *dtls, long *timeo)
 {
 	struct kvec kv = { .iov_base = dtls->rx_buf,
 			   .iov_len = TAPSEC_DTLS_BUF_LEN };
@@ -250,7 +258,7 @@ static int tapsec_dtls_deliver(struct tapsec_dtls *dtls, struct msghdr *msg,
  * @addr_len: set to the length of the source address in @msg->msg_name
  *
  * Return: bytes read; 0 after close_notify; -ENOKEY without a receive
- * key; -EAGAIN; -ECONNRESET after a fatal alert; UDP's errors.
+ * key (or, DTLS 1.3, its secret); -EAGAIN; -ECONNRESET after a fatal alert; UDP's errors.
  */
 int tapsec_dtls_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
 			struct msghdr *msg, size_t len, int flags,
@@ -266,6 +274,11 @@ int tapsec_dtls_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
 		return tapsec_ctx_refuse(ctx);
 	if (mutex_lock_interruptible(&dtls->rx_lock))
 		return -EINTR;
+	/* DTLS 1.3 records cannot be opened without the record number key. */
+	if (tapsec_dtls13(dtls->rx) && !dtls->rx->has_sn) {
+		mutex_unlock(&dtls->rx_lock);
+		return tapsec_ctx_refuse(ctx);
+	}
 	timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);
 	for (;;) {
 		if (dtls->opened) {
@@ -305,6 +318,47 @@ int tapsec_dtls_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
 }
 
 /**
+ * tapsec_dtls_raw_hello() - hand the daemon an accepted socket's ClientHello
+ * @ctx: the accepted socket's context, in raw mode for the daemon
+ * @msg: where it goes
+ * @len: room in @msg
+ * @flags: MSG_PEEK leaves it for the next read; MSG_TRUNC as for UDP
+ *
+ * Return: its length (or what fit), or -ENOENT when there is none.
+ */
+int tapsec_dtls_raw_hello(struct tapsec_ctx *ctx, struct msghdr *msg,
+			  size_t len, int flags)
+{
+	struct tapsec_dtls *dtls = READ_ONCE(ctx->dtls);
+	u32 n, hlen;
+	u8 *hello;
+	int ret;
+
+	if (!dtls || !READ_ONCE(dtls->hello))
+		return -ENOENT;
+	mutex_lock(&dtls->rx_lock);
+	hello = dtls->hello;
+	hlen = dtls->hello_len;
+	ret = -ENOENT;
+	if (!hello)
+		goto out;
+	n = min_t(size_t, len, hlen);
+	ret = -EFAULT;
+	if (copy_to_iter(hello, n, &msg->msg_iter) != n)
+		goto out;
+	if (n < hlen)
+		msg->msg_flags |= MSG_TRUNC;
+	ret = (flags & MSG_TRUNC) ? hlen : n;
+	if (!(flags & MSG_PEEK)) {
+		WRITE_ONCE(dtls->hello, NULL);
+		kfree(hello);
+	}
+out:
+	mutex_unlock(&dtls->rx_lock);
+	return ret;
+}
+
+/**
  * tapsec_dtls_poll() - readiness the engine adds to UDP's
  * @ctx: the socket's context
  *
@@ -316,7 +370,7 @@ __poll_t tapsec_dtls_poll(const struct tapsec_ctx *ctx)
 	const struct tapsec_dtls *dtls = READ_ONCE(ctx->dtls);
 
 	if (dtls && (READ_ONCE(dtls->rx_more) || READ_ONCE(dtls->peer_closed) ||
-		     READ_ONCE(dtls->rx_err)))
+		     READ_ONCE(dtls->rx_err) || READ_ONCE(dtls->hello)))
 		return EPOLLIN | EPOLLRDNORM;
 	return 0;
 }

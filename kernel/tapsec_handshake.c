@@ -810,6 +810,7 @@ int tapsec_hs_connect(struct socket *sock, struct tapsec_ctx *ctx, int tcp_err)
 /**
  * tapsec_hs_accept() - run the handshake of an accepted socket
  * @listener: the listening socket's context
+ * @ctx: the accepted socket's context, or NULL when it has none
  * @newsock: the accepted socket, its file already allocated
  * @nonblock: return once queued; data calls wait for the end
  *
@@ -817,10 +818,9 @@ int tapsec_hs_connect(struct socket *sock, struct tapsec_ctx *ctx, int tcp_err)
  *
  * Return: 0, or -ECONNABORTED when this client's handshake failed.
  */
-int tapsec_hs_accept(struct tapsec_ctx *listener, struct socket *newsock,
-		     bool nonblock)
+int tapsec_hs_accept(struct tapsec_ctx *listener, struct tapsec_ctx *ctx,
+		     struct socket *newsock, bool nonblock)
 {
-	struct tapsec_ctx *ctx = tapsec_stream_ctx(newsock->sk);
 	struct tapsec_hs *hs;
 	int err;
 

@@ -273,7 +273,8 @@ static int tapsec_stream_accepted(struct socket *sock, struct socket *newsock,
 
 	if (err || !tapsec_hs_delegated(ctx))
 		return err;
-	return tapsec_hs_accept(ctx, newsock, nonblock);
+	return tapsec_hs_accept(ctx, tapsec_stream_ctx(newsock->sk), newsock,
+				nonblock);
 }
 
 #if TAPSEC_HAVE_ACCEPT_ARG

@@ -356,6 +356,31 @@ static void append(char *buf, size_t size, const char *s)
  * the IP and UDP headers), and retransmissions from 1 s on, doubling, for
  * as long as the handshake may take.
  */
+/*
+ * A DTLS server socket comes from accept() on a tapsec listener: the kernel
+ * checked the client's cookie (its HelloVerifyRequest was message 0) and
+ * keeps that second ClientHello as the socket's first datagram.  GnuTLS
+ * reads it as usual once it knows where the sequence numbers stand, as
+ * after gnutls_dtls_cookie_verify().  A short or missing datagram is left
+ * for the handshake to fail on.
+ */
+static void set_dtls_prestate(struct hs_tls *t)
+{
+	gnutls_dtls_prestate_st ps = { 0 };
+	unsigned char b[13 + 12];
+	ssize_t n;
+
+	n = recv(t->fd, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT);
+	if (n != (ssize_t)sizeof(b))
+		return;
+	/* record header: sequence number at 5; handshake: message_seq */
+	ps.record_seq = (unsigned int)b[7] << 24 | b[8] << 16 | b[9] << 8 |
+			b[10];
+	ps.hsk_read_seq = b[13 + 4] << 8 | b[13 + 5];
+	ps.hsk_write_seq = 0;
+	gnutls_dtls_prestate_set(t->session, &ps);
+}
+
 static void set_dtls_transport(struct hs_tls *t)
 {
 	bool v6 = t->req->peer.ss_family == AF_INET6;
@@ -367,6 +392,8 @@ static void set_dtls_transport(struct hs_tls *t)
 		mtu = 1280;
 	gnutls_dtls_set_mtu(t->session, mtu - (v6 ? 48 : 28));
 	gnutls_dtls_set_timeouts(t->session, 1000, t->req->timeout_ms);
+	if (t->req->role == TAPSEC_ROLE_SERVER)
+		set_dtls_prestate(t);
 }
 
 /**

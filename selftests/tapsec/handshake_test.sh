@@ -798,7 +798,124 @@ client_dtls13_refused() {
 		--versions dtls1.3 --sni server.test
 }
 
-tap_plan 58
+# --------------------------------------------------- tapsec DTLS server --
+
+# serve_dtls [hs_peer serve ARGS...]: a tapsec DTLS listener on $PORT.
+serve_dtls() {
+	spawn "$S" "$peer" serve "$PORT" --dtls --identity server "$@"
+	wait_udp
+}
+
+server_dtls_openssl() {
+	local out
+	serve_dtls --echo --count 1 || return 1
+	out=$(s_client "$SADDR" 'hello openssl dtls' -dtls1_2 -quiet \
+		-verify_return_error -verify_hostname server.test \
+		-servername server.test)
+	has "$out" '^echo: hello openssl dtls$' &&
+		served '^conn=1 version=dtls1\.2 .* peer_auth=0$'
+}
+
+server_dtls_gnutls() {
+	local out
+	serve_dtls --echo --count 1 || return 1
+	out=$(ns "$C" timeout 30 gnutls-cli --udp -p "$PORT" \
+		--x509cafile "$pki/ca.pem" --verify-hostname server.test \
+		"$SADDR" 2>&1 < <(slow_stdin 'hello gnutls dtls'))
+	has "$out" '^echo: hello gnutls dtls$' &&
+		served '^conn=1 version=dtls1\.2 '
+}
+
+# Both ends tapsec over DTLS, with the PSK from each namespace's store.
+server_dtls_tapsec_psk() {
+	local out n
+	for n in "$C" "$S"; do
+		ns "$n" "$ctl" psk add "$PSK_ID" <<<"$PSK_HEX" >/dev/null 2>&1
+	done
+	spawn "$S" "$peer" serve "$PORT" --dtls --psk "$PSK_ID" --echo --count 1
+	wait_udp || return 1
+	out=$(client "$SADDR" "$PORT" --dtls --psk "$PSK_ID" \
+		--send 'hello psk\n' --read 16)
+	has "$out" '^version=dtls1\.2 .* psk=1$' '^echo: hello psk$' &&
+		served "^conn=1 version=dtls1\\.2 .* peer=$PSK_ID .* psk=1\$"
+}
+
+# hello_flood COUNT COOKIE: COUNT ClientHellos from forged sources
+# 10.99.1.1.. (raw IPv4, the replies go nowhere), with COOKIE (hex) or
+# none.
+hello_flood() {
+	# The listener's answers must be routable to count as sent: through
+	# the client, which drops them (unresolved neighbours would hold them
+	# against the listener's send buffer).
+	ip -n "$S" route replace 10.99.1.0/24 via 10.99.0.2 || return 1
+	ns "$C" "$py" - "$SADDR" "$PORT" "$1" "$2" <<'PY'
+import os, socket, struct, sys
+dst, port, count, cookie = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), bytes.fromhex(sys.argv[4])
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+for i in range(count):
+    src = "10.99.1.%d" % (1 + i % 250)
+    body = b"\xfe\xfd" + os.urandom(32) + b"\x00" + bytes([len(cookie)]) + cookie
+    body += b"\x00\x02\xc0\x2b\x01\x00"
+    hs = bytes([1]) + len(body).to_bytes(3, "big") + b"\x00\x00" + b"\x00" * 3 + len(body).to_bytes(3, "big") + body
+    rec = b"\x16\xfe\xfd\x00\x00" + i.to_bytes(6, "big") + len(hs).to_bytes(2, "big") + hs
+    udp = struct.pack("!HHHH", 40000 + i % 20000, port, 8 + len(rec), 0) + rec
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), i & 0xffff, 0, 64, 17, 0,
+                     socket.inet_aton(src), socket.inet_aton(dst))
+    s.sendto(ip + udp, (dst, 0))
+PY
+}
+
+# UDP datagrams NETNS dropped for a full receive buffer (RcvbufErrors).
+udp_drops() {
+	ns "$1" awk '/^Udp:/ { if (n++) print $6 }' /proc/net/snmp
+}
+
+# A flood of cookieless ClientHellos from forged sources: every one that
+# UDP did not drop for a full buffer is answered with a HelloVerifyRequest,
+# none creates a socket or reaches the daemon; a real client still gets
+# through.
+server_dtls_flood() {
+	local before c0 u0 d0 out i sent
+	before=$(sockets "$S")
+	c0=$(counter "$S" tx_cookies)
+	u0=$(udp_drops "$S")
+	d0=$(grep -c 'handshake taken: server' "$work/server.log")
+	serve_dtls --echo --count 1 || return 1
+	before=$((before + 1))		# the listener
+	hello_flood 300 '' || return 1
+	for ((i = 0; i < 100; i++)); do
+		sent=$(($(counter "$S" tx_cookies) - c0))
+		[ $((sent + $(udp_drops "$S") - u0)) -ge 300 ] && break
+		sleep 0.1
+	done
+	[ $((sent + $(udp_drops "$S") - u0)) = 300 ] && [ "$sent" -gt 0 ] ||
+		{ echo "$sent cookies, $(($(udp_drops "$S") - u0)) dropped, of 300"
+		  return 1; }
+	[ "$(sockets "$S")" = "$before" ] ||
+		{ echo "sockets in $S: $(sockets "$S"), want $before"; return 1; }
+	[ "$(grep -c 'handshake taken: server' "$work/server.log")" = "$d0" ] ||
+		{ echo "the daemon saw a handshake of the flood"; return 1; }
+	out=$(client "$SADDR" "$PORT" --dtls --sni server.test \
+		--send 'after the flood\n' --read 22)
+	has "$out" '^echo: after the flood$' && served '^conn=1 version=dtls1\.2 '
+}
+
+# A forged cookie is counted, answered with a fresh one, and creates
+# nothing.
+server_dtls_bad_cookie() {
+	local before c0 b0
+	before=$(sockets "$S")
+	c0=$(counter "$S" tx_cookies)
+	b0=$(counter "$S" rx_bad_cookie)
+	serve_dtls --echo --count 1 || return 1
+	hello_flood 5 00112233445566778899aabbccddeeff || return 1
+	wait_counter "$S" rx_bad_cookie $((b0 + 5)) &&
+		wait_counter "$S" tx_cookies $((c0 + 5)) || return 1
+	[ "$(sockets "$S")" = "$((before + 1))" ] ||
+		{ echo "a forged cookie made a socket"; return 1; }
+}
+
+tap_plan 63
 hs_case client_openssl_tls13_aes128gcm client_openssl 1.3 aes128gcm TLS_AES_128_GCM_SHA256
 hs_case client_openssl_tls13_aes256gcm client_openssl 1.3 aes256gcm TLS_AES_256_GCM_SHA384
 hs_case client_openssl_tls13_chacha20 client_openssl 1.3 chacha20 TLS_CHACHA20_POLY1305_SHA256
@@ -1067,4 +1184,9 @@ hs_case client_dtls12_ipv6_gnutls client_dtls_gnutls "$SADDR6" aes128gcm
 hs_case client_dtls12_openssl_s_server client_dtls_openssl
 hs_case client_dtls12_psk_gnutls client_dtls_psk
 hs_case client_dtls13_no_handshake_peer client_dtls13_refused
+hs_case server_dtls12_openssl_s_client server_dtls_openssl
+hs_case server_dtls12_gnutls_cli server_dtls_gnutls
+hs_case server_dtls12_tapsec_client_psk server_dtls_tapsec_psk
+hs_case server_dtls_cookie_flood_no_state server_dtls_flood
+hs_case server_dtls_bad_cookie_answered server_dtls_bad_cookie
 tap_done

@@ -50,7 +50,8 @@ static const char *const counter_names[] = {
 	"rx_bad_tag", "rx_bad_record", "rx_oversize", "rx_truncated",
 	"key_exhausted", "close_notify_tx", "close_notify_rx",
 	"hs_done", "hs_failed", "rx_post_handshake", "tx_key_updates",
-	"rx_key_updates", "rx_replayed", "rx_bad_epoch",
+	"rx_key_updates", "rx_replayed", "rx_bad_epoch", "tx_cookies",
+	"rx_bad_cookie",
 };
 
 _Static_assert(sizeof(counter_names) / sizeof(counter_names[0]) ==

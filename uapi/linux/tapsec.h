@@ -348,6 +348,8 @@ struct tapsec_counters {
 	__u64 rx_key_updates;	/* TLS 1.3 KeyUpdates received */
 	__u64 rx_replayed;	/* DTLS: duplicate or too old, dropped */
 	__u64 rx_bad_epoch;	/* DTLS: epoch without a key, dropped */
+	__u64 tx_cookies;	/* DTLS listener: HelloVerifyRequests sent */
+	__u64 rx_bad_cookie;	/* DTLS listener: wrong or stale cookies */
 };
 
 struct tapsec_sock_info {
@@ -466,6 +468,8 @@ enum tapsec_stats_attr {
 	TAPSEC_A_STATS_RX_KEY_UPDATES,
 	TAPSEC_A_STATS_RX_REPLAYED,
 	TAPSEC_A_STATS_RX_BAD_EPOCH,
+	TAPSEC_A_STATS_TX_COOKIES,
+	TAPSEC_A_STATS_RX_BAD_COOKIE,
 	TAPSEC_A_STATS_PAD,
 
 	__TAPSEC_A_STATS_MAX,
