@@ -9,6 +9,7 @@
 #define TAPSEC_TEST_UTIL_H
 
 #include <poll.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/random.h>
 
@@ -95,6 +96,101 @@ static inline void key_make(struct key *k, uint16_t version, uint16_t cipher,
 static inline int tapsec_key(int fd, int dir, const struct key *k)
 {
 	return setsockopt(fd, SOL_TAPSEC, dir, &k->ci, k->len);
+}
+
+static inline uint64_t get_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static inline uint64_t key_get_seq(struct key *k)
+{
+	return get_be64(key_seq_ptr(k));
+}
+
+/* Bytes of the AEAD key of @cipher, and of its TLS 1.3 hash. */
+static inline size_t cipher_key_len(uint16_t cipher)
+{
+	return cipher == TAPSEC_CIPHER_AES_GCM_128 ? 16 : 32;
+}
+
+static inline size_t cipher_hash_len(uint16_t cipher)
+{
+	return cipher == TAPSEC_CIPHER_AES_GCM_256 ? 48 : 32;
+}
+
+/* The AEAD key of @k, and its length in *@len. */
+static inline const uint8_t *key_bytes(const struct key *k, int *len)
+{
+	*len = cipher_key_len(k->ci.info.cipher_type);
+	switch (k->ci.info.cipher_type) {
+	case TAPSEC_CIPHER_AES_GCM_128:
+		return k->ci.g128.key;
+	case TAPSEC_CIPHER_AES_GCM_256:
+		return k->ci.g256.key;
+	default:
+		return k->ci.chacha.key;
+	}
+}
+
+/*
+ * The 12-byte static nonce of @k (salt || iv for AES-GCM, chacha's iv):
+ * copied out to @n, or in from @n when @in.
+ */
+static inline void key_iv_copy(struct key *k, uint8_t *n, bool in)
+{
+	uint8_t *salt = NULL, *iv = k->ci.chacha.iv;
+
+	if (k->ci.info.cipher_type == TAPSEC_CIPHER_AES_GCM_128) {
+		salt = k->ci.g128.salt;
+		iv = k->ci.g128.iv;
+	} else if (k->ci.info.cipher_type == TAPSEC_CIPHER_AES_GCM_256) {
+		salt = k->ci.g256.salt;
+		iv = k->ci.g256.iv;
+	}
+	if (salt) {
+		memcpy(in ? salt : n, in ? n : salt, 4);
+		n += 4;
+	}
+	memcpy(in ? iv : n, in ? n : iv, salt ? 8 : 12);
+}
+
+static inline void key_nonce(const struct key *k, uint8_t *n)
+{
+	key_iv_copy((struct key *)k, n, false);
+}
+
+/*
+ * A key of @version and @cipher from an AEAD key and a 12-byte IV (salt ||
+ * iv for AES-GCM), at sequence number 0.
+ */
+static inline void key_from(struct key *k, uint16_t version, uint16_t cipher,
+			    const uint8_t *key, const uint8_t *iv)
+{
+	int len;
+
+	memset(k, 0, sizeof(*k));
+	k->ci.info.version = version;
+	k->ci.info.cipher_type = cipher;
+	k->len = key_size(cipher);
+	memcpy((uint8_t *)key_bytes(k, &len), key, cipher_key_len(cipher));
+	key_iv_copy(k, (uint8_t *)iv, true);
+}
+
+/* TAPSEC_TX_SECRET, _RX_SECRET or _EXPORTER_SECRET: @s, of @cipher's hash. */
+static inline int set_secret(int fd, int opt, uint16_t cipher,
+			     const uint8_t *s)
+{
+	struct tapsec_tls13_secret ts = { .cipher = cipher,
+					  .len = cipher_hash_len(cipher) };
+
+	memcpy(ts.secret, s, ts.len);
+	return setsockopt(fd, SOL_TAPSEC, opt, &ts, sizeof(ts));
 }
 
 /* ------------------------------------------------------------------ */

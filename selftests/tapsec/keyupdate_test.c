@@ -16,11 +16,10 @@
  *  - tapsecctl key-update on a socket of this process;
  *  - the errors of each option.
  *
- * The independent HKDF-Expand-Label is built here on AF_ALG "hash"
- * (hmac(sha256), hmac(sha384), sha256, sha384).  Runs inside a VM with
- * tapsec.ko loaded.
+ * The independent HKDF-Expand-Label is built on AF_ALG "hash"
+ * (hmac(sha256), hmac(sha384), sha256, sha384; tapsec_alg.h).  Runs
+ * inside a VM with tapsec.ko loaded.
  */
-#include <linux/if_alg.h>
 #include <netinet/tcp.h>
 #include <stdint.h>
 #include <limits.h>
@@ -33,10 +32,7 @@
 #include "kselftest_harness.h"
 #include "tapsec_test.h"
 #include "tapsec_test_util.h"
-
-#ifndef SOL_ALG
-#define SOL_ALG 279
-#endif
+#include "tapsec_alg.h"
 
 #define TLS12	TAPSEC_TLS_1_2_VERSION
 #define TLS13	TAPSEC_TLS_1_3_VERSION
@@ -48,94 +44,27 @@
 /* ------------------------------------------------------------------ */
 /* HKDF on AF_ALG                                                      */
 
-static int alg_digest(const char *name, const void *key, size_t klen,
-		      const void *msg, size_t mlen, uint8_t *out, size_t olen)
-{
-	struct sockaddr_alg sa = { .salg_family = AF_ALG, .salg_type = "hash" };
-	int tfm, op, ret = -1;
-
-	strncpy((char *)sa.salg_name, name, sizeof(sa.salg_name) - 1);
-	tfm = socket(AF_ALG, SOCK_SEQPACKET, 0);
-	if (tfm < 0)
-		return -1;
-	if (bind(tfm, (struct sockaddr *)&sa, sizeof(sa)))
-		goto out;
-	if (key && setsockopt(tfm, SOL_ALG, ALG_SET_KEY, key, klen))
-		goto out;
-	op = accept(tfm, NULL, NULL);
-	if (op < 0)
-		goto out;
-	if (send(op, msg, mlen, 0) == (ssize_t)mlen &&
-	    read(op, out, olen) == (ssize_t)olen)
-		ret = 0;
-	close(op);
-out:
-	close(tfm);
-	return ret;
-}
-
-static size_t hash_len(uint16_t cipher)
-{
-	return cipher == GCM256 ? 48 : 32;
-}
-
-static size_t key_len(uint16_t cipher)
-{
-	return cipher == GCM128 ? 16 : 32;
-}
-
-/* HKDF-Expand-Label of RFC 8446 7.1, with HKDF-Expand of RFC 5869. */
+/* HKDF-Expand-Label of RFC 8446 7.1. */
 static int expand_label(uint16_t cipher, const uint8_t *secret,
 			const char *label, size_t label_len,
 			const uint8_t *ctx, size_t ctx_len,
 			uint8_t *out, size_t out_len)
 {
-	const char *hmac = cipher == GCM256 ? "hmac(sha384)" : "hmac(sha256)";
-	size_t hl = hash_len(cipher), info_len = 0, done = 0, n, mlen;
-	uint8_t info[600], msg[700], t[64];
-	int i;
-
-	info[info_len++] = out_len >> 8;
-	info[info_len++] = out_len;
-	info[info_len++] = 6 + label_len;
-	memcpy(info + info_len, "tls13 ", 6);
-	info_len += 6;
-	memcpy(info + info_len, label, label_len);
-	info_len += label_len;
-	info[info_len++] = ctx_len;
-	memcpy(info + info_len, ctx, ctx_len);
-	info_len += ctx_len;
-	for (i = 1; done < out_len; i++) {
-		mlen = 0;
-		if (i > 1) {
-			memcpy(msg, t, hl);
-			mlen = hl;
-		}
-		memcpy(msg + mlen, info, info_len);
-		mlen += info_len;
-		msg[mlen++] = i;
-		if (alg_digest(hmac, secret, hl, msg, mlen, t, hl))
-			return -1;
-		n = out_len - done < hl ? out_len - done : hl;
-		memcpy(out + done, t, n);
-		done += n;
-	}
-	return 0;
+	return hkdf_expand_label(cipher, "tls13 ", secret, label, label_len,
+				 ctx, ctx_len, out, out_len);
 }
-
-#define LBL(s)	s, sizeof(s) - 1
 
 /* The next generation: secret, key and the 12-byte IV. */
 static int next_gen(uint16_t cipher, const uint8_t *secret, uint8_t *nsecret,
 		    uint8_t *key, uint8_t *iv)
 {
-	size_t hl = hash_len(cipher);
+	size_t hl = cipher_hash_len(cipher);
 
 	if (expand_label(cipher, secret, LBL("traffic upd"), NULL, 0,
 			 nsecret, hl))
 		return -1;
 	if (expand_label(cipher, nsecret, LBL("key"), NULL, 0, key,
-			 key_len(cipher)))
+			 cipher_key_len(cipher)))
 		return -1;
 	return expand_label(cipher, nsecret, LBL("iv"), NULL, 0, iv, 12);
 }
@@ -146,7 +75,7 @@ static int exporter(uint16_t cipher, const uint8_t *secret, const char *label,
 {
 	const char *hash = cipher == GCM256 ? "sha384" : "sha256";
 	uint8_t empty[64], ch[64], derived[64];
-	size_t hl = hash_len(cipher);
+	size_t hl = cipher_hash_len(cipher);
 
 	if (alg_digest(hash, NULL, 0, "", 0, empty, hl) ||
 	    alg_digest(hash, NULL, 0, ctx, ctx_len, ch, hl) ||
@@ -157,41 +86,8 @@ static int exporter(uint16_t cipher, const uint8_t *secret, const char *label,
 			    out_len);
 }
 
-static bool have_alg_hash(void)
-{
-	uint8_t out[32];
-
-	return !alg_digest("hmac(sha256)", "k", 1, "m", 1, out, 32) &&
-	       !alg_digest("sha384", NULL, 0, "", 0, out, 32);
-}
-
 /* ------------------------------------------------------------------ */
 /* keys and sockets                                                    */
-
-/* A key of @cipher from a 12-byte IV and a key, at sequence number 0. */
-static void key_from(struct key *k, uint16_t cipher, const uint8_t *key,
-		     const uint8_t *iv)
-{
-	memset(k, 0, sizeof(*k));
-	k->ci.info.version = TLS13;
-	k->ci.info.cipher_type = cipher;
-	k->len = key_size(cipher);
-	switch (cipher) {
-	case GCM128:
-		memcpy(k->ci.g128.key, key, 16);
-		memcpy(k->ci.g128.salt, iv, 4);
-		memcpy(k->ci.g128.iv, iv + 4, 8);
-		break;
-	case GCM256:
-		memcpy(k->ci.g256.key, key, 32);
-		memcpy(k->ci.g256.salt, iv, 4);
-		memcpy(k->ci.g256.iv, iv + 4, 8);
-		break;
-	default:
-		memcpy(k->ci.chacha.key, key, 32);
-		memcpy(k->ci.chacha.iv, iv, 12);
-	}
-}
 
 struct gen {
 	uint8_t secret[48];
@@ -205,7 +101,7 @@ static void gen_random(struct gen *g, uint16_t cipher)
 	fill_random(g->secret, sizeof(g->secret));
 	fill_random(key, sizeof(key));
 	fill_random(iv, sizeof(iv));
-	key_from(&g->k, cipher, key, iv);
+	key_from(&g->k, TLS13, cipher, key, iv);
 	key_set_seq(&g->k, 1000);
 }
 
@@ -217,17 +113,8 @@ static int gen_next(struct gen *g)
 	if (next_gen(cipher, g->secret, ns, key, iv))
 		return -1;
 	memcpy(g->secret, ns, sizeof(ns));
-	key_from(&g->k, cipher, key, iv);
+	key_from(&g->k, TLS13, cipher, key, iv);
 	return 0;
-}
-
-static int set_secret(int fd, int opt, uint16_t cipher, const uint8_t *s)
-{
-	struct tapsec_tls13_secret ts = { .cipher = cipher,
-					  .len = hash_len(cipher) };
-
-	memcpy(ts.secret, s, ts.len);
-	return setsockopt(fd, SOL_TAPSEC, opt, &ts, sizeof(ts));
 }
 
 static int key_update(int fd, int request)
@@ -515,7 +402,7 @@ TEST_F(ku, errors)
 	EXPECT_EQ(-1, setsockopt(self->a, SOL_TAPSEC, TAPSEC_TX_SECRET, &s,
 				 sizeof(s)));
 	EXPECT_EQ(EINVAL, errno);
-	s.len = hash_len(variant->cipher);
+	s.len = cipher_hash_len(variant->cipher);
 	EXPECT_EQ(-1, setsockopt(self->a, SOL_TAPSEC, TAPSEC_TX_SECRET, &s,
 				 sizeof(s) - 1));
 	EXPECT_EQ(EINVAL, errno);

@@ -20,7 +20,6 @@
  */
 #include <fcntl.h>
 #include <grp.h>
-#include <linux/if_alg.h>
 #include <linux/tls.h>
 #include <net/if.h>
 #include <netinet/tcp.h>
@@ -43,6 +42,7 @@
 #include "kselftest_harness.h"
 #include "tapsec_test.h"
 #include "tapsec_test_util.h"
+#include "tapsec_alg.h"
 #include "tapsec_nl.h"
 
 #ifndef TCP_ULP
@@ -50,9 +50,6 @@
 #endif
 #ifndef SOL_TLS
 #define SOL_TLS 282
-#endif
-#ifndef SOL_ALG
-#define SOL_ALG 279
 #endif
 
 /* tapsec's key structures are kTLS's, byte for byte. */
@@ -116,21 +113,6 @@ enum entry {
 /* ------------------------------------------------------------------ */
 /* keys                                                                */
 
-static uint64_t get_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static uint64_t key_get_seq(struct key *k)
-{
-	return get_be64(key_seq_ptr(k));
-}
-
 /* A random first sequence number: not 0, far from the end. */
 static uint64_t random_seq(void)
 {
@@ -138,38 +120,6 @@ static uint64_t random_seq(void)
 
 	fill_random(&s, sizeof(s));
 	return s >> 20;
-}
-
-static const uint8_t *key_bytes(const struct key *k, int *len)
-{
-	switch (k->ci.info.cipher_type) {
-	case GCM128:
-		*len = 16;
-		return k->ci.g128.key;
-	case GCM256:
-		*len = 32;
-		return k->ci.g256.key;
-	default:
-		*len = 32;
-		return k->ci.chacha.key;
-	}
-}
-
-/* The 12-byte static nonce: salt || iv, or chacha's iv. */
-static void key_nonce(const struct key *k, uint8_t *n)
-{
-	switch (k->ci.info.cipher_type) {
-	case GCM128:
-		memcpy(n, k->ci.g128.salt, 4);
-		memcpy(n + 4, k->ci.g128.iv, 8);
-		break;
-	case GCM256:
-		memcpy(n, k->ci.g256.salt, 4);
-		memcpy(n + 4, k->ci.g256.iv, 8);
-		break;
-	default:
-		memcpy(n, k->ci.chacha.iv, 12);
-	}
 }
 
 /* Record overhead: header, explicit nonce, tag, TLS 1.3 inner type. */
@@ -536,72 +486,6 @@ fail:
 	return -1;
 }
 
-/* AF_ALG AEAD seal: @out gets aad || ciphertext || tag.  0 or -errno. */
-static int alg_seal(uint16_t cipher, const uint8_t *key, int keylen,
-		    const uint8_t *nonce, const uint8_t *aad, size_t aadlen,
-		    const uint8_t *pt, size_t ptlen, uint8_t *out)
-{
-	struct sockaddr_alg sa = { .salg_family = AF_ALG, .salg_type = "aead" };
-	char cbuf[CMSG_SPACE(4) + CMSG_SPACE(sizeof(struct af_alg_iv) + 12) +
-		  CMSG_SPACE(4)] = {};
-	struct iovec iov[2] = {
-		{ .iov_base = (void *)aad, .iov_len = aadlen },
-		{ .iov_base = (void *)pt, .iov_len = ptlen },
-	};
-	struct msghdr msg = {
-		.msg_iov = iov, .msg_iovlen = 2,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *c;
-	struct af_alg_iv *iv;
-	int tfm, op, err = 0;
-	ssize_t n;
-
-	strcpy((char *)sa.salg_name, cipher == CHACHA ?
-	       "rfc7539(chacha20,poly1305)" : "gcm(aes)");
-	tfm = socket(AF_ALG, SOCK_SEQPACKET, 0);
-	if (tfm < 0)
-		return -errno;
-	if (bind(tfm, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    setsockopt(tfm, SOL_ALG, ALG_SET_KEY, key, keylen) ||
-	    setsockopt(tfm, SOL_ALG, ALG_SET_AEAD_AUTHSIZE, NULL, REC_TAG)) {
-		err = -errno;
-		close(tfm);
-		return err;
-	}
-	op = accept(tfm, NULL, 0);
-	close(tfm);
-	if (op < 0)
-		return -errno;
-	c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_ALG;
-	c->cmsg_type = ALG_SET_OP;
-	c->cmsg_len = CMSG_LEN(4);
-	*(uint32_t *)CMSG_DATA(c) = ALG_OP_ENCRYPT;
-	c = CMSG_NXTHDR(&msg, c);
-	c->cmsg_level = SOL_ALG;
-	c->cmsg_type = ALG_SET_IV;
-	c->cmsg_len = CMSG_LEN(sizeof(*iv) + 12);
-	iv = (struct af_alg_iv *)CMSG_DATA(c);
-	iv->ivlen = 12;
-	memcpy(iv->iv, nonce, 12);
-	c = CMSG_NXTHDR(&msg, c);
-	c->cmsg_level = SOL_ALG;
-	c->cmsg_type = ALG_SET_AEAD_ASSOCLEN;
-	c->cmsg_len = CMSG_LEN(4);
-	*(uint32_t *)CMSG_DATA(c) = aadlen;
-	if (sendmsg(op, &msg, 0) != (ssize_t)(aadlen + ptlen)) {
-		err = -errno;
-		close(op);
-		return err ? err : -EIO;
-	}
-	n = read(op, out, aadlen + ptlen + REC_TAG);
-	if (n != (ssize_t)(aadlen + ptlen + REC_TAG))
-		err = n < 0 ? -errno : -EIO;
-	close(op);
-	return err;
-}
-
 /*
  * Seal a record with @k at sequence number @seq through AF_ALG.  TLS 1.3:
  * inner plaintext is payload || @type || @pad zero bytes, and @type < 0
@@ -677,14 +561,6 @@ static ssize_t alg_record(const struct key *k, uint64_t seq, int type,
 	}
 	free(inner);
 	return err ? err : (ssize_t)(REC_HDR + clen);
-}
-
-/* Whether AF_ALG AEADs work here (algif_aead). */
-static bool have_af_alg(void)
-{
-	uint8_t key[16] = {}, nonce[12] = {}, out[64];
-
-	return alg_seal(GCM128, key, 16, nonce, NULL, 0, key, 16, out) == 0;
 }
 
 /* ------------------------------------------------------------------ */
