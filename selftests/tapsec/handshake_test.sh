@@ -18,6 +18,12 @@
 #    tapsec server against gnutls-cli, unknown and deleted identities
 #    (ENOKEY), and a listing that never shows the key;
 #  - 200 concurrent handshakes between a tapsec client and server;
+#  - DTLS 1.2 (--dtls): tapsec clients against gnutls-serv --udp (each
+#    cipher, IPv6, PSK) and openssl s_server -dtls1_2; tapsec servers
+#    (listen/accept, cookies) against openssl s_client -dtls1_2,
+#    gnutls-cli --udp and tapsec; a flood of forged-source ClientHellos
+#    that leaves no state; handshakes under 20 % loss; the replay window
+#    against netem duplication and reordering;
 #  - after the handshake, in the kernel: TLS 1.3 KeyUpdate both ways with
 #    openssl s_server's k/K, an exporter equal to openssl s_client's
 #    -keymatexport, and a TLS 1.2 renegotiation from openssl s_client's R
@@ -915,7 +921,129 @@ server_dtls_bad_cookie() {
 		{ echo "a forged cookie made a socket"; return 1; }
 }
 
-tap_plan 63
+# ------------------------------------------------------- DTLS and netem --
+
+# netem NETNS DEV ARGS...: a netem qdisc on DEV, taken out at the end of
+# the case (the caller's trap).
+netem() {
+	local n=$1 dev=$2
+	shift 2
+	ip -n "$n" link set "$dev" mtu 1500 &&
+		ns "$n" tc qdisc replace dev "$dev" root netem "$@"
+}
+
+netem_off() {
+	ns "$C" tc qdisc del dev veth-c root 2>/dev/null
+	ns "$S" tc qdisc del dev veth-s root 2>/dev/null
+	return 0
+}
+
+# Packets netem dropped on DEV in NETNS.
+netem_drops() {
+	local re='dropped ([0-9]+)'
+	[[ $(ns "$1" tc -s qdisc show dev "$2") =~ $re ]] &&
+		echo "${BASH_REMATCH[1]}"
+}
+
+# Three DTLS 1.2 handshakes against gnutls-serv --udp with 20 % of the
+# datagrams lost each way: GnuTLS retransmits (the daemon's worker steps
+# it on its timer), every handshake completes.
+dtls_under_loss() {
+	local i out drops rc=0
+	spawn "$S" gnutls-serv --udp --echo -p "$PORT" \
+		--x509certfile "$pki/server.pem" --x509keyfile "$pki/server.key"
+	wait_udp || return 1
+	netem "$C" veth-c loss 20% && netem "$S" veth-s loss 20% ||
+		{ netem_off; return 1; }
+	for ((i = 0; i < 3 && rc == 0; i++)); do
+		out=$(client "$SADDR" "$PORT" --dtls --sni server.test \
+			--timeout 60000)
+		has "$out" '^version=dtls1\.2 .* peer_auth=1$' || rc=1
+	done
+	drops=$(($(netem_drops "$C" veth-c) + $(netem_drops "$S" veth-s)))
+	netem_off
+	[ "$rc" = 0 ] || return 1
+	[ "$drops" -gt 0 ] || { echo "netem dropped nothing"; return 1; }
+	echo "handshakes done, netem dropped $drops datagrams"
+}
+
+# UDP datagrams received in NETNS (InDatagrams).
+udp_in() {
+	ns "$1" awk '/^Udp:/ { if (n++) print $2 }' /proc/net/snmp
+}
+
+# dtls_pair ROLE ME PEER KEYHEX: one end of a DTLS 1.2 pair (AES-128-GCM);
+# send: 500 numbered records, then close_notify; recv: what it read (how
+# many, how many distinct, in order or not), then rx_records and
+# rx_replayed.
+dtls_pair() {
+	"$py" - "$@" <<'PY'
+import socket, struct, sys, time
+SOL_TAPSEC, PROTO, TX, RX, WINDOW, INFO = 290, 1, 3, 4, 36, 2
+role, me, peer, key = sys.argv[1], sys.argv[2], sys.argv[3], bytes.fromhex(sys.argv[4])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, 258)
+s.setsockopt(SOL_TAPSEC, PROTO, struct.pack("i", 2))
+s.setsockopt(SOL_TAPSEC, WINDOW, struct.pack("I", 1024))
+h, p = me.rsplit(":", 1); s.bind((h, int(p)))
+h, p = peer.rsplit(":", 1); s.connect((h, int(p)))
+# AES-128-GCM, DTLS 1.2, epoch 1: iv(8) key(16) salt(4) rec_seq(8)
+ci = struct.pack("=HH", 0xfefd, 51) + key[:8] + key[8:24] + key[24:28] + struct.pack(">Q", 1 << 48)
+s.setsockopt(SOL_TAPSEC, TX, ci)
+s.setsockopt(SOL_TAPSEC, RX, ci)
+if role == "send":
+    for i in range(500):
+        s.send(b"%d:" % i + b"x" * 200)
+    # close_notify ends the stream: not before reordered records are in
+    time.sleep(1)
+    sys.exit(0)
+s.settimeout(5)
+got = []
+try:
+    while len(got) < 500:
+        rec = s.recv(2048)
+        if not rec:
+            break
+        got.append(int(rec.split(b":")[0]))
+except socket.timeout:
+    pass
+info = s.getsockopt(SOL_TAPSEC, INFO, 200)
+c = struct.unpack_from("=19Q", info, 24)
+print("got", len(got), "distinct", len(set(got)), "inorder", int(got == sorted(got)))
+print("rx_records", c[2], "rx_replayed", c[17])
+PY
+}
+
+# 500 records through netem's duplication (30 %) and reordering: every
+# record arrives once, in any order; the replay window (1024) drops the
+# duplicates and nothing else: rx_replayed is exactly the datagrams UDP
+# delivered beyond the 500.
+dtls_netem_duplicates() {
+	local key out in0 in1 rep re='rx_records 500 rx_replayed ([0-9]+)'
+	key=$(od -An -tx1 -N28 /dev/urandom | tr -d ' \n')
+	netem "$C" veth-c delay 2ms 2ms duplicate 30% reorder 25% 50% ||
+		{ netem_off; return 1; }
+	in0=$(udp_in "$S")
+	ns "$S" bash -c "$(declare -f dtls_pair); py=$py; dtls_pair recv \
+		$SADDR:$PORT 10.99.0.2:$PORT $key" >"$(casefile recv)" 2>&1 &
+	CASE_PIDS+=("$!")
+	sleep 0.5
+	ns "$C" bash -c "$(declare -f dtls_pair); py=$py; dtls_pair send \
+		10.99.0.2:$PORT $SADDR:$PORT $key" || { netem_off; return 1; }
+	wait "${CASE_PIDS[-1]}"
+	netem_off
+	in1=$(udp_in "$S")
+	out=$(cat "$(casefile recv)")
+	has "$out" '^got 500 distinct 500 ' "$re" || return 1
+	[[ $out =~ $re ]]
+	rep=${BASH_REMATCH[1]}
+	[ "$rep" -gt 0 ] || { echo "netem duplicated nothing"; return 1; }
+	[ "$rep" = $((in1 - in0 - 500)) ] ||
+		{ echo "rx_replayed $rep, but UDP got $((in1 - in0)) datagrams"
+		  return 1; }
+	echo "$out"
+}
+
+tap_plan 65
 hs_case client_openssl_tls13_aes128gcm client_openssl 1.3 aes128gcm TLS_AES_128_GCM_SHA256
 hs_case client_openssl_tls13_aes256gcm client_openssl 1.3 aes256gcm TLS_AES_256_GCM_SHA384
 hs_case client_openssl_tls13_chacha20 client_openssl 1.3 chacha20 TLS_CHACHA20_POLY1305_SHA256
@@ -1189,4 +1317,6 @@ hs_case server_dtls12_gnutls_cli server_dtls_gnutls
 hs_case server_dtls12_tapsec_client_psk server_dtls_tapsec_psk
 hs_case server_dtls_cookie_flood_no_state server_dtls_flood
 hs_case server_dtls_bad_cookie_answered server_dtls_bad_cookie
+hs_case client_dtls12_handshake_under_loss dtls_under_loss
+kernel_case dtls_netem_replay_drops_exactly_duplicates dtls_netem_duplicates
 tap_done
