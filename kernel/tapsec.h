@@ -22,6 +22,7 @@
  *   tapsec_dtls_rec.c DTLS engine: sealing and opening records
  *   tapsec_dtls_io.c  DTLS engine: sendmsg, recvmsg, close_notify
  *   tapsec_dtls_server.c DTLS listeners: cookies, accept()
+ *   tapsec_dtls13.c   DTLS 1.3 KeyUpdate and ACK
  *   tapsec_fault.c    fault point for allocation failure tests
  */
 #ifndef _TAPSEC_H

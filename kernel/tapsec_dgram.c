@@ -234,6 +234,8 @@ static int tapsec_dgram_release(struct socket *sock)
 	if (ctx) {
 		tapsec_hs_close(ctx);
 		if (tapsec_dgram_is_dtls(ctx)) {
+			if (READ_ONCE(ctx->dtls))
+				tapsec_dtls13_stop(ctx->dtls);
 			tapsec_dtls_close_notify(sk, ctx);
 			tapsec_nl_event(sock_net(sk), TAPSEC_EVENT_CLOSED,
 					sock_i_ino(sk), 0, NULL);

@@ -40,6 +40,7 @@ bool tapsec_dtls_option(int optname)
 	case TAPSEC_REPLAY_WINDOW:
 	case TAPSEC_EPOCH_GRACE:
 	case TAPSEC_MAX_PAYLOAD:
+	case TAPSEC_KEY_UPDATE:
 		return true;
 	default:
 		return false;
@@ -52,7 +53,11 @@ static struct mutex *tapsec_dtls_lock(struct tapsec_dtls *dtls, bool is_tx)
 	return is_tx ? &dtls->tx_lock : &dtls->rx_lock;
 }
 
-static void tapsec_dtls_epoch_free(struct tapsec_dtls_epoch *ep)
+/**
+ * tapsec_dtls_epoch_free() - wipe and free an epoch's key
+ * @ep: the epoch, or NULL
+ */
+void tapsec_dtls_epoch_free(struct tapsec_dtls_epoch *ep)
 {
 	if (!ep)
 		return;
@@ -83,6 +88,7 @@ struct tapsec_dtls *tapsec_dtls_engine(struct sock *sk, struct tapsec_ctx *ctx)
 			mutex_init(&dtls->rx_lock);
 			dtls->ctx = ctx;
 			dtls->window = TAPSEC_REPLAY_WINDOW_DEFAULT;
+			tapsec_dtls13_init(dtls);
 			dtls->grace_ms = TAPSEC_EPOCH_GRACE_DEFAULT;
 			WRITE_ONCE(ctx->dtls, dtls);
 		}
@@ -91,7 +97,13 @@ struct tapsec_dtls *tapsec_dtls_engine(struct sock *sk, struct tapsec_ctx *ctx)
 	return dtls;
 }
 
-static struct tapsec_dtls_epoch *tapsec_dtls_epoch_new(const struct tapsec_keys *k)
+/**
+ * tapsec_dtls_epoch_new() - an epoch keyed from @k
+ * @k: key material; the epoch is in @k->seq's top 16 bits
+ *
+ * Return: the epoch, or an ERR_PTR().
+ */
+struct tapsec_dtls_epoch *tapsec_dtls_epoch_new(const struct tapsec_keys *k)
 {
 	struct tapsec_dtls_epoch *ep;
 	int err;
@@ -115,6 +127,30 @@ static struct tapsec_dtls_epoch *tapsec_dtls_epoch_new(const struct tapsec_keys 
 	ep->key_len = k->key_len;
 	memcpy(ep->key, k->key, k->key_len);
 	return ep;
+}
+
+/**
+ * tapsec_dtls_rx_switch() - a new current receive epoch
+ * @dtls: the engine, under its receive lock
+ * @ep: the new epoch
+ *
+ * The current one becomes the previous one for TAPSEC_EPOCH_GRACE (or is
+ * freed at once with no grace); the one before that is freed.
+ */
+void tapsec_dtls_rx_switch(struct tapsec_dtls *dtls,
+			   struct tapsec_dtls_epoch *ep)
+{
+	struct tapsec_dtls_epoch *old = dtls->rx;
+
+	tapsec_dtls_epoch_free(dtls->rx_prev);
+	dtls->rx_prev = NULL;
+	if (old && dtls->grace_ms) {
+		dtls->rx_prev = old;
+		dtls->rx_prev_until = jiffies + msecs_to_jiffies(dtls->grace_ms);
+		old = NULL;
+	}
+	WRITE_ONCE(dtls->rx, ep);
+	tapsec_dtls_epoch_free(old);
 }
 
 /* Drop the previous receive epoch once its grace time is over. */
@@ -172,15 +208,8 @@ static int tapsec_dtls_set_key(struct sock *sk, struct tapsec_ctx *ctx,
 		WRITE_ONCE(ctx->tx_cipher, k->cipher);
 		ctx->tx_key_born = ktime_get_boottime_seconds();
 	} else {
-		tapsec_dtls_epoch_free(dtls->rx_prev);
-		dtls->rx_prev = NULL;
-		if (old && dtls->grace_ms) {
-			dtls->rx_prev = old;
-			dtls->rx_prev_until = jiffies +
-					      msecs_to_jiffies(dtls->grace_ms);
-			old = NULL;
-		}
-		WRITE_ONCE(dtls->rx, ep);
+		tapsec_dtls_rx_switch(dtls, ep);
+		old = NULL;
 		WRITE_ONCE(ctx->rx_version, k->version);
 		WRITE_ONCE(ctx->rx_cipher, k->cipher);
 	}
@@ -190,9 +219,16 @@ static int tapsec_dtls_set_key(struct sock *sk, struct tapsec_ctx *ctx,
 	return 0;
 }
 
-/* TAPSEC_TX_SECRET/RX_SECRET: the record number key of a DTLS 1.3 epoch. */
-static int tapsec_dtls_set_secret(struct tapsec_dtls_epoch *ep,
-				  const struct tapsec_tls13_secret *s)
+/**
+ * tapsec_dtls_set_secret() - a DTLS 1.3 epoch's secret and record number key
+ * @ep: the epoch, or NULL (-ENOKEY)
+ * @s: its traffic secret (TAPSEC_TX_SECRET/RX_SECRET)
+ *
+ * Return: 0; -EINVAL for DTLS 1.2 or another cipher; -EBUSY when set
+ * already; a crypto API error.
+ */
+int tapsec_dtls_set_secret(struct tapsec_dtls_epoch *ep,
+			   const struct tapsec_tls13_secret *s)
 {
 	struct crypto_sync_skcipher *tfm = NULL;
 	u8 sn_key[TAPSEC_MAX_KEY_LEN];
@@ -300,6 +336,14 @@ int tapsec_dtls_setsockopt(struct sock *sk, struct tapsec_ctx *ctx,
 		return -ENOMEM;
 	if (optname == TAPSEC_REPLAY_WINDOW || optname == TAPSEC_EPOCH_GRACE)
 		return tapsec_dtls_set_param(dtls, optname, optval, optlen);
+	if (optname == TAPSEC_KEY_UPDATE) {
+		u32 val;
+
+		err = tapsec_dtls_get_u32(optval, optlen, &val);
+		if (!err && val > TAPSEC_KEY_UPDATE_REQUESTED)
+			err = -EINVAL;
+		return err ?: tapsec_dtls13_key_update(sk, ctx, val);
+	}
 
 	if (optname == TAPSEC_TX_SECRET || optname == TAPSEC_RX_SECRET) {
 		err = tapsec_tls13_get_secret(optval, optlen, &s);
@@ -462,6 +506,7 @@ void tapsec_dtls_free(struct tapsec_ctx *ctx)
 
 	if (!dtls)
 		return;
+	tapsec_dtls13_stop(dtls);
 	ctx->dtls = NULL;
 	tapsec_dtls_epoch_free(dtls->tx);
 	tapsec_dtls_epoch_free(dtls->rx);

@@ -9,6 +9,7 @@
 #define _TAPSEC_DTLS_H
 
 #include <linux/mutex.h>
+#include <linux/workqueue.h>
 #include <linux/sizes.h>
 #include <linux/socket.h>
 #include <crypto/aes.h>
@@ -33,6 +34,7 @@
 #define TAPSEC_DTLS_MASK_LEN		16
 #define TAPSEC_RECORD_ACK		26	/* RFC 9147 7 */
 #define TAPSEC_DTLS_RECENT		16	/* ClientHellos a listener recalls */
+#define TAPSEC_DTLS_KU_RECORDS		8	/* KeyUpdate records an ACK may name */
 
 struct tapsec_dtls_listener;
 
@@ -103,6 +105,15 @@ struct tapsec_dtls_epoch {
  * @listener: set by listen(): cookies and what accept() needs
  * @hello: an accepted socket's ClientHello, the daemon's first datagram
  * @hello_len: its length
+ * @rec_epoch: epoch of the record open in @rx_buf
+ * @rec_seq: its sequence number
+ * @ku_wait: a DTLS 1.3 KeyUpdate is sent and not ACKed yet
+ * @ku_request: its update_requested
+ * @ku_msg_seq: message_seq of the next KeyUpdate
+ * @ku_sent: transmissions of the outstanding KeyUpdate
+ * @ku_rn: sequence numbers of the last of them (in the transmit epoch)
+ * @ku_backoff: milliseconds until the next retransmission
+ * @ku_work: retransmits the outstanding KeyUpdate
  */
 struct tapsec_dtls {
 	struct tapsec_ctx *ctx;
@@ -131,6 +142,15 @@ struct tapsec_dtls {
 	struct tapsec_dtls_listener *listener;
 	u8 *hello;
 	u32 hello_len;
+	u16 rec_epoch;
+	u64 rec_seq;
+	bool ku_wait;
+	u8 ku_request;
+	u16 ku_msg_seq;
+	u32 ku_sent;
+	u64 ku_rn[TAPSEC_DTLS_KU_RECORDS];
+	u32 ku_backoff;
+	struct delayed_work ku_work;
 };
 
 static inline bool tapsec_dtls13(const struct tapsec_dtls_epoch *ep)
@@ -154,6 +174,12 @@ static inline unsigned int tapsec_dtls_payload_off(const struct tapsec_dtls_epoc
 /* tapsec_dtls.c */
 bool tapsec_dtls_option(int optname);
 struct tapsec_dtls *tapsec_dtls_engine(struct sock *sk, struct tapsec_ctx *ctx);
+struct tapsec_dtls_epoch *tapsec_dtls_epoch_new(const struct tapsec_keys *k);
+void tapsec_dtls_epoch_free(struct tapsec_dtls_epoch *ep);
+int tapsec_dtls_set_secret(struct tapsec_dtls_epoch *ep,
+			   const struct tapsec_tls13_secret *s);
+void tapsec_dtls_rx_switch(struct tapsec_dtls *dtls,
+			   struct tapsec_dtls_epoch *ep);
 int tapsec_dtls_setsockopt(struct sock *sk, struct tapsec_ctx *ctx,
 			   int optname, sockptr_t optval, unsigned int optlen);
 int tapsec_dtls_getsockopt(struct sock *sk, struct tapsec_ctx *ctx,
@@ -177,10 +203,20 @@ int tapsec_dtls_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
 			struct msghdr *msg, size_t len, int flags,
 			int *addr_len);
 int tapsec_dtls_close_notify(struct sock *sk, struct tapsec_ctx *ctx);
+int tapsec_dtls_send_record(struct sock *sk, struct tapsec_ctx *ctx,
+			    struct tapsec_dtls *dtls, u8 type, u32 plen,
+			    int flags);
 int tapsec_dtls_fetch(struct sock *sk, struct tapsec_ctx *ctx,
 		      struct tapsec_dtls *dtls, long *timeo);
 int tapsec_dtls_raw_hello(struct tapsec_ctx *ctx, struct msghdr *msg,
 			  size_t len, int flags);
+
+/* tapsec_dtls13.c */
+void tapsec_dtls13_init(struct tapsec_dtls *dtls);
+void tapsec_dtls13_stop(struct tapsec_dtls *dtls);
+int tapsec_dtls13_key_update(struct sock *sk, struct tapsec_ctx *ctx,
+			     bool request);
+int tapsec_dtls13_rx_control(struct sock *sk, struct tapsec_dtls *dtls);
 
 /* tapsec_dtls_server.c */
 int tapsec_dtls_listen(struct socket *sock);

@@ -29,10 +29,20 @@ static int tapsec_dtls_xmit(struct sock *sk, u8 *buf, u32 len, int flags)
 	return tapsec_dgram_base_sendmsg(sk, &msg, len);
 }
 
-/* Seal the payload already in the transmit buffer and send it. */
-static int tapsec_dtls_send_record(struct sock *sk, struct tapsec_ctx *ctx,
-				   struct tapsec_dtls *dtls, u8 type, u32 plen,
-				   int flags)
+/**
+ * tapsec_dtls_send_record() - seal the payload in the transmit buffer, send it
+ * @sk: the DTLS socket
+ * @ctx: its context
+ * @dtls: its engine, under the transmit lock, with a transmit epoch
+ * @type: content type
+ * @plen: payload bytes, at tapsec_dtls_payload_off() in the buffer
+ * @flags: MSG_DONTWAIT for UDP
+ *
+ * Return: 0, or the error of sealing or of UDP.
+ */
+int tapsec_dtls_send_record(struct sock *sk, struct tapsec_ctx *ctx,
+			    struct tapsec_dtls *dtls, u8 type, u32 plen,
+			    int flags)
 {
 	int len, err;
 
@@ -281,6 +291,10 @@ int tapsec_dtls_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
 	}
 	timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);
 	for (;;) {
+		if (dtls->opened && dtls->type != TAPSEC_RECORD_APPLICATION_DATA &&
+		    tapsec_dtls13(dtls->rx) &&
+		    tapsec_dtls13_rx_control(sk, dtls))
+			continue;
 		if (dtls->opened) {
 			if (dtls->type == TAPSEC_RECORD_APPLICATION_DATA ||
 			    (msg->msg_controllen && !(dtls->type ==

@@ -188,6 +188,8 @@ static int tapsec_dtls_opened(struct tapsec_ctx *ctx, struct tapsec_dtls *dtls,
 		return -EMSGSIZE;
 	}
 	tapsec_replay_mark(&ep->replay, seq);
+	dtls->rec_epoch = ep->epoch;
+	dtls->rec_seq = seq;
 	dtls->opened = true;
 	dtls->type = type;
 	dtls->data_off = poff;

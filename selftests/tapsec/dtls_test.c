@@ -1638,6 +1638,171 @@ TEST_F(wire, epoch_tx_rekey)
 		    stream(3), 6);
 }
 
+/* ---- 7. DTLS 1.3 KeyUpdate and ACK (RFC 9147 7, 8) ---- */
+
+#define T_ACK		26
+#define HS_KEY_UPDATE	24
+
+/* The next generation of @d: "traffic upd", epoch + 1, record 0. */
+static int dir_next(struct dir *n, const struct dir *d)
+{
+	uint8_t secret[48] = { 0 };
+
+	if (hkdf_expand_label(d->cipher, "dtls13", d->secret,
+			      LBL("traffic upd"), NULL, 0, secret,
+			      cipher_hash_len(d->cipher)))
+		return -1;
+	return dir_make(n, d->version, d->cipher, d->epoch + 1, 0, secret);
+}
+
+/* A KeyUpdate message: handshake header and request_update. */
+static void key_update_msg(uint8_t *m, uint16_t msg_seq, uint8_t request)
+{
+	static const uint8_t hdr[12] = { HS_KEY_UPDATE, 0, 0, 1, 0, 0,
+					 0, 0, 0, 0, 0, 1 };
+
+	memcpy(m, hdr, sizeof(hdr));
+	m[4] = msg_seq >> 8;
+	m[5] = msg_seq;
+	m[12] = request;
+}
+
+/* An ACK of one record: the list's length, epoch and sequence number. */
+static void ack_msg(uint8_t *m, uint64_t epoch, uint64_t seq)
+{
+	m[0] = 0;
+	m[1] = 16;
+	put_be64(m + 2, epoch);
+	put_be64(m + 10, seq);
+}
+
+/*
+ * TAPSEC_KEY_UPDATE: a KeyUpdate in the current epoch; data stays under
+ * the old key until the wire ACKs it, then goes under the next
+ * generation's key, computed here.  Unacknowledged, it is retransmitted.
+ */
+TEST_F(wire, dtls13_key_update_sent)
+{
+	uint8_t ku[13], ack[18];
+	struct dir next;
+	struct rec r;
+	int one = TAPSEC_KEY_UPDATE_REQUESTED;
+
+	if (!IS13)
+		SKIP(return, "DTLS 1.3 only");
+	ASSERT_EQ(0, setsockopt(self->tfd, SOL_TAPSEC, TAPSEC_KEY_UPDATE,
+				&one, sizeof(one)));
+	key_update_msg(ku, 0, 1);
+	expect_wire(_metadata, self->wfd, &self->out, T_HANDSHAKE,
+		    self->out.epoch, self->out.seq, ku, sizeof(ku));
+	/* One at a time. */
+	EXPECT_EQ(-1, setsockopt(self->tfd, SOL_TAPSEC, TAPSEC_KEY_UPDATE,
+				 &one, sizeof(one)));
+	EXPECT_EQ(EBUSY, errno);
+	ASSERT_EQ(3, send(self->tfd, "abc", 3, 0));
+	expect_wire(_metadata, self->wfd, &self->out, T_DATA, self->out.epoch,
+		    self->out.seq + 1, (const uint8_t *)"abc", 3);
+	/* Not ACKed: the same message again, in a new record, after 1 s. */
+	expect_wire(_metadata, self->wfd, &self->out, T_HANDSHAKE,
+		    self->out.epoch, self->out.seq + 2, ku, sizeof(ku));
+	EXPECT_EQ(0, CNT(self->tfd, tx_key_updates));
+
+	/* The wire ACKs the first transmission; the reader takes it in. */
+	ack_msg(ack, self->out.epoch, self->out.seq);
+	r = (struct rec){ .type = T_ACK, .epoch = self->in.epoch,
+			  .seq = self->next++, .data = ack, .len = sizeof(ack) };
+	send_rec(_metadata, self->wfd, &self->in, &r);
+	EXPECT_NOTHING(self->tfd);
+	EXPECT_EQ(1, CNT(self->tfd, tx_key_updates));
+	ASSERT_EQ(0, dir_next(&next, &self->out));
+	ASSERT_EQ(3, send(self->tfd, "def", 3, 0));
+	expect_wire(_metadata, self->wfd, &next, T_DATA, next.epoch, 0,
+		    (const uint8_t *)"def", 3);
+	/* No more retransmissions; a second update has message_seq 1. */
+	ASSERT_EQ(0, setsockopt(self->tfd, SOL_TAPSEC, TAPSEC_KEY_UPDATE,
+				&one, sizeof(one)));
+	key_update_msg(ku, 1, 1);
+	expect_wire(_metadata, self->wfd, &next, T_HANDSHAKE, next.epoch, 1,
+		    ku, sizeof(ku));
+}
+
+/*
+ * A KeyUpdate from the wire: tapsec ACKs its record, moves its receive
+ * side to the next generation, and, asked to, updates its own key too.
+ * A retransmission of it is ACKed again without a second update.
+ */
+TEST_F(wire, dtls13_key_update_received)
+{
+	uint8_t ku[13], ack[18], mine[13];
+	uint64_t ku_seq = self->next;
+	struct dir next, nout;
+	struct rec r;
+
+	if (!IS13)
+		SKIP(return, "DTLS 1.3 only");
+	key_update_msg(ku, 5, 1);
+	r = (struct rec){ .type = T_HANDSHAKE, .epoch = self->in.epoch,
+			  .seq = self->next++, .data = ku, .len = sizeof(ku) };
+	send_rec(_metadata, self->wfd, &self->in, &r);
+	EXPECT_NOTHING(self->tfd);
+	EXPECT_EQ(1, CNT(self->tfd, rx_key_updates));
+	ack_msg(ack, self->in.epoch, ku_seq);
+	expect_wire(_metadata, self->wfd, &self->out, T_ACK, self->out.epoch,
+		    self->out.seq, ack, sizeof(ack));
+	key_update_msg(mine, 0, 0);
+	expect_wire(_metadata, self->wfd, &self->out, T_HANDSHAKE,
+		    self->out.epoch, self->out.seq + 1, mine, sizeof(mine));
+	/* The wire ACKs that: tapsec's transmit side moves on too. */
+	ack_msg(ack, self->out.epoch, self->out.seq + 1);
+	r = (struct rec){ .type = T_ACK, .epoch = self->in.epoch,
+			  .seq = self->next++, .data = ack, .len = sizeof(ack) };
+	send_rec(_metadata, self->wfd, &self->in, &r);
+	EXPECT_NOTHING(self->tfd);
+	EXPECT_EQ(1, CNT(self->tfd, tx_key_updates));
+	ASSERT_EQ(0, dir_next(&nout, &self->out));
+
+	/* The next generation opens; the old epoch still does (grace). */
+	ASSERT_EQ(0, dir_next(&next, &self->in));
+	r = data_rec(next.epoch, 0, 20, 7);
+	send_rec(_metadata, self->wfd, &next, &r);
+	EXPECT_DATA(20, 7);
+	r = data_rec(self->in.epoch, self->next++, 21, 8);
+	send_rec(_metadata, self->wfd, &self->in, &r);
+	EXPECT_DATA(21, 8);
+
+	/* A retransmitted KeyUpdate (old epoch): ACKed, no new update. */
+	r = (struct rec){ .type = T_HANDSHAKE, .epoch = self->in.epoch,
+			  .seq = self->next, .data = ku, .len = sizeof(ku) };
+	send_rec(_metadata, self->wfd, &self->in, &r);
+	EXPECT_NOTHING(self->tfd);
+	ack_msg(ack, self->in.epoch, self->next++);
+	expect_wire(_metadata, self->wfd, &nout, T_ACK, nout.epoch, 0, ack,
+		    sizeof(ack));
+	EXPECT_EQ(1, CNT(self->tfd, rx_key_updates));
+}
+
+/* Options: DTLS 1.2 has no KeyUpdate; bad values; no secret. */
+TEST_F(wire, dtls13_key_update_errors)
+{
+	int v = 2;
+
+	EXPECT_EQ(-1, setsockopt(self->tfd, SOL_TAPSEC, TAPSEC_KEY_UPDATE,
+				 &v, sizeof(v)));
+	EXPECT_EQ(EINVAL, errno);
+	v = 0;
+	if (!IS13) {
+		EXPECT_EQ(-1, setsockopt(self->tfd, SOL_TAPSEC,
+					 TAPSEC_KEY_UPDATE, &v, sizeof(v)));
+		EXPECT_EQ(EPROTO, errno);
+		return;
+	}
+	EXPECT_EQ(-1, setsockopt(self->tfd, SOL_TAPSEC, TAPSEC_KEY_UPDATE,
+				 &v, 2));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, setsockopt(self->tfd, SOL_TAPSEC, TAPSEC_KEY_UPDATE,
+				&v, sizeof(v)));
+}
+
 /* ---- 6. bad datagrams from the wire ---- */
 
 /*
