@@ -62,6 +62,24 @@ struct tapsec_keys {
 	u64 seq;
 };
 
+/**
+ * struct tapsec_key_use - what one transmit key protected, and its limits
+ * @records: records sealed under it
+ * @bytes: plaintext bytes in them
+ * @born: ktime_get_boottime_seconds() when it came in
+ * @expiring: TAPSEC_EVENT_KEY_EXPIRING was sent for it
+ * @lim: TAPSEC_KEY_LIMITS, which stay from key to key
+ *
+ * Shared by the engines; tapsec_tls_limits.c acts on it.
+ */
+struct tapsec_key_use {
+	u64 records;
+	u64 bytes;
+	u64 born;
+	bool expiring;
+	struct tapsec_key_limits lim;
+};
+
 int tapsec_aead_parse(sockptr_t optval, unsigned int optlen,
 		      struct tapsec_keys *k);
 unsigned int tapsec_aead_pack(const struct tapsec_aead *a, u16 version,

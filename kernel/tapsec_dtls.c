@@ -41,6 +41,7 @@ bool tapsec_dtls_option(int optname)
 	case TAPSEC_EPOCH_GRACE:
 	case TAPSEC_MAX_PAYLOAD:
 	case TAPSEC_KEY_UPDATE:
+	case TAPSEC_KEY_LIMITS:
 		return true;
 	default:
 		return false;
@@ -206,7 +207,7 @@ static int tapsec_dtls_set_key(struct sock *sk, struct tapsec_ctx *ctx,
 		WRITE_ONCE(dtls->tx, ep);
 		WRITE_ONCE(ctx->tx_version, k->version);
 		WRITE_ONCE(ctx->tx_cipher, k->cipher);
-		ctx->tx_key_born = ktime_get_boottime_seconds();
+		tapsec_key_use_born(ctx, &dtls->tx_use);
 	} else {
 		tapsec_dtls_rx_switch(dtls, ep);
 		old = NULL;
@@ -336,6 +337,22 @@ int tapsec_dtls_setsockopt(struct sock *sk, struct tapsec_ctx *ctx,
 		return -ENOMEM;
 	if (optname == TAPSEC_REPLAY_WINDOW || optname == TAPSEC_EPOCH_GRACE)
 		return tapsec_dtls_set_param(dtls, optname, optval, optlen);
+	if (optname == TAPSEC_KEY_LIMITS) {
+		struct tapsec_key_limits lim;
+
+		err = tapsec_key_limits_get(optval, optlen, &lim);
+		if (err)
+			return err;
+		mutex_lock(&dtls->tx_lock);
+		if (dtls->tx) {
+			dtls->tx_use.lim = lim;
+			dtls->tx_use.expiring = false;
+		} else {
+			err = -ENOKEY;
+		}
+		mutex_unlock(&dtls->tx_lock);
+		return err;
+	}
 	if (optname == TAPSEC_KEY_UPDATE) {
 		u32 val;
 
@@ -438,6 +455,28 @@ static int tapsec_dtls_get_key(struct tapsec_dtls *dtls, int optname,
 	return err;
 }
 
+/* TAPSEC_KEY_LIMITS read back, the default soft record limit resolved. */
+static int tapsec_dtls_get_limits(struct tapsec_dtls *dtls,
+				  char __user *optval, int __user *optlen)
+{
+	struct tapsec_key_limits lim = {};
+	int err = 0;
+
+	if (!dtls)
+		return -ENOKEY;
+	mutex_lock(&dtls->tx_lock);
+	if (dtls->tx) {
+		lim = dtls->tx_use.lim;
+		lim.soft_records =
+			tapsec_key_use_soft_records(&dtls->tx_use,
+						    dtls->tx->aead.cipher);
+	} else {
+		err = -ENOKEY;
+	}
+	mutex_unlock(&dtls->tx_lock);
+	return err ?: tapsec_copy_out(&lim, sizeof(lim), optval, optlen);
+}
+
 /**
  * tapsec_dtls_getsockopt() - read SOL_TAPSEC options of a DTLS socket
  * @sk: the datagram socket
@@ -472,6 +511,10 @@ int tapsec_dtls_getsockopt(struct sock *sk, struct tapsec_ctx *ctx,
 		val = dtls ? READ_ONCE(dtls->grace_ms) :
 		      TAPSEC_EPOCH_GRACE_DEFAULT;
 		return tapsec_copy_out(&val, sizeof(val), optval, optlen);
+	case TAPSEC_KEY_LIMITS:
+		return tapsec_dtls_get_limits(dtls, optval, optlen);
+	case TAPSEC_KEY_UPDATE:
+		return -EPERM;	/* write only */
 	case TAPSEC_TX_KEY:
 	case TAPSEC_RX_KEY:
 		if (!ns_capable(sock_net(sk)->user_ns, CAP_NET_ADMIN))

@@ -90,6 +90,7 @@ struct tapsec_dtls_epoch {
  * @grace_ms: TAPSEC_EPOCH_GRACE
  * @tx_buf: one record being sealed
  * @tx_closed: close_notify sent; sends fail with EPIPE
+ * @tx_use: what the transmit key protected, and TAPSEC_KEY_LIMITS
  * @rx_buf: one datagram as received, records opened in place
  * @rx_len: bytes of the datagram in @rx_buf
  * @rx_off: offset of its next record
@@ -127,6 +128,7 @@ struct tapsec_dtls {
 	u32 grace_ms;
 	u8 *tx_buf;
 	bool tx_closed;
+	struct tapsec_key_use tx_use;
 	u8 *rx_buf;
 	u32 rx_len;
 	u32 rx_off;
@@ -217,6 +219,8 @@ void tapsec_dtls13_stop(struct tapsec_dtls *dtls);
 int tapsec_dtls13_key_update(struct sock *sk, struct tapsec_ctx *ctx,
 			     bool request);
 int tapsec_dtls13_rx_control(struct sock *sk, struct tapsec_dtls *dtls);
+int tapsec_dtls13_start_ku(struct sock *sk, struct tapsec_dtls *dtls,
+			   bool request);
 
 /* tapsec_dtls_server.c */
 int tapsec_dtls_listen(struct socket *sock);

@@ -129,9 +129,17 @@ void tapsec_dtls13_stop(struct tapsec_dtls *dtls)
 	cancel_delayed_work_sync(&dtls->ku_work);
 }
 
-/* Start a KeyUpdate; under the transmit lock. */
-static int tapsec_dtls13_start_ku(struct sock *sk, struct tapsec_dtls *dtls,
-				  bool request)
+/**
+ * tapsec_dtls13_start_ku() - send a KeyUpdate, the key changing on its ACK
+ * @sk: the socket
+ * @dtls: its engine, under the transmit lock
+ * @request: update_requested
+ *
+ * Return: 0; -EPROTO without a DTLS 1.3 transmit secret; -EBUSY while one
+ * is outstanding; -EPIPE after close_notify.
+ */
+int tapsec_dtls13_start_ku(struct sock *sk, struct tapsec_dtls *dtls,
+			   bool request)
 {
 	struct tapsec_dtls_epoch *ep = dtls->tx;
 
@@ -198,7 +206,7 @@ static void tapsec_dtls13_acked(struct sock *sk, struct tapsec_dtls *dtls,
 	dtls->ku_wait = false;
 	dtls->ku_msg_seq++;	/* retransmissions kept the message's */
 	cancel_delayed_work(&dtls->ku_work);
-	dtls->ctx->tx_key_born = ktime_get_boottime_seconds();
+	tapsec_key_use_born(dtls->ctx, &dtls->tx_use);
 	TAPSEC_COUNT(dtls->ctx, tx_key_updates, 1);
 }
 

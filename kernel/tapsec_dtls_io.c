@@ -52,6 +52,8 @@ int tapsec_dtls_send_record(struct sock *sk, struct tapsec_ctx *ctx,
 	err = tapsec_dtls_xmit(sk, dtls->tx_buf, len, flags);
 	if (err < 0)
 		return err;
+	dtls->tx_use.records++;
+	dtls->tx_use.bytes += plen;
 	TAPSEC_COUNT(ctx, tx_records, 1);
 	TAPSEC_COUNT(ctx, tx_bytes, plen);
 	return 0;
@@ -61,6 +63,32 @@ int tapsec_dtls_send_record(struct sock *sk, struct tapsec_ctx *ctx,
 static bool tapsec_dtls_tx_ready(const struct tapsec_dtls *dtls)
 {
 	return dtls->tx && (!tapsec_dtls13(dtls->tx) || dtls->tx->has_sn);
+}
+
+/* A hard limit of TAPSEC_KEY_LIMITS: the key seals nothing more. */
+static int tapsec_dtls_expired(struct tapsec_ctx *ctx)
+{
+	TAPSEC_COUNT(ctx, key_exhausted, 1);
+	return -EKEYEXPIRED;
+}
+
+/*
+ * After a record: at a soft limit a DTLS 1.3 key with its secret is
+ * updated (one KeyUpdate at a time), any other is reported expiring once.
+ */
+static void tapsec_dtls_tx_limits(struct sock *sk, struct tapsec_dtls *dtls)
+{
+	struct tapsec_dtls_epoch *ep = dtls->tx;
+
+	if (!tapsec_key_use_soft(&dtls->tx_use, ep->aead.cipher))
+		return;
+	if (!tapsec_dtls13(ep) || !ep->secret_len) {
+		tapsec_key_use_expiring(sk, &dtls->tx_use);
+		return;
+	}
+	if (!dtls->ku_wait && !tapsec_dtls13_start_ku(sk, dtls, false))
+		tapsec_nl_event(sock_net(sk), TAPSEC_EVENT_KEY_UPDATED,
+				sock_i_ino(sk), 0, NULL);
 }
 
 /**
@@ -73,8 +101,8 @@ static bool tapsec_dtls_tx_ready(const struct tapsec_dtls *dtls)
  * Return: @len; -ENOKEY without a transmit key (or its DTLS 1.3 secret);
  * -EDESTADDRREQ when not connected; -EISCONN with a destination address;
  * -EMSGSIZE over tapsec_dtls_max_payload(); -EPIPE after close_notify;
- * -EKEYEXPIRED when the epoch's sequence numbers are used up; or UDP's
- * error.
+ * -EKEYEXPIRED when the epoch's sequence numbers are used up or the key
+ * reached a hard limit of TAPSEC_KEY_LIMITS; or UDP's error.
  */
 int tapsec_dtls_sendmsg(struct sock *sk, struct tapsec_ctx *ctx,
 			struct msghdr *msg, size_t len)
@@ -100,6 +128,8 @@ int tapsec_dtls_sendmsg(struct sock *sk, struct tapsec_ctx *ctx,
 		err = -EPIPE;
 	else if (!tapsec_dtls_tx_ready(dtls))
 		err = tapsec_ctx_refuse(ctx);
+	else if (tapsec_key_use_hard(&dtls->tx_use))
+		err = tapsec_dtls_expired(ctx);
 	else if (len > tapsec_dtls_max_payload(sk, dtls->tx))
 		err = -EMSGSIZE;
 	else if (!copy_from_iter_full(dtls->tx_buf +
@@ -109,6 +139,8 @@ int tapsec_dtls_sendmsg(struct sock *sk, struct tapsec_ctx *ctx,
 	else
 		err = tapsec_dtls_send_record(sk, ctx, dtls, type, len,
 					      msg->msg_flags);
+	if (!err)
+		tapsec_dtls_tx_limits(sk, dtls);
 	mutex_unlock(&dtls->tx_lock);
 	return err ?: len;
 }

@@ -62,11 +62,8 @@ struct tapsec_tls_dir {
  * @pend_len: bytes of it left
  * @closed: close_notify sent; nothing more may be sent
  * @err: sealing failed after a sequence number was spent: sending is over
- * @records: records sealed under the current key
- * @bytes: plaintext bytes sealed under the current key
- * @born: ktime_get_boottime_seconds() when the current key came in
- * @expiring: TAPSEC_EVENT_KEY_EXPIRING was sent for the current key
- * @lim: TAPSEC_KEY_LIMITS (tapsec_tls_limits.c)
+ * @use: what the current key protected, and TAPSEC_KEY_LIMITS
+ *	(tapsec_tls_limits.c)
  */
 struct tapsec_tls_tx {
 	struct tapsec_tls_dir d;
@@ -77,11 +74,7 @@ struct tapsec_tls_tx {
 	u32 pend_len;
 	bool closed;
 	int err;
-	u64 records;
-	u64 bytes;
-	u64 born;
-	bool expiring;
-	struct tapsec_key_limits lim;
+	struct tapsec_key_use use;
 };
 
 /**
@@ -226,6 +219,13 @@ int tapsec_tls13_rx_handshake(struct sock *sk, struct tapsec_ctx *ctx,
 			      struct tapsec_tls_rx *rx);
 
 /* tapsec_tls_limits.c */
+void tapsec_key_use_born(struct tapsec_ctx *ctx, struct tapsec_key_use *u);
+bool tapsec_key_use_hard(const struct tapsec_key_use *u);
+bool tapsec_key_use_soft(const struct tapsec_key_use *u, u16 cipher);
+u64 tapsec_key_use_soft_records(const struct tapsec_key_use *u, u16 cipher);
+bool tapsec_key_use_expiring(struct sock *sk, struct tapsec_key_use *u);
+int tapsec_key_limits_get(sockptr_t optval, unsigned int optlen,
+			  struct tapsec_key_limits *lim);
 void tapsec_tls_tx_key_born(struct tapsec_ctx *ctx, struct tapsec_tls_tx *tx);
 bool tapsec_tls_tx_expired(const struct tapsec_tls_tx *tx);
 int tapsec_tls_tx_limits(struct sock *sk, struct tapsec_ctx *ctx, int flags);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * tapsec: how much one transmit key may protect (the survey's key
- * expiration).  Records, plaintext bytes and seconds are counted from the
+ * expiration), for the TLS engine and, through struct tapsec_key_use, the
+ * DTLS engine.  Records, plaintext bytes and seconds are counted from the
  * key's installation or last KeyUpdate; TAPSEC_KEY_LIMITS sets a soft and
  * a hard limit of each.  At a soft limit a TLS 1.3 key with a traffic
  * secret is updated by itself (tapsec_tls13.c), and a key that cannot be
@@ -17,21 +18,28 @@
 #define TAPSEC_TLS_AES_GCM_SOFT_RECORDS	23726566ULL
 #define TAPSEC_TLS_CHACHA_SOFT_RECORDS	BIT_ULL(62)
 
-static u64 tapsec_tls_soft_records(const struct tapsec_tls_tx *tx)
+/**
+ * tapsec_key_use_soft_records() - the soft record limit of a key
+ * @u: its use
+ * @cipher: its TAPSEC_CIPHER_*
+ *
+ * Return: TAPSEC_KEY_LIMITS' soft_records, or the AEAD's default.
+ */
+u64 tapsec_key_use_soft_records(const struct tapsec_key_use *u, u16 cipher)
 {
-	if (tx->lim.soft_records)
-		return tx->lim.soft_records;
-	return tx->d.aead.cipher == TAPSEC_CIPHER_CHACHA20_POLY1305 ?
+	if (u->lim.soft_records)
+		return u->lim.soft_records;
+	return cipher == TAPSEC_CIPHER_CHACHA20_POLY1305 ?
 	       TAPSEC_TLS_CHACHA_SOFT_RECORDS : TAPSEC_TLS_AES_GCM_SOFT_RECORDS;
 }
 
 /*
- * Whether the transmit key is @lim seconds old (0: no limit).  Checked per
- * record: the clock is read only when there is a limit.
+ * Whether the key is @lim seconds old (0: no limit).  Checked per record:
+ * the clock is read only when there is a limit.
  */
-static bool tapsec_tls_tx_aged(const struct tapsec_tls_tx *tx, u64 lim)
+static bool tapsec_key_use_aged(const struct tapsec_key_use *u, u64 lim)
 {
-	return lim && ktime_get_boottime_seconds() - tx->born >= lim;
+	return lim && ktime_get_boottime_seconds() - u->born >= lim;
 }
 
 /* Whether @count reached the limit @lim (0: no limit). */
@@ -41,19 +49,71 @@ static bool tapsec_tls_reached(u64 count, u64 lim)
 }
 
 /**
- * tapsec_tls_tx_key_born() - a new transmit key: start its counts afresh
+ * tapsec_key_use_born() - a new transmit key: start its counts afresh
+ * @ctx: the socket's context
+ * @u: the key's use; its limits stay, they apply to every key
+ */
+void tapsec_key_use_born(struct tapsec_ctx *ctx, struct tapsec_key_use *u)
+{
+	u->records = 0;
+	u->bytes = 0;
+	u->born = ktime_get_boottime_seconds();
+	u->expiring = false;
+	WRITE_ONCE(ctx->tx_key_born, u->born);
+}
+
+/**
+ * tapsec_key_use_hard() - whether a key reached a hard limit
+ * @u: its use
+ *
+ * Return: true when it may seal no more.
+ */
+bool tapsec_key_use_hard(const struct tapsec_key_use *u)
+{
+	return tapsec_tls_reached(u->records, u->lim.hard_records) ||
+	       tapsec_tls_reached(u->bytes, u->lim.hard_bytes) ||
+	       tapsec_key_use_aged(u, u->lim.hard_seconds);
+}
+
+/**
+ * tapsec_key_use_soft() - whether a key reached a soft limit
+ * @u: its use
+ * @cipher: its TAPSEC_CIPHER_*
+ *
+ * Return: true when it should be updated.
+ */
+bool tapsec_key_use_soft(const struct tapsec_key_use *u, u16 cipher)
+{
+	return u->records >= tapsec_key_use_soft_records(u, cipher) ||
+	       tapsec_tls_reached(u->bytes, u->lim.soft_bytes) ||
+	       tapsec_key_use_aged(u, u->lim.soft_seconds);
+}
+
+/**
+ * tapsec_key_use_expiring() - report a key that cannot be updated here
+ * @sk: the socket
+ * @u: the key's use, past a soft limit
+ *
+ * Return: true when TAPSEC_EVENT_KEY_EXPIRING went out now (once a key).
+ */
+bool tapsec_key_use_expiring(struct sock *sk, struct tapsec_key_use *u)
+{
+	if (u->expiring)
+		return false;
+	u->expiring = true;
+	tapsec_nl_event(sock_net(sk), TAPSEC_EVENT_KEY_EXPIRING,
+			sock_i_ino(sk), 0, NULL);
+	return true;
+}
+
+/**
+ * tapsec_tls_tx_key_born() - a new TLS transmit key
  * @ctx: the socket's context
  * @tx: its transmit side, with the new key
- *
- * The limits set with TAPSEC_KEY_LIMITS stay; they apply to every key.
  */
 void tapsec_tls_tx_key_born(struct tapsec_ctx *ctx, struct tapsec_tls_tx *tx)
 {
-	tx->records = 0;
-	tx->bytes = 0;
-	tx->born = ktime_get_boottime_seconds();
-	tx->expiring = false;
-	WRITE_ONCE(ctx->tx_key_born, tx->born);
+	tapsec_key_use_born(ctx, &tx->use);
 }
 
 /**
@@ -65,17 +125,7 @@ void tapsec_tls_tx_key_born(struct tapsec_ctx *ctx, struct tapsec_tls_tx *tx)
  */
 bool tapsec_tls_tx_expired(const struct tapsec_tls_tx *tx)
 {
-	return tx->d.aead.exhausted ||
-	       tapsec_tls_reached(tx->records, tx->lim.hard_records) ||
-	       tapsec_tls_reached(tx->bytes, tx->lim.hard_bytes) ||
-	       tapsec_tls_tx_aged(tx, tx->lim.hard_seconds);
-}
-
-static bool tapsec_tls_tx_soft(const struct tapsec_tls_tx *tx)
-{
-	return tx->records >= tapsec_tls_soft_records(tx) ||
-	       tapsec_tls_reached(tx->bytes, tx->lim.soft_bytes) ||
-	       tapsec_tls_tx_aged(tx, tx->lim.soft_seconds);
+	return tx->d.aead.exhausted || tapsec_key_use_hard(&tx->use);
 }
 
 /**
@@ -96,14 +146,10 @@ int tapsec_tls_tx_limits(struct sock *sk, struct tapsec_ctx *ctx, int flags)
 	struct tapsec_tls_tx *tx = ctx->tls->tx;
 	int err;
 
-	if (tx->closed || !tapsec_tls_tx_soft(tx))
+	if (tx->closed || !tapsec_key_use_soft(&tx->use, tx->d.aead.cipher))
 		return 0;
 	if (!tx->d.secret_len) {
-		if (!tx->expiring) {
-			tx->expiring = true;
-			tapsec_nl_event(sock_net(sk), TAPSEC_EVENT_KEY_EXPIRING,
-					sock_i_ino(sk), 0, NULL);
-		}
+		tapsec_key_use_expiring(sk, &tx->use);
 		return 0;
 	}
 	err = tapsec_tls13_tx_update(sk, ctx, flags, false);
@@ -122,6 +168,25 @@ static bool tapsec_tls_limits_valid(const struct tapsec_key_limits *lim)
 }
 
 /**
+ * tapsec_key_limits_get() - read and check a TAPSEC_KEY_LIMITS value
+ * @optval: a struct tapsec_key_limits
+ * @optlen: its size
+ * @lim: the limits out
+ *
+ * Return: 0; -EINVAL for a bad size or a soft limit above its hard
+ * limit; -EFAULT.
+ */
+int tapsec_key_limits_get(sockptr_t optval, unsigned int optlen,
+			  struct tapsec_key_limits *lim)
+{
+	if (optlen != sizeof(*lim))
+		return -EINVAL;
+	if (copy_from_sockptr(lim, optval, sizeof(*lim)))
+		return -EFAULT;
+	return tapsec_tls_limits_valid(lim) ? 0 : -EINVAL;
+}
+
+/**
  * tapsec_tls_set_limits() - TAPSEC_KEY_LIMITS
  * @sk: the stream socket
  * @tls: its TLS engine, NULL before any key
@@ -135,21 +200,17 @@ int tapsec_tls_set_limits(struct sock *sk, struct tapsec_tls *tls,
 			  sockptr_t optval, unsigned int optlen)
 {
 	struct tapsec_key_limits lim;
-	int err = 0;
+	int err = tapsec_key_limits_get(optval, optlen, &lim);
 
-	if (optlen != sizeof(lim))
-		return -EINVAL;
-	if (copy_from_sockptr(&lim, optval, sizeof(lim)))
-		return -EFAULT;
-	if (!tapsec_tls_limits_valid(&lim))
-		return -EINVAL;
+	if (err)
+		return err;
 	if (!tls)
 		return -ENOKEY;
 	mutex_lock(&tls->tx_lock);
 	lock_sock(sk);
 	if (tls->tx) {
-		tls->tx->lim = lim;
-		tls->tx->expiring = false;
+		tls->tx->use.lim = lim;
+		tls->tx->use.expiring = false;
 	} else {
 		err = -ENOKEY;
 	}
@@ -178,8 +239,11 @@ int tapsec_tls_get_limits(struct sock *sk, struct tapsec_ctx *ctx,
 	lock_sock(sk);
 	tls = ctx->tls;
 	if (tls && tls->tx) {
-		lim = tls->tx->lim;
-		lim.soft_records = tapsec_tls_soft_records(tls->tx);
+		struct tapsec_tls_tx *tx = tls->tx;
+
+		lim = tx->use.lim;
+		lim.soft_records = tapsec_key_use_soft_records(&tx->use,
+							       tx->d.aead.cipher);
 	} else {
 		err = -ENOKEY;
 	}

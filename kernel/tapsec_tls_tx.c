@@ -103,8 +103,8 @@ int tapsec_tls_seal(struct tapsec_ctx *ctx, struct tapsec_tls_tx *tx)
 	tx->pend_off = 0;
 	tx->pend_len = TAPSEC_TLS_HEADER_LEN + clen;
 	tx->open_len = 0;
-	tx->records++;
-	tx->bytes += plen;
+	tx->use.records++;
+	tx->use.bytes += plen;
 	TAPSEC_COUNT(ctx, tx_records, 1);
 	TAPSEC_COUNT(ctx, tx_bytes, plen);
 	return 0;

@@ -1803,6 +1803,85 @@ TEST_F(wire, dtls13_key_update_errors)
 				&v, sizeof(v)));
 }
 
+/* ---- key limits (TAPSEC_KEY_LIMITS, as on TLS sockets) ---- */
+
+static int set_limits(int fd, const struct tapsec_key_limits *lim)
+{
+	return setsockopt(fd, SOL_TAPSEC, TAPSEC_KEY_LIMITS, lim,
+			  sizeof(*lim));
+}
+
+/* A hard limit refuses the next record; a new key starts afresh. */
+TEST_F(wire, key_limits_hard)
+{
+	struct tapsec_key_limits lim = { .hard_records = 3 }, got;
+	socklen_t len = sizeof(got);
+	uint64_t before = CNT(self->tfd, key_exhausted);
+	struct dir e2;
+	int i;
+
+	ASSERT_EQ(0, set_limits(self->tfd, &lim));
+	ASSERT_EQ(0, getsockopt(self->tfd, SOL_TAPSEC, TAPSEC_KEY_LIMITS,
+				&got, &len));
+	EXPECT_EQ(3, got.hard_records);
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(2, send(self->tfd, "ok", 2, 0));
+		expect_wire(_metadata, self->wfd, &self->out, T_DATA,
+			    self->out.epoch, self->out.seq + i,
+			    (const uint8_t *)"ok", 2);
+	}
+	EXPECT_EQ(-1, send(self->tfd, "no", 2, 0));
+	EXPECT_EQ(EKEYEXPIRED, errno);
+	EXPECT_EQ(before + 1, CNT(self->tfd, key_exhausted));
+	/* The next key: the limits stay, the count starts again. */
+	ASSERT_EQ(0, dir_make(&e2, variant->version, variant->cipher,
+			      self->out.epoch + 1, 0, NULL));
+	ASSERT_EQ(0, dir_install(self->tfd, true, &e2));
+	ASSERT_EQ(2, send(self->tfd, "ok", 2, 0));
+	expect_wire(_metadata, self->wfd, &e2, T_DATA, e2.epoch, 0,
+		    (const uint8_t *)"ok", 2);
+}
+
+/*
+ * A soft limit: a DTLS 1.3 key with its secret sends a KeyUpdate by
+ * itself; a DTLS 1.2 key cannot be updated here and goes on as it is.
+ * The default soft record limit is RFC 8446 5.5's.
+ */
+TEST_F(wire, key_limits_soft)
+{
+	struct tapsec_key_limits lim = { .soft_records = 2 }, got;
+	socklen_t len = sizeof(got);
+	uint8_t ku[13];
+	int i;
+
+	ASSERT_EQ(0, getsockopt(self->tfd, SOL_TAPSEC, TAPSEC_KEY_LIMITS,
+				&got, &len));
+	EXPECT_EQ(variant->cipher == CHACHA ? 1ULL << 62 : 23726566ULL,
+		  got.soft_records);
+	ASSERT_EQ(0, set_limits(self->tfd, &lim));
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(1, send(self->tfd, "s", 1, 0));
+		expect_wire(_metadata, self->wfd, &self->out, T_DATA,
+			    self->out.epoch, self->out.seq + i + (i == 2 && IS13),
+			    (const uint8_t *)"s", 1);
+		if (i == 1 && IS13) {
+			key_update_msg(ku, 0, 0);
+			expect_wire(_metadata, self->wfd, &self->out,
+				    T_HANDSHAKE, self->out.epoch,
+				    self->out.seq + 2, ku, sizeof(ku));
+		}
+	}
+	EXPECT_NOTHING(self->wfd);
+	EXPECT_EQ(0, CNT(self->tfd, tx_key_updates));
+	/* Bad limits. */
+	lim.hard_records = 1;
+	EXPECT_EQ(-1, set_limits(self->tfd, &lim));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, setsockopt(self->tfd, SOL_TAPSEC, TAPSEC_KEY_LIMITS,
+				 &lim, sizeof(lim) - 1));
+	EXPECT_EQ(EINVAL, errno);
+}
+
 /* ---- 6. bad datagrams from the wire ---- */
 
 /*
