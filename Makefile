@@ -9,7 +9,8 @@
 #                   "N passed, N failed, N skipped"
 #   make demo       install what is missing, build, show tapsec in a VM
 #   make deps       install build and test dependencies (Debian)
-#   make bench      throughput of tapsec beside kTLS and TCP, in one VM
+#   make bench      throughput of tapsec beside kTLS and TCP (stream), and
+#                   beside OpenSSL DTLS and UDP (datagrams), in one VM
 #   make clean      remove build/
 #
 # Subsets: make check KERNELS="6.12" TESTS="sock_test" (see

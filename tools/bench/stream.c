@@ -34,32 +34,16 @@
  *   gcc -O2 -Wall -Wextra -Werror -std=gnu11 -Iuapi -o build/bench/stream \
  *       tools/bench/stream.c -lpthread
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
+#define BENCH_NAME "stream"
+#include "bench_common.h"
+
 #include <arpa/inet.h>
-#include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <pthread.h>
-#include <sched.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
-#include <sys/utsname.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <linux/tls.h>
-#include <linux/tapsec.h>
 
 #ifndef TCP_ULP
 #define TCP_ULP 31
@@ -83,16 +67,12 @@ _Static_assert(TAPSEC_CIPHER_AES_GCM_256 == TLS_CIPHER_AES_GCM_256, "num");
 _Static_assert(TAPSEC_CIPHER_CHACHA20_POLY1305 ==
 	       TLS_CIPHER_CHACHA20_POLY1305, "num");
 
-#define KIB	1024UL
-#define MIB	(1024UL * 1024UL)
-
-#define MAX_SIZES	8
-#define MAX_ROUNDS	101
 #define MAX_CONFIGS	6
 
 /* ------------------------------------------------------------ stacks -- */
 
 enum stack { ST_TCP, ST_KTLS, ST_KTLS_NOPAD, ST_TAPSEC, ST_TAPSEC_ULP, NSTACKS };
+_Static_assert(NSTACKS <= MAX_STACKS, "bench.stack_on");
 
 static const char *const stack_name[NSTACKS] = {
 	[ST_TCP] = "tcp",
@@ -114,87 +94,18 @@ static const char *version_name(uint16_t v)
 	return v == TAPSEC_TLS_1_2_VERSION ? "1.2" : "1.3";
 }
 
-static const char *cipher_name(uint16_t c)
-{
-	switch (c) {
-	case TAPSEC_CIPHER_AES_GCM_128:
-		return "aes-128-gcm";
-	case TAPSEC_CIPHER_AES_GCM_256:
-		return "aes-256-gcm";
-	default:
-		return "chacha20-poly1305";
-	}
-}
-
-static const char *cipher_title(uint16_t c)
-{
-	switch (c) {
-	case TAPSEC_CIPHER_AES_GCM_128:
-		return "AES-128-GCM";
-	case TAPSEC_CIPHER_AES_GCM_256:
-		return "AES-256-GCM";
-	default:
-		return "ChaCha20-Poly1305";
-	}
-}
-
-/* The key material of one direction, laid out for the cipher. */
-union crypto_info {
-	struct tapsec_crypto_info info;
-	struct tapsec_crypto_info_aes_gcm_128 aes128;
-	struct tapsec_crypto_info_aes_gcm_256 aes256;
-	struct tapsec_crypto_info_chacha20_poly1305 chacha;
-};
-
-static socklen_t make_crypto_info(const struct config *c, union crypto_info *ci)
-{
-	memset(ci, 0, sizeof(*ci));
-	ci->info.version = c->version;
-	ci->info.cipher_type = c->cipher;
-	/* Key and IV random per run; rec_seq starts at 0. */
-	switch (c->cipher) {
-	case TAPSEC_CIPHER_AES_GCM_128:
-		if (getrandom(ci->aes128.key, sizeof(ci->aes128.key), 0) < 0 ||
-		    getrandom(ci->aes128.iv, sizeof(ci->aes128.iv), 0) < 0 ||
-		    getrandom(ci->aes128.salt, sizeof(ci->aes128.salt), 0) < 0)
-			return 0;
-		return sizeof(ci->aes128);
-	case TAPSEC_CIPHER_AES_GCM_256:
-		if (getrandom(ci->aes256.key, sizeof(ci->aes256.key), 0) < 0 ||
-		    getrandom(ci->aes256.iv, sizeof(ci->aes256.iv), 0) < 0 ||
-		    getrandom(ci->aes256.salt, sizeof(ci->aes256.salt), 0) < 0)
-			return 0;
-		return sizeof(ci->aes256);
-	default:
-		if (getrandom(ci->chacha.key, sizeof(ci->chacha.key), 0) < 0 ||
-		    getrandom(ci->chacha.iv, sizeof(ci->chacha.iv), 0) < 0)
-			return 0;
-		return sizeof(ci->chacha);
-	}
-}
 
 /* ----------------------------------------------------------- options -- */
 
 static struct {
 	struct config configs[MAX_CONFIGS];
 	int nconfigs;
-	size_t sizes[MAX_SIZES];
-	int nsizes;
 	size_t bytes[MAX_SIZES];	/* per size; 0: default */
 	size_t fixed_bytes;		/* --mib */
-	int rounds;
-	bool stack_on[NSTACKS];
 	size_t read_size;		/* 0: same as the write size */
-	bool pin;
-	int timeout;
-	bool verbose;
 	bool warmup;
 } opt = {
-	.rounds = 9,
 	.read_size = 256 * KIB,
-	.pin = true,
-	.timeout = 120,
-	.verbose = true,
 	.warmup = true,
 };
 
@@ -232,183 +143,74 @@ static void usage(FILE *f)
 "  -h, --help             this text\n");
 }
 
-static int parse_size(const char *s, size_t *out)
+/* The largest write, read and transfer size. */
+#define MAX_SIZE	(64 * MIB)
+
+/* What the options say before parse_args() turns it into opt. */
+static struct {
+	uint16_t version;
+} args = {
+	.version = TAPSEC_TLS_1_3_VERSION,
+};
+
+enum { O_VERSION = O_OWN, O_MIB, O_READ, O_NOWARM };
+
+static void own_option(int c, const char *val)
 {
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -1;
-	if (*end == 'k' || *end == 'K')
-		v *= KIB, end++;
-	else if (*end == 'm' || *end == 'M')
-		v *= MIB, end++;
-	if (*end || !v || v > 64 * MIB)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-static int parse_cipher(const char *s, uint16_t *c)
-{
-	if (!strcmp(s, "aes-128-gcm") || !strcmp(s, "aes128"))
-		*c = TAPSEC_CIPHER_AES_GCM_128;
-	else if (!strcmp(s, "aes-256-gcm") || !strcmp(s, "aes256"))
-		*c = TAPSEC_CIPHER_AES_GCM_256;
-	else if (!strcmp(s, "chacha20-poly1305") || !strcmp(s, "chacha20"))
-		*c = TAPSEC_CIPHER_CHACHA20_POLY1305;
-	else
-		return -1;
-	return 0;
-}
-
-static void bad_usage(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "stream: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (see --help)\n");
-	exit(2);
+	switch (c) {
+	case O_VERSION:
+		if (!strcmp(val, "1.2"))
+			args.version = TAPSEC_TLS_1_2_VERSION;
+		else if (!strcmp(val, "1.3"))
+			args.version = TAPSEC_TLS_1_3_VERSION;
+		else
+			bad_usage("--version: 1.2 or 1.3");
+		break;
+	case O_MIB:
+		opt.fixed_bytes = (size_t)parse_long(val, 1, 65536,
+						     "--mib") * MIB;
+		break;
+	case O_READ:
+		if (!strcmp(val, "same"))
+			opt.read_size = 0;
+		else if (parse_size(val, &opt.read_size, MAX_SIZE))
+			bad_usage("--read-size: bad size %s", val);
+		break;
+	case O_NOWARM:
+		opt.warmup = false;
+		break;
+	}
 }
 
 static void parse_args(int argc, char **argv)
 {
-	enum { O_VERSION = 256, O_CIPHER, O_ALL, O_SIZES, O_MIB, O_ROUNDS,
-	       O_STACKS, O_READ, O_NOPIN, O_NOWARM, O_TIMEOUT, O_QUIET };
 	static const struct option longopts[] = {
 		{ "version", required_argument, NULL, O_VERSION },
-		{ "cipher", required_argument, NULL, O_CIPHER },
-		{ "all-ciphers", no_argument, NULL, O_ALL },
-		{ "sizes", required_argument, NULL, O_SIZES },
 		{ "mib", required_argument, NULL, O_MIB },
-		{ "rounds", required_argument, NULL, O_ROUNDS },
-		{ "stacks", required_argument, NULL, O_STACKS },
 		{ "read-size", required_argument, NULL, O_READ },
-		{ "no-pin", no_argument, NULL, O_NOPIN },
 		{ "no-warmup", no_argument, NULL, O_NOWARM },
-		{ "timeout", required_argument, NULL, O_TIMEOUT },
-		{ "quiet", no_argument, NULL, O_QUIET },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
+		BENCH_OPTIONS
 	};
-	uint16_t version = TAPSEC_TLS_1_3_VERSION;
-	uint16_t cipher = TAPSEC_CIPHER_AES_GCM_128;
-	bool all = false, stacks_given = false;
-	char *list, *tok, *save;
-	int c, i;
-	long v;
+	int i;
 
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case O_VERSION:
-			if (!strcmp(optarg, "1.2"))
-				version = TAPSEC_TLS_1_2_VERSION;
-			else if (!strcmp(optarg, "1.3"))
-				version = TAPSEC_TLS_1_3_VERSION;
-			else
-				bad_usage("--version: 1.2 or 1.3");
-			break;
-		case O_CIPHER:
-			if (parse_cipher(optarg, &cipher))
-				bad_usage("--cipher: unknown cipher %s", optarg);
-			break;
-		case O_ALL:
-			all = true;
-			break;
-		case O_SIZES:
-			opt.nsizes = 0;
-			list = strdup(optarg);
-			for (tok = strtok_r(list, ",", &save); tok;
-			     tok = strtok_r(NULL, ",", &save)) {
-				if (opt.nsizes == MAX_SIZES)
-					bad_usage("--sizes: at most %d", MAX_SIZES);
-				if (parse_size(tok, &opt.sizes[opt.nsizes++]))
-					bad_usage("--sizes: bad size %s", tok);
-			}
-			free(list);
-			break;
-		case O_MIB:
-			v = strtol(optarg, NULL, 10);
-			if (v <= 0 || v > 65536)
-				bad_usage("--mib: 1..65536");
-			opt.fixed_bytes = (size_t)v * MIB;
-			break;
-		case O_ROUNDS:
-			v = strtol(optarg, NULL, 10);
-			if (v <= 0 || v > MAX_ROUNDS)
-				bad_usage("--rounds: 1..%d", MAX_ROUNDS);
-			opt.rounds = (int)v;
-			break;
-		case O_STACKS:
-			stacks_given = true;
-			memset(opt.stack_on, 0, sizeof(opt.stack_on));
-			list = strdup(optarg);
-			for (tok = strtok_r(list, ",", &save); tok;
-			     tok = strtok_r(NULL, ",", &save)) {
-				for (i = 0; i < NSTACKS; i++)
-					if (!strcmp(tok, stack_name[i]))
-						break;
-				if (i == NSTACKS)
-					bad_usage("--stacks: unknown stack %s", tok);
-				opt.stack_on[i] = true;
-			}
-			free(list);
-			break;
-		case O_READ:
-			if (!strcmp(optarg, "same"))
-				opt.read_size = 0;
-			else if (parse_size(optarg, &opt.read_size))
-				bad_usage("--read-size: bad size %s", optarg);
-			break;
-		case O_NOPIN:
-			opt.pin = false;
-			break;
-		case O_NOWARM:
-			opt.warmup = false;
-			break;
-		case O_TIMEOUT:
-			v = strtol(optarg, NULL, 10);
-			if (v <= 0 || v > 86400)
-				bad_usage("--timeout: 1..86400");
-			opt.timeout = (int)v;
-			break;
-		case O_QUIET:
-			opt.verbose = false;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		default:
-			usage(stderr);
-			exit(2);
-		}
+	bench.max_size = MAX_SIZE;
+	bench.stack_names = stack_name;
+	bench.nstacks = NSTACKS;
+	bench_getopt(argc, argv, longopts, own_option, usage);
+	if (!bench.stacks_given) {
+		bench.stack_on[ST_TCP] = bench.stack_on[ST_KTLS] = true;
+		bench.stack_on[ST_TAPSEC] = bench.stack_on[ST_TAPSEC_ULP] = true;
 	}
-	if (optind < argc)
-		bad_usage("unexpected argument %s", argv[optind]);
-
-	if (!stacks_given) {
-		opt.stack_on[ST_TCP] = opt.stack_on[ST_KTLS] = true;
-		opt.stack_on[ST_TAPSEC] = opt.stack_on[ST_TAPSEC_ULP] = true;
+	if (!bench.nsizes) {
+		bench.sizes[0] = 1 * KIB;
+		bench.sizes[1] = 16 * KIB;
+		bench.sizes[2] = 256 * KIB;
+		bench.nsizes = 3;
 	}
-	if (!opt.nsizes) {
-		opt.sizes[0] = 1 * KIB;
-		opt.sizes[1] = 16 * KIB;
-		opt.sizes[2] = 256 * KIB;
-		opt.nsizes = 3;
-	}
-	for (i = 0; i < opt.nsizes; i++)
+	for (i = 0; i < bench.nsizes; i++)
 		opt.bytes[i] = opt.fixed_bytes ?: DEFAULT_BYTES;
 
-	if (all) {
-		static const uint16_t ciphers[] = {
-			TAPSEC_CIPHER_AES_GCM_128, TAPSEC_CIPHER_AES_GCM_256,
-			TAPSEC_CIPHER_CHACHA20_POLY1305,
-		};
+	if (bench.all_ciphers) {
 		int vi, ci;
 
 		for (vi = 0; vi < 2; vi++)
@@ -416,42 +218,11 @@ static void parse_args(int argc, char **argv)
 				opt.configs[opt.nconfigs++] = (struct config){
 					vi ? TAPSEC_TLS_1_2_VERSION :
 					     TAPSEC_TLS_1_3_VERSION,
-					ciphers[ci] };
+					cipher_descs[ci].type };
 	} else {
-		opt.configs[0] = (struct config){ version, cipher };
+		opt.configs[0] = (struct config){ args.version, bench.cipher };
 		opt.nconfigs = 1;
 	}
-}
-
-/* ---------------------------------------------------------- failures -- */
-
-static int failures;
-
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "stream: FAIL: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	failures++;
-}
-
-static const char *current_transfer = "";
-
-static void on_alarm(int sig)
-{
-	static const char msg[] = "stream: FAIL: transfer timed out: ";
-	ssize_t r;
-
-	(void)sig;
-	r = write(2, msg, sizeof(msg) - 1);
-	r = write(2, current_transfer, strlen(current_transfer));
-	r = write(2, "\n", 1);
-	(void)r;
-	_exit(1);
 }
 
 /* -------------------------------------------------------- connection -- */
@@ -479,7 +250,7 @@ static int conn_open(enum stack stack, const struct config *cfg,
 		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
 	};
 	socklen_t slen = sizeof(sin);
-	struct timeval tv = { .tv_sec = opt.timeout };
+	struct timeval tv = { .tv_sec = bench.timeout };
 	union crypto_info ci;
 	socklen_t cilen;
 	int lfd, one = 1;
@@ -515,7 +286,8 @@ static int conn_open(enum stack stack, const struct config *cfg,
 		return 0;
 
 	step = "key generation";
-	cilen = make_crypto_info(cfg, &ci);
+	/* Key and IV random per run; rec_seq starts at 0. */
+	cilen = make_crypto_info(cfg->version, cfg->cipher, 0, &ci);
 	if (!cilen)
 		goto err;
 	switch (stack) {
@@ -603,31 +375,6 @@ struct xfer {
 	int tx_err, rx_err;		/* errno, or -1: wrong bytes/EOF */
 	const char *rx_what;
 };
-
-static void pin_to(int cpu)
-{
-	cpu_set_t set;
-
-	if (!opt.pin)
-		return;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	/* Best effort: a single-CPU machine keeps both on CPU 0. */
-	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-}
-
-static double thread_cpu(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double ts_diff(const struct timespec *a, const struct timespec *b)
-{
-	return (b->tv_sec - a->tv_sec) + (b->tv_nsec - a->tv_nsec) / 1e9;
-}
 
 static void *sender(void *arg)
 {
@@ -730,7 +477,6 @@ static double transfer(enum stack stack, const struct config *cfg,
 		       double *tx_cpu, double *rx_cpu)
 {
 	char what[160];
-	pthread_t ts, tr;
 	struct xfer x;
 	double secs;
 
@@ -750,16 +496,7 @@ static double transfer(enum stack stack, const struct config *cfg,
 	x.verify = verify;
 	pthread_barrier_init(&x.go, NULL, 2);
 
-	current_transfer = what;
-	alarm(opt.timeout + 10);
-	if (pthread_create(&tr, NULL, receiver, &x) ||
-	    pthread_create(&ts, NULL, sender, &x)) {
-		fprintf(stderr, "stream: pthread_create failed\n");
-		exit(1);
-	}
-	pthread_join(ts, NULL);
-	pthread_join(tr, NULL);
-	alarm(0);
+	run_pair(receiver, sender, &x, what, bench.timeout + 10);
 	pthread_barrier_destroy(&x.go);
 	conn_close(&x.conn);
 
@@ -806,24 +543,6 @@ static int cfg_of(int ci, int st)
 	return st == ST_TCP ? 0 : ci;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(const double *v, int n)
-{
-	double s[MAX_ROUNDS];
-
-	if (!n)
-		return 0;
-	memcpy(s, v, n * sizeof(*v));
-	qsort(s, n, sizeof(*s), cmp_double);
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
 enum field { F_MBPS, F_TXCPU, F_RXCPU };
 
 static double field_of(const struct sample *s, enum field f)
@@ -864,7 +583,7 @@ static double stat_mbps(int ci, int si, int st, bool best)
 static bool have(int ci, int si, int st)
 {
 	ci = cfg_of(ci, st);
-	return opt.stack_on[st] && nresults[ci][si][st] && !failed[ci][si][st];
+	return bench.stack_on[st] && nresults[ci][si][st] && !failed[ci][si][st];
 }
 
 /*
@@ -876,109 +595,20 @@ static bool ratio(int ci, int si, int a, int b, bool best, double *r,
 		  double *lo, double *hi, double *mid)
 {
 	int i, n, ca = cfg_of(ci, a), cb = cfg_of(ci, b);
-	double q[MAX_ROUNDS];
+	double qa[MAX_ROUNDS], qb[MAX_ROUNDS];
 
 	if (!have(ci, si, a) || !have(ci, si, b))
 		return false;
 	*r = stat_mbps(ci, si, a, best) / stat_mbps(ci, si, b, best);
-	*lo = *hi = *r;
 	n = nresults[ca][si][a];
 	if (nresults[cb][si][b] < n)
 		n = nresults[cb][si][b];
 	for (i = 0; i < n; i++) {
-		q[i] = results[ca][si][a][i].mbps / results[cb][si][b][i].mbps;
-		if (!i || q[i] < *lo)
-			*lo = q[i];
-		if (!i || q[i] > *hi)
-			*hi = q[i];
+		qa[i] = results[ca][si][a][i].mbps;
+		qb[i] = results[cb][si][b][i].mbps;
 	}
-	*mid = n ? median(q, n) : *r;
+	round_ratios(qa, qb, n, *r, lo, hi, mid);
 	return true;
-}
-
-static void size_label(size_t size, char *buf, size_t len)
-{
-	if (size % MIB == 0)
-		snprintf(buf, len, "%zuM", size / MIB);
-	else if (size % KIB == 0)
-		snprintf(buf, len, "%zuK", size / KIB);
-	else
-		snprintf(buf, len, "%zu", size);
-}
-
-/*
- * The implementation the crypto API picks for @name: the highest-priority
- * driver in /proc/crypto that is not internal.  "?" when not instantiated.
- */
-static void crypto_driver(const char *name, char *out, size_t len)
-{
-	char line[256], drv[160] = "", key[64], val[160];
-	bool match = false, internal = false;
-	long prio = -1, best = -1;
-	FILE *f = fopen("/proc/crypto", "r");
-
-	snprintf(out, len, "?");
-	if (!f)
-		return;
-	for (;;) {
-		bool eof = !fgets(line, sizeof(line), f);
-
-		if (eof || line[0] == '\n') {
-			if (match && !internal && prio > best) {
-				best = prio;
-				snprintf(out, len, "%s", drv);
-			}
-			match = internal = false;
-			prio = -1;
-			if (eof)
-				break;
-			continue;
-		}
-		if (sscanf(line, "%63s : %159[^\n]", key, val) != 2)
-			continue;
-		if (!strcmp(key, "name"))
-			match = !strcmp(val, name);
-		else if (!strcmp(key, "driver"))
-			snprintf(drv, sizeof(drv), "%s", val);
-		else if (!strcmp(key, "priority"))
-			prio = strtol(val, NULL, 10);
-		else if (!strcmp(key, "internal"))
-			internal = !strcmp(val, "yes");
-	}
-	fclose(f);
-}
-
-/* The CPU's model name ("QEMU TCG CPU ..." under emulation). */
-static const char *cpu_model(void)
-{
-	static char model[128];
-	char line[256];
-	FILE *f;
-
-	if (model[0])
-		return model;
-	snprintf(model, sizeof(model), "?");
-	f = fopen("/proc/cpuinfo", "r");
-	if (!f)
-		return model;
-	while (fgets(line, sizeof(line), f)) {
-		char *v = strchr(line, ':');
-
-		if (strncmp(line, "model name", 10) || !v)
-			continue;
-		v += strspn(v + 1, " ") + 1;
-		v[strcspn(v, "\n")] = 0;
-		snprintf(model, sizeof(model), "%s", v);
-		break;
-	}
-	fclose(f);
-	return model;
-}
-
-static const char *aead_name(uint16_t cipher)
-{
-	return cipher == TAPSEC_CIPHER_CHACHA20_POLY1305 ?
-	       "rfc7539(chacha20,poly1305)" : "gcm(aes)";
 }
 
 /* The (tapsec stack, peer) pairs whose ratios the report gives. */
@@ -995,7 +625,7 @@ static int report_pairs(struct pair *pairs)
 
 	for (p = 0; p < 3; p++)
 		for (o = 0; o < 2; o++) {
-			if (!opt.stack_on[ours[o]] || !opt.stack_on[peers[p]])
+			if (!bench.stack_on[ours[o]] || !bench.stack_on[peers[p]])
 				continue;
 			pairs[n].ours = ours[o];
 			pairs[n].peer = peers[p];
@@ -1021,7 +651,7 @@ static void report_table(int ci, const char *release, bool best)
 	if (best) {
 		printf("best of %d round%s, MB/s; ratios of bests "
 		       "(an estimate of the cost without interference)\n",
-		       opt.rounds, opt.rounds == 1 ? "" : "s");
+		       bench.rounds, bench.rounds == 1 ? "" : "s");
 	} else {
 		printf("\nTLS %s %s (%s), kernel %s, %ld CPUs: %s\n",
 		       version_name(cfg->version), cipher_title(cfg->cipher),
@@ -1029,20 +659,20 @@ static void report_table(int ci, const char *release, bool best)
 		       cpu_model());
 		printf("median of %d round%s, MB/s = 10^6 B/s, recv() size %s; "
 		       "ratios of medians [range of per-round ratios]\n",
-		       opt.rounds, opt.rounds == 1 ? "" : "s", label);
+		       bench.rounds, bench.rounds == 1 ? "" : "s", label);
 	}
 	printf("%-5s %4s", "write", "MiB");
 	for (st = 0; st < NSTACKS; st++)
-		if (opt.stack_on[st])
+		if (bench.stack_on[st])
 			printf(" %10s", stack_name[st]);
 	for (p = 0; p < np; p++)
 		printf(p < np - 1 ? "  %-22s" : "  %s", pairs[p].title);
 	printf("\n");
-	for (si = 0; si < opt.nsizes; si++) {
-		size_label(opt.sizes[si], label, sizeof(label));
+	for (si = 0; si < bench.nsizes; si++) {
+		size_label(bench.sizes[si], label, sizeof(label));
 		printf("%-5s %4zu", label, opt.bytes[si] / MIB);
 		for (st = 0; st < NSTACKS; st++) {
-			if (!opt.stack_on[st])
+			if (!bench.stack_on[st])
 				continue;
 			if (have(ci, si, st))
 				printf(" %10.1f", stat_mbps(ci, si, st, best));
@@ -1087,13 +717,13 @@ static void report_json(int ci, int si, const char *release, double elapsed)
 	       "\"write_size\":%zu,\"read_size\":%zu,\"bytes\":%zu,"
 	       "\"rounds\":%d",
 	       release, cpu_model(), version_name(cfg->version),
-	       cipher_name(cfg->cipher), drv, opt.sizes[si], opt.read_size ?: opt.sizes[si],
-	       opt.bytes[si], opt.rounds);
+	       cipher_name(cfg->cipher), drv, bench.sizes[si], opt.read_size ?: bench.sizes[si],
+	       opt.bytes[si], bench.rounds);
 	for (f = 0; f < 3; f++) {
 		printf(",\"%s\":{", fnames[f]);
 		sep = "";
 		for (st = 0; st < NSTACKS; st++) {
-			if (!opt.stack_on[st])
+			if (!bench.stack_on[st])
 				continue;
 			printf("%s\"%s\":", sep, stack_name[st]);
 			sep = ",";
@@ -1106,7 +736,7 @@ static void report_json(int ci, int si, const char *release, double elapsed)
 	}
 	printf(",\"best_mbps\":{");
 	for (st = 0, sep = ""; st < NSTACKS; st++) {
-		if (!opt.stack_on[st])
+		if (!bench.stack_on[st])
 			continue;
 		printf("%s\"%s\":", sep, stack_name[st]);
 		sep = ",";
@@ -1141,7 +771,7 @@ static void report_json(int ci, int si, const char *release, double elapsed)
 	for (st = 0, sep = ""; st < NSTACKS; st++) {
 		int c = cfg_of(ci, st);
 
-		if (!opt.stack_on[st])
+		if (!bench.stack_on[st])
 			continue;
 		printf("%s\"%s\":[", sep, stack_name[st]);
 		sep = ",";
@@ -1150,22 +780,6 @@ static void report_json(int ci, int si, const char *release, double elapsed)
 		printf("]");
 	}
 	printf("},\"elapsed_s\":%.1f}\n", elapsed);
-}
-
-static void report(const char *release, double elapsed)
-{
-	int ci, si;
-
-	for (ci = 0; ci < opt.nconfigs; ci++) {
-		report_table(ci, release, false);
-		if (opt.rounds > 1)
-			report_table(ci, release, true);
-	}
-	printf("\n");
-	for (ci = 0; ci < opt.nconfigs; ci++)
-		for (si = 0; si < opt.nsizes; si++)
-			report_json(ci, si, release, elapsed);
-	fflush(stdout);
 }
 
 /* ------------------------------------------------------------- main -- */
@@ -1178,7 +792,7 @@ static void warmup(void)
 
 	for (ci = 0; ci < opt.nconfigs; ci++)
 		for (st = 0; st < NSTACKS; st++) {
-			if (!opt.stack_on[st] || (st == ST_TCP && ci))
+			if (!bench.stack_on[st] || (st == ST_TCP && ci))
 				continue;
 			if (transfer(st, &opt.configs[ci], 16 * KIB + 13, 4093,
 				     4 * MIB + 7, true, &a, &b) < 0) {
@@ -1192,7 +806,7 @@ static void warmup(void)
 static void run_one(int round, int si, int ci, int st)
 {
 	const struct config *cfg = &opt.configs[ci];
-	size_t rsize = opt.read_size ?: opt.sizes[si];
+	size_t rsize = opt.read_size ?: bench.sizes[si];
 	int c = cfg_of(ci, st);
 	double secs, txc, rxc;
 	struct sample *s;
@@ -1200,7 +814,7 @@ static void run_one(int round, int si, int ci, int st)
 	/* plain TCP does not depend on the cipher: once per round */
 	if ((st == ST_TCP && ci) || failed[c][si][st])
 		return;
-	secs = transfer(st, cfg, opt.sizes[si], rsize, opt.bytes[si], false,
+	secs = transfer(st, cfg, bench.sizes[si], rsize, opt.bytes[si], false,
 			&txc, &rxc);
 	if (secs < 0) {
 		failed[c][si][st] = true;
@@ -1210,12 +824,12 @@ static void run_one(int round, int si, int ci, int st)
 	s->mbps = opt.bytes[si] / secs / 1e6;
 	s->tx_cpu = txc / (opt.bytes[si] / 1e9);
 	s->rx_cpu = rxc / (opt.bytes[si] / 1e9);
-	if (!opt.verbose)
+	if (!bench.verbose)
 		return;
 	fprintf(stderr, "stream: round %d/%d  %-10s %-4s %-17s %7zu B writes: ",
-		round + 1, opt.rounds, stack_name[st],
+		round + 1, bench.rounds, stack_name[st],
 		st == ST_TCP ? "" : version_name(cfg->version),
-		st == ST_TCP ? "" : cipher_name(cfg->cipher), opt.sizes[si]);
+		st == ST_TCP ? "" : cipher_name(cfg->cipher), bench.sizes[si]);
 	fprintf(stderr, "%8.1f MB/s  (%.2f s, cpu tx %.2f rx %.2f s)\n",
 		s->mbps, secs, txc, rxc);
 }
@@ -1224,20 +838,17 @@ int main(int argc, char **argv)
 {
 	struct timespec t0, t1;
 	struct utsname u;
-	int round, ci, si, k, i, order[NSTACKS], nstacks = 0;
+	int ci, si, k, i;
 	size_t maxw = 16 * KIB + 13, maxr = 4093;
 
 	parse_args(argc, argv);
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGALRM, on_alarm);
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	uname(&u);
+	bench_setup(&u);
 
-	for (si = 0; si < opt.nsizes; si++) {
-		if (opt.sizes[si] > maxw)
-			maxw = opt.sizes[si];
-		if (!opt.read_size && opt.sizes[si] > maxr)
-			maxr = opt.sizes[si];
+	for (si = 0; si < bench.nsizes; si++) {
+		if (bench.sizes[si] > maxw)
+			maxw = bench.sizes[si];
+		if (!opt.read_size && bench.sizes[si] > maxr)
+			maxr = bench.sizes[si];
 	}
 	if (opt.read_size > maxr)
 		maxr = opt.read_size;
@@ -1259,34 +870,23 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	fprintf(stderr, "stream: kernel %s, %d configuration%s, %d size%s, "
 		"%d round%s\n", u.release, opt.nconfigs,
-		opt.nconfigs == 1 ? "" : "s", opt.nsizes,
-		opt.nsizes == 1 ? "" : "s", opt.rounds,
-		opt.rounds == 1 ? "" : "s");
+		opt.nconfigs == 1 ? "" : "s", bench.nsizes,
+		bench.nsizes == 1 ? "" : "s", bench.rounds,
+		bench.rounds == 1 ? "" : "s");
 	if (opt.warmup)
 		warmup();
 	/* A stack that failed its warm-up is left out of the timed rounds. */
 	for (ci = 0; ci < opt.nconfigs; ci++)
 		for (k = 0; k < NSTACKS; k++)
 			if (failed[ci][0][k])
-				for (si = 1; si < opt.nsizes; si++)
+				for (si = 1; si < bench.nsizes; si++)
 					failed[ci][si][k] = true;
 
-	for (k = 0; k < NSTACKS; k++)
-		if (opt.stack_on[k])
-			order[nstacks++] = k;
-	for (round = 0; round < opt.rounds; round++) {
-		for (si = 0; si < opt.nsizes; si++) {
-			for (ci = 0; ci < opt.nconfigs; ci++) {
-				/* rotate the order by one per round */
-				for (k = 0; k < nstacks; k++)
-					run_one(round, si, ci,
-						order[(k + round) % nstacks]);
-			}
-		}
-	}
+	run_rounds(bench.stack_on, NSTACKS, bench.nsizes, opt.nconfigs, run_one);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 
-	report(u.release, ts_diff(&t0, &t1));
+	report_all(opt.nconfigs, bench.nsizes, report_table, report_json,
+		   u.release, ts_diff(&t0, &t1));
 	printf("stream: %d transfer failure%s, %.0f s\n", failures,
 	       failures == 1 ? "" : "s", ts_diff(&t0, &t1));
 	return failures ? 1 : 0;
