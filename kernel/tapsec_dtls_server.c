@@ -385,8 +385,9 @@ fail:
  * @nonblock: fail with -EAGAIN rather than wait for a ClientHello
  *
  * Return: 0 with @newsock connected to a peer whose address was
- * validated (and, for a delegated handshake, handshaken); -EINVAL when
- * @sock is not listening; -EAGAIN; or another negative errno.
+ * validated (and, for a delegated handshake, handshaken); -EOPNOTSUPP
+ * on a socket that is not DTLS; -EINVAL when it is not listening;
+ * -EAGAIN; or another negative errno.
  */
 int tapsec_dtls_accept(struct socket *sock, struct socket *newsock,
 		       bool nonblock)
@@ -397,6 +398,8 @@ int tapsec_dtls_accept(struct socket *sock, struct socket *newsock,
 	long timeo = sock_rcvtimeo(sk, nonblock);
 	int err;
 
+	if (!ctx || READ_ONCE(ctx->protocol) != TAPSEC_PROTO_DTLS)
+		return -EOPNOTSUPP;	/* as UDP's own accept() */
 	if (!dtls || !READ_ONCE(dtls->listener))
 		return -EINVAL;
 	if (mutex_lock_interruptible(&dtls->rx_lock))

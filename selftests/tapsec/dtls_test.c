@@ -21,6 +21,7 @@
  * computed with another implementation.  Runs as root inside a VM with
  * tapsec.ko loaded.
  */
+#include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdint.h>
@@ -892,6 +893,149 @@ static const struct {
 	  { TAPSEC_EPOCH_GRACE_MAX + 1, 1000000, 0x80000000, 0xffffffff },
 	  { TAPSEC_EPOCH_GRACE_MAX, 0, 200 } },
 };
+
+/*
+ * A ClientHello from @fd, DTLS 1.2, record @rseq, with @cookie (@clen
+ * bytes) and client random @random.
+ */
+static void send_hello(struct __test_metadata *_metadata, int fd,
+		       uint64_t rseq, const uint8_t *random,
+		       const uint8_t *cookie, size_t clen)
+{
+	uint8_t d[256], *b = d + 13 + 12;
+	size_t blen = 0, i;
+
+	b[blen++] = 0xfe;
+	b[blen++] = 0xfd;
+	memcpy(b + blen, random, 32);
+	blen += 32;
+	b[blen++] = 0;				/* session_id */
+	b[blen++] = clen;
+	memcpy(b + blen, cookie, clen);
+	blen += clen;
+	memcpy(b + blen, "\x00\x02\xc0\x2b\x01\x00", 6);
+	blen += 6;
+	d[13] = 1;				/* client_hello */
+	for (i = 0; i < 3; i++) {
+		d[14 + i] = blen >> (16 - 8 * i);	/* length */
+		d[19 + i] = 0;				/* fragment_offset */
+		d[22 + i] = blen >> (16 - 8 * i);	/* fragment_length */
+	}
+	d[17] = d[18] = 0;			/* message_seq */
+	d[0] = T_HANDSHAKE;
+	d[1] = 0xfe;
+	d[2] = 0xfd;
+	put_be64(d + 3, rseq);			/* epoch 0 */
+	d[11] = (12 + blen) >> 8;
+	d[12] = 12 + blen;
+	ASSERT_EQ((ssize_t)(25 + blen), send(fd, d, 25 + blen, 0));
+}
+
+/*
+ * A DTLS listener without a daemon: listen()/accept() errors; garbage is
+ * dropped; a ClientHello without a cookie gets a HelloVerifyRequest (RFC
+ * 6347 4.2.1, byte by byte) and makes no socket; with its cookie it makes
+ * one, connected to the client; the same ClientHello again is dropped.
+ */
+TEST(listener_cookies)
+{
+	struct sockaddr_storage ss, peer, cli;
+	socklen_t len = sizeof(ss), plen = sizeof(peer), clen = sizeof(cli);
+	uint8_t random[32], hvr[128], cookie[16];
+	int lfd, cfd, afd, plain, v = TAPSEC_PROTO_DTLS, fl;
+	long socks;
+	ssize_t n;
+
+	plain = socket(AF_INET, SOCK_DGRAM, IPPROTO_TAPSEC);
+	ASSERT_LE(0, plain);
+	EXPECT_EQ(-1, listen(plain, 1));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	EXPECT_EQ(-1, accept(plain, NULL, NULL));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	close(plain);
+
+	lfd = socket(AF_INET, SOCK_DGRAM, IPPROTO_TAPSEC);
+	ASSERT_LE(0, lfd);
+	ASSERT_EQ(0, setsockopt(lfd, SOL_TAPSEC, TAPSEC_PROTOCOL, &v,
+				sizeof(v)));
+	EXPECT_EQ(-1, listen(lfd, 1));		/* not bound */
+	EXPECT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, tt_bind_loopback(lfd, AF_INET, &ss, &len));
+	EXPECT_EQ(-1, accept(lfd, NULL, NULL));	/* not listening */
+	EXPECT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, listen(lfd, 1));
+	fl = fcntl(lfd, F_GETFL);
+	ASSERT_EQ(0, fcntl(lfd, F_SETFL, fl | O_NONBLOCK));
+	EXPECT_EQ(-1, accept(lfd, NULL, NULL));
+	EXPECT_EQ(EAGAIN, errno);
+
+	cfd = socket(AF_INET, SOCK_DGRAM, 0);
+	ASSERT_LE(0, cfd);
+	ASSERT_EQ(0, connect(cfd, (struct sockaddr *)&ss, len));
+	ASSERT_EQ(0, getsockname(cfd, (struct sockaddr *)&cli, &clen));
+	socks = live_sockets();
+
+	ASSERT_EQ(7, send(cfd, "garbage", 7, 0));
+	usleep(QUIET_MS * 1000);
+	EXPECT_EQ(-1, accept(lfd, NULL, NULL));
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_EQ(1, CNT(lfd, rx_bad_record));
+
+	fill_random(random, sizeof(random));
+	send_hello(_metadata, cfd, 7, random, NULL, 0);
+	usleep(QUIET_MS * 1000);
+	EXPECT_EQ(-1, accept(lfd, NULL, NULL));
+	EXPECT_EQ(EAGAIN, errno);
+	n = recv_wait(cfd, hvr, sizeof(hvr), NULL, 0);
+	ASSERT_EQ(13 + 12 + 3 + 16, n);
+	EXPECT_EQ(T_HANDSHAKE, hvr[0]);
+	EXPECT_EQ(0xfe, hvr[1]);		/* DTLS 1.0, as 4.2.1 asks */
+	EXPECT_EQ(0xff, hvr[2]);
+	EXPECT_EQ(7, get_be(hvr + 3, 8));	/* epoch 0, the hello's number */
+	EXPECT_EQ(12 + 3 + 16, get_be(hvr + 11, 2));
+	EXPECT_EQ(3, hvr[13]);			/* hello_verify_request */
+	EXPECT_EQ(3 + 16, get_be(hvr + 14, 3));
+	EXPECT_EQ(0, get_be(hvr + 17, 2));	/* message_seq */
+	EXPECT_EQ(0, get_be(hvr + 19, 3));
+	EXPECT_EQ(3 + 16, get_be(hvr + 22, 3));
+	EXPECT_EQ(0xfeff, get_be(hvr + 25, 2));
+	EXPECT_EQ(16, hvr[27]);
+	memcpy(cookie, hvr + 28, sizeof(cookie));
+	EXPECT_EQ(1, CNT(lfd, tx_cookies));
+	EXPECT_EQ(socks, live_sockets());
+
+	/* A wrong cookie: counted, answered, nothing made. */
+	cookie[0] ^= 1;
+	send_hello(_metadata, cfd, 8, random, cookie, sizeof(cookie));
+	usleep(QUIET_MS * 1000);
+	EXPECT_EQ(-1, accept(lfd, NULL, NULL));
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_EQ(1, CNT(lfd, rx_bad_cookie));
+	EXPECT_EQ(2, CNT(lfd, tx_cookies));
+	ASSERT_LT(0, recv_wait(cfd, hvr, sizeof(hvr), NULL, 0));
+	cookie[0] ^= 1;
+
+	/* The right one, twice: one socket, connected to the client. */
+	send_hello(_metadata, cfd, 9, random, cookie, sizeof(cookie));
+	send_hello(_metadata, cfd, 10, random, cookie, sizeof(cookie));
+	usleep(QUIET_MS * 1000);
+	afd = accept(lfd, (struct sockaddr *)&peer, &plen);
+	ASSERT_LE(0, afd) TH_LOG("accept: %s", strerror(errno));
+	EXPECT_EQ(0, memcmp(&((struct sockaddr_in *)&peer)->sin_port,
+			    &((struct sockaddr_in *)&cli)->sin_port, 2));
+	EXPECT_EQ(TAPSEC_ORIGIN_ACCEPT, tinfo(_metadata, afd).origin);
+	plen = sizeof(peer);
+	ASSERT_EQ(0, getpeername(afd, (struct sockaddr *)&peer, &plen));
+	EXPECT_EQ(0, memcmp(&((struct sockaddr_in *)&peer)->sin_port,
+			    &((struct sockaddr_in *)&cli)->sin_port, 2));
+	EXPECT_EQ(-1, accept(lfd, NULL, NULL));
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_EQ(1, CNT(lfd, rx_replayed));
+	EXPECT_EQ(socks + 1, live_sockets());
+	close(afd);
+	close(cfd);
+	close(lfd);
+}
 
 TEST(window_and_grace_options)
 {
