@@ -230,6 +230,29 @@ int tapsec_aead_parse(sockptr_t optval, unsigned int optlen,
 }
 
 /**
+ * tapsec_aead_info_out() - answer a TAPSEC_TX/RX(_KEY) getsockopt
+ * @ci: what tapsec_aead_pack() filled; wiped here
+ * @size: its size
+ * @len: the room the caller gave
+ * @optval: user buffer
+ * @optlen: set to @size
+ *
+ * Return: 0, -EINVAL when @len is short, -EFAULT.
+ */
+int tapsec_aead_info_out(union tapsec_crypto_info_any *ci, unsigned int size,
+			 int len, char __user *optval, int __user *optlen)
+{
+	int err = 0;
+
+	if (len < size)
+		err = -EINVAL;
+	else if (put_user(size, optlen) || copy_to_user(optval, ci, size))
+		err = -EFAULT;
+	memzero_explicit(ci, sizeof(*ci));
+	return err;
+}
+
+/**
  * tapsec_aead_pack() - fill a crypto_info to read a key's parameters back
  * @a: the key slot
  * @version: crypto_info version to report

@@ -85,6 +85,8 @@ int tapsec_aead_parse(sockptr_t optval, unsigned int optlen,
 unsigned int tapsec_aead_pack(const struct tapsec_aead *a, u16 version,
 			      const u8 *key, u64 rec_seq,
 			      union tapsec_crypto_info_any *ci);
+int tapsec_aead_info_out(union tapsec_crypto_info_any *ci, unsigned int size,
+			 int len, char __user *optval, int __user *optlen);
 int tapsec_aead_init(struct tapsec_aead *a, u16 cipher, const u8 *key,
 		     unsigned int key_len);
 void tapsec_aead_wipe(struct tapsec_aead *a);

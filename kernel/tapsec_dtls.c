@@ -447,12 +447,7 @@ static int tapsec_dtls_get_key(struct tapsec_dtls *dtls, int optname,
 	else
 		err = -ENOKEY;
 	mutex_unlock(tapsec_dtls_lock(dtls, is_tx));
-	if (!err && len < size)
-		err = -EINVAL;
-	if (!err && (put_user(size, optlen) || copy_to_user(optval, &ci, size)))
-		err = -EFAULT;
-	memzero_explicit(&ci, sizeof(ci));
-	return err;
+	return err ?: tapsec_aead_info_out(&ci, size, len, optval, optlen);
 }
 
 /* TAPSEC_KEY_LIMITS read back, the default soft record limit resolved. */

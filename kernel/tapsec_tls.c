@@ -374,12 +374,7 @@ int tapsec_tls_getsockopt(struct sock *sk, struct tapsec_ctx *ctx,
 				d->aead.seq, &ci);
 out:
 	release_sock(sk);
-	if (!err && len < size)
-		err = -EINVAL;
-	if (!err && (put_user(size, optlen) || copy_to_user(optval, &ci, size)))
-		err = -EFAULT;
-	memzero_explicit(&ci, sizeof(ci));
-	return err;
+	return err ?: tapsec_aead_info_out(&ci, size, len, optval, optlen);
 }
 
 /**
