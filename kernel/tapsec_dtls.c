@@ -42,6 +42,8 @@ bool tapsec_dtls_option(int optname)
 	case TAPSEC_MAX_PAYLOAD:
 	case TAPSEC_KEY_UPDATE:
 	case TAPSEC_KEY_LIMITS:
+	case TAPSEC_TX_CID:
+	case TAPSEC_RX_CID:
 		return true;
 	default:
 		return false;
@@ -90,6 +92,7 @@ struct tapsec_dtls *tapsec_dtls_engine(struct sock *sk, struct tapsec_ctx *ctx)
 			dtls->ctx = ctx;
 			dtls->window = TAPSEC_REPLAY_WINDOW_DEFAULT;
 			tapsec_dtls13_init(dtls);
+			skb_queue_head_init(&dtls->handed);
 			dtls->grace_ms = TAPSEC_EPOCH_GRACE_DEFAULT;
 			WRITE_ONCE(ctx->dtls, dtls);
 		}
@@ -183,6 +186,55 @@ struct tapsec_dtls_epoch *tapsec_dtls_rx_epoch(struct tapsec_dtls *dtls,
 	return NULL;
 }
 
+/**
+ * tapsec_dtls_tx_cid_copy() - give a transmit epoch the socket's TAPSEC_TX_CID
+ * @dtls: the engine, under its transmit lock
+ * @ep: the epoch about to become the transmit one
+ */
+void tapsec_dtls_tx_cid_copy(struct tapsec_dtls *dtls,
+			     struct tapsec_dtls_epoch *ep)
+{
+	ep->cid_len = tapsec_dtls13(ep) ? dtls->tx_cid_len : 0;
+	memcpy(ep->cid, dtls->tx_cid, ep->cid_len);
+}
+
+/*
+ * TAPSEC_TX_CID and TAPSEC_RX_CID.  A socket accepted from a listener
+ * files itself under its receive connection ID there, so that the
+ * listener finds it when the peer's address changes.
+ */
+static int tapsec_dtls_set_cid(struct tapsec_dtls *dtls, bool is_tx,
+			       sockptr_t optval, unsigned int optlen)
+{
+	struct tapsec_dtls_epoch *ep;
+	u8 cid[TAPSEC_CID_MAX];
+	int err = 0;
+
+	if (optlen > TAPSEC_CID_MAX)
+		return -EINVAL;
+	if (copy_from_sockptr(cid, optval, optlen))
+		return -EFAULT;
+	mutex_lock(tapsec_dtls_lock(dtls, is_tx));
+	ep = is_tx ? dtls->tx : dtls->rx;
+	if (optlen && ep && !tapsec_dtls13(ep)) {
+		err = -EOPNOTSUPP;
+	} else if (is_tx) {
+		dtls->tx_cid_len = optlen;
+		memcpy(dtls->tx_cid, cid, optlen);
+		if (ep)
+			tapsec_dtls_tx_cid_copy(dtls, ep);
+	} else {
+		if (dtls->cids && !dtls->listener)
+			err = tapsec_dtls_cid_register(dtls, cid, optlen);
+		if (!err) {
+			dtls->rx_cid_len = optlen;
+			memcpy(dtls->rx_cid, cid, optlen);
+		}
+	}
+	mutex_unlock(tapsec_dtls_lock(dtls, is_tx));
+	return err;
+}
+
 static int tapsec_dtls_set_key(struct sock *sk, struct tapsec_ctx *ctx,
 			       struct tapsec_dtls *dtls, bool is_tx,
 			       const struct tapsec_keys *k)
@@ -192,6 +244,10 @@ static int tapsec_dtls_set_key(struct sock *sk, struct tapsec_ctx *ctx,
 
 	if (old && ((k->seq >> 48) <= old->epoch || k->version != old->version))
 		return -EINVAL;
+	/* RFC 9146's DTLS 1.2 connection IDs frame records otherwise. */
+	if (k->version == TAPSEC_DTLS_1_2_VERSION &&
+	    (is_tx ? dtls->tx_cid_len : dtls->rx_cid_len))
+		return -EOPNOTSUPP;
 	if (!*buf) {
 		*buf = tapsec_fail_alloc() ? NULL :
 		       kmalloc(TAPSEC_DTLS_BUF_LEN, GFP_KERNEL);
@@ -204,6 +260,7 @@ static int tapsec_dtls_set_key(struct sock *sk, struct tapsec_ctx *ctx,
 
 	lock_sock(sk);
 	if (is_tx) {
+		tapsec_dtls_tx_cid_copy(dtls, ep);
 		WRITE_ONCE(dtls->tx, ep);
 		WRITE_ONCE(ctx->tx_version, k->version);
 		WRITE_ONCE(ctx->tx_cipher, k->cipher);
@@ -315,7 +372,10 @@ static int tapsec_dtls_set_param(struct tapsec_dtls *dtls, int optname,
  * Return: 0; -EPROTOTYPE on a socket that is not DTLS; -EINVAL for a bad
  * value, a non-DTLS version or an epoch that does not move forward;
  * -ENOTCONN for keys on an unconnected socket; -ENOKEY for a secret
- * before its key; -EPERM for read-only options; or a crypto API error.
+ * before its key; -EPERM for read-only options; -EOPNOTSUPP for
+ * connection IDs with DTLS 1.2; -EADDRINUSE for a receive connection ID
+ * another socket accepted from the same listener has; or a crypto API
+ * error.
  */
 int tapsec_dtls_setsockopt(struct sock *sk, struct tapsec_ctx *ctx,
 			   int optname, sockptr_t optval, unsigned int optlen)
@@ -337,6 +397,9 @@ int tapsec_dtls_setsockopt(struct sock *sk, struct tapsec_ctx *ctx,
 		return -ENOMEM;
 	if (optname == TAPSEC_REPLAY_WINDOW || optname == TAPSEC_EPOCH_GRACE)
 		return tapsec_dtls_set_param(dtls, optname, optval, optlen);
+	if (optname == TAPSEC_TX_CID || optname == TAPSEC_RX_CID)
+		return tapsec_dtls_set_cid(dtls, optname == TAPSEC_TX_CID,
+					   optval, optlen);
 	if (optname == TAPSEC_KEY_LIMITS) {
 		struct tapsec_key_limits lim;
 
@@ -472,6 +535,28 @@ static int tapsec_dtls_get_limits(struct tapsec_dtls *dtls,
 	return err ?: tapsec_copy_out(&lim, sizeof(lim), optval, optlen);
 }
 
+static int tapsec_dtls_get_cid(struct tapsec_dtls *dtls, bool is_tx,
+			       char __user *optval, int __user *optlen)
+{
+	u8 cid[TAPSEC_CID_MAX];
+	unsigned int n = 0;
+	int len;
+
+	if (get_user(len, optlen))
+		return -EFAULT;
+	if (dtls) {
+		mutex_lock(tapsec_dtls_lock(dtls, is_tx));
+		n = is_tx ? dtls->tx_cid_len : dtls->rx_cid_len;
+		memcpy(cid, is_tx ? dtls->tx_cid : dtls->rx_cid, n);
+		mutex_unlock(tapsec_dtls_lock(dtls, is_tx));
+	}
+	if (len < 0 || len < (int)n)
+		return -EINVAL;
+	if (copy_to_user(optval, cid, n) || put_user(n, optlen))
+		return -EFAULT;
+	return 0;
+}
+
 /**
  * tapsec_dtls_getsockopt() - read SOL_TAPSEC options of a DTLS socket
  * @sk: the datagram socket
@@ -510,6 +595,10 @@ int tapsec_dtls_getsockopt(struct sock *sk, struct tapsec_ctx *ctx,
 		return tapsec_dtls_get_limits(dtls, optval, optlen);
 	case TAPSEC_KEY_UPDATE:
 		return -EPERM;	/* write only */
+	case TAPSEC_TX_CID:
+	case TAPSEC_RX_CID:
+		return tapsec_dtls_get_cid(dtls, optname == TAPSEC_TX_CID,
+					   optval, optlen);
 	case TAPSEC_TX_KEY:
 	case TAPSEC_RX_KEY:
 		if (!ns_capable(sock_net(sk)->user_ns, CAP_NET_ADMIN))
@@ -545,6 +634,9 @@ void tapsec_dtls_free(struct tapsec_ctx *ctx)
 	if (!dtls)
 		return;
 	tapsec_dtls13_stop(dtls);
+	if (dtls->listener && dtls->cids)
+		tapsec_dtls_cids_stop(ctx->sk);
+	tapsec_dtls_cid_leave(dtls);
 	ctx->dtls = NULL;
 	tapsec_dtls_epoch_free(dtls->tx);
 	tapsec_dtls_epoch_free(dtls->rx);

@@ -21,7 +21,7 @@
 #include "tapsec_replay.h"
 
 #define TAPSEC_DTLS12_HEADER_LEN	13
-#define TAPSEC_DTLS13_HEADER_LEN	5	/* as tapsec sends it */
+#define TAPSEC_DTLS13_HEADER_LEN	5	/* as tapsec sends it, CID aside */
 #define TAPSEC_DTLS_MAX_PLAINTEXT	SZ_16K
 #define TAPSEC_DTLS12_MAX_CIPHERTEXT	(TAPSEC_DTLS_MAX_PLAINTEXT + 2048)
 #define TAPSEC_DTLS13_MAX_CIPHERTEXT	(TAPSEC_DTLS_MAX_PLAINTEXT + 256)
@@ -37,6 +37,8 @@
 #define TAPSEC_DTLS_KU_RECORDS		8	/* KeyUpdate records an ACK may name */
 
 struct tapsec_dtls_listener;
+struct tapsec_dtls_cids;
+struct tapsec_dtls_cid_entry;
 
 /**
  * struct tapsec_dtls_epoch - the key of one epoch of one direction
@@ -55,6 +57,8 @@ struct tapsec_dtls_listener;
  * @replay: on receive, the anti-replay window of this epoch
  * @aad: DTLS 1.2 additional data of the record at hand
  * @mask: DTLS 1.3 record number mask of the record at hand
+ * @cid_len: on transmit, bytes of @cid
+ * @cid: on transmit, the connection ID records carry (TAPSEC_TX_CID)
  *
  * @aad and @mask live here, not on the stack, because the crypto API
  * takes them through scatterlists.
@@ -75,6 +79,8 @@ struct tapsec_dtls_epoch {
 	struct tapsec_replay replay;
 	u8 aad[TAPSEC_DTLS12_AAD_LEN];
 	u8 mask[TAPSEC_DTLS_MASK_LEN];
+	u8 cid_len;
+	u8 cid[TAPSEC_CID_MAX];
 };
 
 /**
@@ -115,6 +121,17 @@ struct tapsec_dtls_epoch {
  * @ku_rn: sequence numbers of the last of them (in the transmit epoch)
  * @ku_backoff: milliseconds until the next retransmission
  * @ku_work: retransmits the outstanding KeyUpdate
+ * @tx_cid_len: bytes of @tx_cid
+ * @tx_cid: TAPSEC_TX_CID, copied into each transmit epoch
+ * @rx_cid_len: bytes of @rx_cid
+ * @rx_cid: TAPSEC_RX_CID, which received DTLS 1.3 records must carry
+ * @cids: a listener's connection ID table, or the one of the listener a
+ *	socket was accepted from
+ * @cid_entry: this socket's entry in @cids
+ * @handed: datagrams the listener handed over (a moved peer's)
+ * @rx_handed: the datagram in @rx_buf came from @handed
+ * @rec_newest: the record opened is of the current epoch and newer than
+ *	every one accepted before
  */
 struct tapsec_dtls {
 	struct tapsec_ctx *ctx;
@@ -153,6 +170,15 @@ struct tapsec_dtls {
 	u64 ku_rn[TAPSEC_DTLS_KU_RECORDS];
 	u32 ku_backoff;
 	struct delayed_work ku_work;
+	u8 tx_cid_len;
+	u8 tx_cid[TAPSEC_CID_MAX];
+	u8 rx_cid_len;
+	u8 rx_cid[TAPSEC_CID_MAX];
+	struct tapsec_dtls_cids *cids;
+	struct tapsec_dtls_cid_entry *cid_entry;
+	struct sk_buff_head handed;
+	bool rx_handed;
+	bool rec_newest;
 };
 
 static inline bool tapsec_dtls13(const struct tapsec_dtls_epoch *ep)
@@ -163,7 +189,7 @@ static inline bool tapsec_dtls13(const struct tapsec_dtls_epoch *ep)
 /* Bytes of the header tapsec sends in front of a record's body. */
 static inline unsigned int tapsec_dtls_hdr_len(const struct tapsec_dtls_epoch *ep)
 {
-	return tapsec_dtls13(ep) ? TAPSEC_DTLS13_HEADER_LEN :
+	return tapsec_dtls13(ep) ? TAPSEC_DTLS13_HEADER_LEN + ep->cid_len :
 				   TAPSEC_DTLS12_HEADER_LEN;
 }
 
@@ -191,6 +217,8 @@ int tapsec_dtls_max_payload(struct sock *sk,
 			    const struct tapsec_dtls_epoch *ep);
 struct tapsec_dtls_epoch *tapsec_dtls_rx_epoch(struct tapsec_dtls *dtls,
 					       u16 epoch, u16 bits);
+void tapsec_dtls_tx_cid_copy(struct tapsec_dtls *dtls,
+			     struct tapsec_dtls_epoch *ep);
 
 /* tapsec_dtls_rec.c */
 unsigned int tapsec_dtls_overhead(const struct tapsec_dtls_epoch *ep);
@@ -228,5 +256,15 @@ int tapsec_dtls_accept(struct socket *sock, struct socket *newsock,
 		       bool nonblock);
 void tapsec_dtls_listener_free(struct tapsec_dtls_listener *l);
 __poll_t tapsec_dtls_poll(const struct tapsec_ctx *ctx);
+
+/* tapsec_dtls_cid.c */
+struct tapsec_dtls_cids *tapsec_dtls_cids_new(struct sock *lsk);
+struct tapsec_dtls_cids *tapsec_dtls_cids_get(struct tapsec_dtls_cids *t);
+void tapsec_dtls_cids_put(struct tapsec_dtls_cids *t);
+void tapsec_dtls_cids_stop(struct sock *lsk);
+int tapsec_dtls_cid_register(struct tapsec_dtls *dtls, const u8 *cid, u8 len);
+void tapsec_dtls_cid_leave(struct tapsec_dtls *dtls);
+int tapsec_dtls_take_handed(struct tapsec_ctx *ctx, struct tapsec_dtls *dtls);
+void tapsec_dtls_follow(struct sock *sk, struct tapsec_dtls *dtls);
 
 #endif /* _TAPSEC_DTLS_H */

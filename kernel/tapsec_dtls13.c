@@ -201,6 +201,7 @@ static void tapsec_dtls13_acked(struct sock *sk, struct tapsec_dtls *dtls,
 	if (IS_ERR(next))
 		return;		/* the next ACK tries again */
 	old = dtls->tx;
+	tapsec_dtls_tx_cid_copy(dtls, next);
 	WRITE_ONCE(dtls->tx, next);
 	tapsec_dtls_epoch_free(old);
 	dtls->ku_wait = false;

@@ -180,6 +180,39 @@ int tapsec_dtls_close_notify(struct sock *sk, struct tapsec_ctx *ctx)
 	return err;
 }
 
+/*
+ * Wait for a datagram in UDP's queue after @last, or one handed over by
+ * the listener, without the receive lock.  Returns 0 to look again, or 1
+ * with *@err: 0 when shut down for reading, else an error.
+ */
+static int tapsec_dtls_wait(struct sock *sk, struct tapsec_dtls *dtls,
+			    long *timeo, struct sk_buff *last, int *err)
+{
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	int ret = 0;
+
+	*err = 0;
+	mutex_unlock(&dtls->rx_lock);
+	add_wait_queue(sk_sleep(sk), &wait);
+	while (READ_ONCE(sk->sk_receive_queue.prev) == last &&
+	       skb_queue_empty_lockless(&dtls->handed)) {
+		*err = sock_error(sk);
+		if (*err || (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN)) {
+			ret = 1;
+			break;
+		}
+		if (!*timeo || signal_pending(current)) {
+			*err = *timeo ? sock_intr_errno(*timeo) : -EAGAIN;
+			ret = 1;
+			break;
+		}
+		*timeo = wait_woken(&wait, TASK_INTERRUPTIBLE, *timeo);
+	}
+	remove_wait_queue(sk_sleep(sk), &wait);
+	mutex_lock(&dtls->rx_lock);
+	return ret;
+}
+
 /**
  * tapsec_dtls_fetch() - take the next datagram into the receive buffer
  * @sk: the DTLS socket
@@ -187,8 +220,9 @@ int tapsec_dtls_close_notify(struct sock *sk, struct tapsec_ctx *ctx)
  * @dtls: its engine, under the receive lock (dropped while waiting)
  * @timeo: how long to wait, updated
  *
- * Empty datagrams and ones larger than any record are dropped and
- * counted.  The source goes to @dtls->rx_from.
+ * Datagrams a listener handed over come first.  Empty datagrams and
+ * ones larger than any record are dropped and counted.  The source goes
+ * to @dtls->rx_from.
  *
  * Return: the datagram's length, 0 when the socket is shut down for
  * reading, or a negative errno (-EAGAIN when @timeo ran out).
@@ -203,6 +237,12 @@ int tapsec_dtls_fetch(struct sock *sk, struct tapsec_ctx *ctx,
 	int ret, alen, err;
 
 	for (;;) {
+		ret = tapsec_dtls_take_handed(ctx, dtls);
+		if (ret > 0)
+			return ret;
+		if (ret)
+			continue;
+		dtls->rx_handed = false;
 		memset(&msg, 0, sizeof(msg));
 		msg.msg_name = &dtls->rx_from;
 		msg.msg_namelen = sizeof(dtls->rx_from);
@@ -228,12 +268,7 @@ int tapsec_dtls_fetch(struct sock *sk, struct tapsec_ctx *ctx,
 		if (ret != -EAGAIN || !*timeo)
 			return ret;
 
-		mutex_unlock(&dtls->rx_lock);
-		err = 0;
-		ret = __skb_wait_for_more_packets(sk, &sk->sk_receive_queue,
-						  &err, timeo, last);
-		mutex_lock(&dtls->rx_lock);
-		if (ret)
+		if (tapsec_dtls_wait(sk, dtls, timeo, last, &err))
 			return err;	/* 0: shut down */
 	}
 }
@@ -351,7 +386,8 @@ int tapsec_dtls_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
 			break;
 		}
 		if (dtls->rx_off < dtls->rx_len) {
-			tapsec_dtls_open(ctx, dtls);
+			if (!tapsec_dtls_open(ctx, dtls) && dtls->rx_handed)
+				tapsec_dtls_follow(sk, dtls);
 			continue;
 		}
 		ret = tapsec_dtls_fetch(sk, ctx, dtls, &timeo);
@@ -416,7 +452,8 @@ __poll_t tapsec_dtls_poll(const struct tapsec_ctx *ctx)
 	const struct tapsec_dtls *dtls = READ_ONCE(ctx->dtls);
 
 	if (dtls && (READ_ONCE(dtls->rx_more) || READ_ONCE(dtls->peer_closed) ||
-		     READ_ONCE(dtls->rx_err) || READ_ONCE(dtls->hello)))
+		     READ_ONCE(dtls->rx_err) || READ_ONCE(dtls->hello) ||
+		     !skb_queue_empty_lockless(&dtls->handed)))
 		return EPOLLIN | EPOLLRDNORM;
 	return 0;
 }

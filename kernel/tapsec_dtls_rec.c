@@ -7,8 +7,9 @@
  * its explicit nonce, ChaCha20-Poly1305 XORs it into the IV.
  *
  * DTLS 1.3 (RFC 9147 4): tapsec sends the unified header with a 16-bit
- * sequence number and a length, no connection ID; it takes 8- and 16-bit
- * sequence numbers, with or without a length.  The header, with the
+ * sequence number and a length, and the peer's connection ID when
+ * TAPSEC_TX_CID set one; it takes 8- and 16-bit sequence numbers, with or
+ * without a length, and requires TAPSEC_RX_CID's connection ID when set.  The header, with the
  * sequence number in clear, is the additional data; the sequence number
  * is then encrypted with a mask computed from the ciphertext (4.2.3).
  *
@@ -130,11 +131,17 @@ int tapsec_dtls_seal(struct tapsec_ctx *ctx, struct tapsec_dtls_epoch *ep,
 	ep->aead.seq = seq + 1;
 
 	if (tapsec_dtls13(ep)) {
+		u8 *sn = buf + 1 + ep->cid_len;
+
 		text[plen] = type;	/* DTLSInnerPlaintext, no padding */
 		buf[0] = TAPSEC_DTLS13_FIXED | TAPSEC_DTLS13_S |
 			 TAPSEC_DTLS13_L | (ep->epoch & TAPSEC_DTLS13_EPOCH_BITS);
-		put_unaligned_be16((u16)seq, buf + 1);
-		put_unaligned_be16(plen + 1 + TAPSEC_TAG_LEN, buf + 3);
+		if (ep->cid_len) {
+			buf[0] |= TAPSEC_DTLS13_C;
+			memcpy(buf + 1, ep->cid, ep->cid_len);
+		}
+		put_unaligned_be16((u16)seq, sn);
+		put_unaligned_be16(plen + 1 + TAPSEC_TAG_LEN, sn + 2);
 		tapsec_aead_xor_nonce(&ep->aead, seq, nonce);
 		sg_init_one(&sg, buf, hlen + plen + 1 + TAPSEC_TAG_LEN);
 		err = tapsec_aead_crypt(&ep->aead, true, &sg, &sg, hlen,
@@ -142,8 +149,8 @@ int tapsec_dtls_seal(struct tapsec_ctx *ctx, struct tapsec_dtls_epoch *ep,
 		if (!err)
 			err = tapsec_dtls13_mask(ep, text);
 		if (!err) {
-			buf[1] ^= ep->mask[0];
-			buf[2] ^= ep->mask[1];
+			sn[0] ^= ep->mask[0];
+			sn[1] ^= ep->mask[1];
 		}
 		memzero_explicit(nonce, sizeof(nonce));
 		return err ?: hlen + plen + 1 + TAPSEC_TAG_LEN;
@@ -187,6 +194,8 @@ static int tapsec_dtls_opened(struct tapsec_ctx *ctx, struct tapsec_dtls *dtls,
 		TAPSEC_COUNT(ctx, rx_oversize, 1);
 		return -EMSGSIZE;
 	}
+	dtls->rec_newest = ep == dtls->rx &&
+			   (!ep->replay.any || seq > ep->replay.top);
 	tapsec_replay_mark(&ep->replay, seq);
 	dtls->rec_epoch = ep->epoch;
 	dtls->rec_seq = seq;
@@ -268,7 +277,8 @@ static int tapsec_dtls12_open(struct tapsec_ctx *ctx, struct tapsec_dtls *dtls)
 static int tapsec_dtls13_open(struct tapsec_ctx *ctx, struct tapsec_dtls *dtls)
 {
 	u32 start = dtls->rx_off, left = dtls->rx_len - start, hlen, clen;
-	u8 *rec = dtls->rx_buf + start, b = rec[0], type, slen;
+	u8 *rec = dtls->rx_buf + start, b = rec[0], type, slen, *sn;
+	u8 cl = dtls->rx_cid_len;
 	u8 nonce[TAPSEC_NONCE_LEN];
 	struct tapsec_dtls_epoch *ep;
 	struct scatterlist sg;
@@ -276,14 +286,19 @@ static int tapsec_dtls13_open(struct tapsec_ctx *ctx, struct tapsec_dtls *dtls)
 	u32 s, plen;
 	int err;
 
-	/* No connection ID was set up: its length is unknown. */
-	if (b & TAPSEC_DTLS13_C)
+	/*
+	 * With TAPSEC_RX_CID every record carries it (RFC 9147 9); without,
+	 * a connection ID's length is unknown.  Either way a record that
+	 * does not match cannot be framed.
+	 */
+	if (!(b & TAPSEC_DTLS13_C) != !cl)
 		return tapsec_dtls_unframed(ctx, dtls);
 	slen = (b & TAPSEC_DTLS13_S) ? 2 : 1;
-	hlen = 1 + slen + ((b & TAPSEC_DTLS13_L) ? 2 : 0);
-	if (left < hlen)
+	hlen = 1 + cl + slen + ((b & TAPSEC_DTLS13_L) ? 2 : 0);
+	if (left < hlen || memcmp(rec + 1, dtls->rx_cid, cl))
 		return tapsec_dtls_unframed(ctx, dtls);
-	clen = (b & TAPSEC_DTLS13_L) ? get_unaligned_be16(rec + 1 + slen) :
+	sn = rec + 1 + cl;
+	clen = (b & TAPSEC_DTLS13_L) ? get_unaligned_be16(sn + slen) :
 				       left - hlen;
 	if (clen > left - hlen)
 		return tapsec_dtls_unframed(ctx, dtls);
@@ -307,10 +322,10 @@ static int tapsec_dtls13_open(struct tapsec_ctx *ctx, struct tapsec_dtls *dtls)
 	if (err)
 		return err;
 	/* In clear from here: the additional data is the clear header. */
-	rec[1] ^= ep->mask[0];
+	sn[0] ^= ep->mask[0];
 	if (slen == 2)
-		rec[2] ^= ep->mask[1];
-	s = slen == 2 ? get_unaligned_be16(rec + 1) : rec[1];
+		sn[1] ^= ep->mask[1];
+	s = slen == 2 ? get_unaligned_be16(sn) : sn[0];
 	expected = ep->replay.any ? ep->replay.top + 1 : ep->first;
 	seq = tapsec_dtls13_seq(expected, s, 8 * slen);
 	if (!tapsec_replay_ok(&ep->replay, dtls->window, seq)) {

@@ -8,7 +8,9 @@
  * with a valid cookie becomes a new socket, bound to the listener's
  * address and connected to the peer, which the handshake daemon then
  * takes (as for stream children) with that ClientHello as its first
- * datagram.
+ * datagram.  Datagrams from a peer's new address reach the listener too;
+ * its connection ID table hands them to the right child
+ * (tapsec_dtls_cid.c).
  *
  * The cookie is HMAC-SHA256(key, minute, peer address and port, client
  * random), truncated; the minute before is accepted too.  Retransmitted
@@ -262,6 +264,12 @@ int tapsec_dtls_listen(struct socket *sock)
 		kfree(l);
 		goto out;
 	}
+	dtls->cids = tapsec_dtls_cids_new(sk);
+	if (!dtls->cids) {
+		err = -ENOMEM;
+		tapsec_dtls_listener_free(l);
+		goto out;
+	}
 	/* Children bind to the same address and port. */
 	sk->sk_reuse = SK_CAN_REUSE;
 	dtls->listener = l;
@@ -351,6 +359,7 @@ static int tapsec_dtls_spawn(struct socket *sock, struct socket *newsock,
 	ctx->origin = TAPSEC_ORIGIN_ACCEPT;
 	cd->window = dtls->window;
 	cd->grace_ms = dtls->grace_ms;
+	cd->cids = tapsec_dtls_cids_get(dtls->cids);
 	cd->hello = kmemdup(dtls->rx_buf, dtls->rx_len, GFP_KERNEL);
 	if (!cd->hello)
 		goto fail;

@@ -2,8 +2,9 @@
 /*
  * Helpers of tapsec's kselftest-harness tests that need the harness or the
  * key structures: traffic keys, socket counters, polling reads, records of
- * a given type, the live socket count.  Header only (each test is one
- * binary); include after kselftest_harness.h and tapsec_test.h.
+ * a given type, the live socket count, addresses, tapsec events.  Header
+ * only (each test is one binary); include after kselftest_harness.h and
+ * tapsec_test.h.
  */
 #ifndef TAPSEC_TEST_UTIL_H
 #define TAPSEC_TEST_UTIL_H
@@ -12,6 +13,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/random.h>
+#include <sys/stat.h>
+
+#include <netlink/netlink.h>
+#include <netlink/socket.h>
 
 #include "kselftest_harness.h"
 #include "tapsec_test.h"
@@ -310,6 +315,90 @@ static inline long live_sockets(void)
 	}
 	tapsec_nl_close(&nl);
 	return info.sockets;
+}
+
+/* ------------------------------------------------------------------ */
+/* addresses and events                                                */
+
+static inline uint64_t inode_of(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) ? 0 : st.st_ino;
+}
+
+/* The same family, address and port. */
+static inline bool same_addr(const struct sockaddr_storage *a,
+			     const struct sockaddr_storage *b)
+{
+	const struct sockaddr_in *a4 = (const void *)a, *b4 = (const void *)b;
+	const struct sockaddr_in6 *a6 = (const void *)a, *b6 = (const void *)b;
+
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return a4->sin_port == b4->sin_port &&
+		       a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+	return a6->sin6_port == b6->sin6_port &&
+	       !memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof(a6->sin6_addr));
+}
+
+/*
+ * Join @group.  tapsec_nl_next_event() reads with callbacks of its own,
+ * which keep libnl's sequence check: every notification (sequence 0) would
+ * fail with NLE_SEQ_MISMATCH, reported as EIO.  Without auto-ack libnl
+ * checks no sequence numbers; requests still ask for their ack.
+ */
+static inline int join_group(struct tapsec_nl *nl, const char *group)
+{
+	int err = tapsec_nl_join(nl, group);
+
+	if (!err)
+		nl_socket_disable_auto_ack(nl->sock);
+	return err;
+}
+
+/* The next notification of @cmd, waiting at most @ms.  0 or -errno. */
+static inline int next_event(struct tapsec_nl *nl, uint8_t cmd,
+			     struct tapsec_event *ev, int ms)
+{
+	if (!wait_fd(nl_socket_get_fd(nl->sock), POLLIN, ms))
+		return -ETIMEDOUT;
+	return tapsec_nl_next_event(nl, cmd, ev);
+}
+
+/*
+ * The next TAPSEC_CMD_EVENT of @type about socket @fd into @ev, others
+ * skipped, each waited for at most @ms.  0 or -errno (-ETIMEDOUT: none).
+ */
+static inline int wait_event(struct tapsec_nl *nl, int fd, uint32_t type,
+			     struct tapsec_event *ev, int ms)
+{
+	uint64_t ino = inode_of(fd);
+	int err;
+
+	while (!(err = next_event(nl, TAPSEC_CMD_EVENT, ev, ms)))
+		if (ev->type == type && ev->inode == ino)
+			return 0;
+	return err;
+}
+
+/*
+ * Events of @type about socket @fd until @nl has been quiet for @ms; the
+ * last of them into @last unless NULL.
+ */
+static inline int count_events(struct tapsec_nl *nl, int fd, uint32_t type,
+			       int ms, struct tapsec_event *last)
+{
+	struct tapsec_event ev;
+	int n = 0;
+
+	while (!wait_event(nl, fd, type, &ev, ms)) {
+		if (last)
+			*last = ev;
+		n++;
+	}
+	return n;
 }
 
 #endif /* TAPSEC_TEST_UTIL_H */

@@ -162,30 +162,6 @@ static void dmn_wait_go(int go)
 		_exit(2);
 }
 
-/*
- * Join @group.  tapsec_nl_next_event() reads with callbacks of its own,
- * which keep libnl's sequence check: every notification (sequence 0) would
- * fail with NLE_SEQ_MISMATCH, reported as EIO.  Without auto-ack libnl
- * checks no sequence numbers; requests still ask for their ack.
- */
-static int join_group(struct tapsec_nl *nl, const char *group)
-{
-	int err = tapsec_nl_join(nl, group);
-
-	if (!err)
-		nl_socket_disable_auto_ack(nl->sock);
-	return err;
-}
-
-/* The next notification of @cmd, waiting at most @ms.  0 or -errno. */
-static int next_event(struct tapsec_nl *nl, uint8_t cmd,
-		      struct tapsec_event *ev, int ms)
-{
-	if (!wait_fd(nl_socket_get_fd(nl->sock), POLLIN, ms))
-		return -ETIMEDOUT;
-	return tapsec_nl_next_event(nl, cmd, ev);
-}
-
 /* Close every descriptor but stdio and @a, @b. */
 static void close_others(int a, int b)
 {
@@ -662,28 +638,6 @@ static int tcp_state(int fd)
 	socklen_t len = sizeof(ti);
 
 	return getsockopt(fd, SOL_TCP, TCP_INFO, &ti, &len) ? -1 : ti.tcpi_state;
-}
-
-static uint64_t inode_of(int fd)
-{
-	struct stat st;
-
-	return fstat(fd, &st) ? 0 : st.st_ino;
-}
-
-static bool same_addr(const struct sockaddr_storage *a,
-		      const struct sockaddr_storage *b)
-{
-	const struct sockaddr_in *a4 = (const void *)a, *b4 = (const void *)b;
-	const struct sockaddr_in6 *a6 = (const void *)a, *b6 = (const void *)b;
-
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET)
-		return a4->sin_port == b4->sin_port &&
-		       a4->sin_addr.s_addr == b4->sin_addr.s_addr;
-	return a6->sin6_port == b6->sin6_port &&
-	       !memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof(a6->sin6_addr));
 }
 
 /*

@@ -13,7 +13,10 @@
  *  - datagram semantics: one send is one record is one datagram,
  *    MSG_TRUNC, MSG_PEEK, recvfrom, EMSGSIZE from the path MTU;
  *  - close_notify on close and on shutdown(SHUT_WR);
- *  - two tapsec sockets end to end.
+ *  - two tapsec sockets end to end;
+ *  - DTLS 1.3 connection IDs (RFC 9147 9): the options, records with them
+ *    both ways, and a listener's child following its peer to a new
+ *    address (TAPSEC_EVENT_PEER_MOVED).
  *
  * The records the test sends and the checks of those tapsec sends are
  * computed here with the kernel's crypto API through AF_ALG (tapsec_alg.h),
@@ -116,6 +119,8 @@ struct dir {
 	uint8_t snk[32];	/* DTLS 1.3: sn_key (RFC 9147 4.2.3) */
 	uint16_t version, cipher, epoch;
 	uint64_t seq;		/* the first record's sequence number */
+	uint8_t cid[TAPSEC_CID_MAX + 1];	/* DTLS 1.3: records carry */
+	size_t cidlen;		/* this connection ID (0: none) */
 };
 
 /* Application data epochs start at 1 in DTLS 1.2 and at 3 in DTLS 1.3. */
@@ -258,10 +263,10 @@ static ssize_t rec_seal(const struct dir *d, const struct rec *r,
 			uint8_t *out)
 {
 	uint16_t ver = r->version ? r->version : 0xfefd;
-	size_t ilen = r->len, hlen = 0, off, i;
-	uint8_t nonce[12], aad[16], mask[16];
+	size_t ilen = r->len, hlen = 0, sn = 1, off, i;
+	uint8_t nonce[12], aad[32], mask[16];
 	uint8_t *in = malloc(r->len + 1 + r->pad);
-	uint8_t *tmp = malloc(16 + r->len + 1 + r->pad + TAG);
+	uint8_t *tmp = malloc(sizeof(aad) + r->len + 1 + r->pad + TAG);
 	const uint8_t *key;
 	ssize_t n = -ENOMEM;
 	int kl;
@@ -295,8 +300,12 @@ static ssize_t rec_seal(const struct dir *d, const struct rec *r,
 		ilen += r->pad;
 		clen = ilen + TAG;
 		out[hlen++] = UH_FIXED | (r->epoch & 3) |
+			      (d->cidlen ? UH_CID : 0) |
 			      (r->flags & R_SEQ8 ? 0 : UH_S16) |
 			      (r->flags & R_NOLEN ? 0 : UH_LEN);
+		memcpy(out + hlen, d->cid, d->cidlen);
+		hlen += d->cidlen;
+		sn = hlen;
 		if (!(r->flags & R_SEQ8))
 			out[hlen++] = r->seq >> 8;
 		out[hlen++] = r->seq;
@@ -320,8 +329,8 @@ static ssize_t rec_seal(const struct dir *d, const struct rec *r,
 			n = err;
 			goto out;
 		}
-		for (i = 1; i < (r->flags & R_SEQ8 ? 2u : 3u); i++)
-			out[i] ^= mask[i - 1];
+		for (i = 0; i < (r->flags & R_SEQ8 ? 1u : 2u); i++)
+			out[sn + i] ^= mask[i];
 	}
 out:
 	free(in);
@@ -343,20 +352,21 @@ static struct rec data_rec(uint16_t epoch, uint64_t seq, size_t len,
  * Check datagram @w of @wlen bytes that tapsec sent with @d: exactly one
  * record of @type, number @seq of @epoch, with @plen bytes of @pt, and
  * every header byte as RFC 6347 4.1 or RFC 9147 4 has it (tapsec's
- * unified header: no connection ID, 16-bit sequence number, length).
+ * unified header: @d's connection ID if any, 16-bit sequence number,
+ * length).
  */
 static void check_record(struct __test_metadata *_metadata,
 			 const struct dir *d, const uint8_t *w, size_t wlen,
 			 uint8_t type, uint16_t epoch, uint64_t seq,
 			 const uint8_t *pt, size_t plen)
 {
-	uint8_t nonce[12], aad[13], mask[16], *out;
-	size_t off, aadlen;
+	uint8_t nonce[12], aad[32], mask[16], *out;
+	size_t off, aadlen, cl = d->cidlen;
 	int kl;
 	const uint8_t *key = key_bytes(&d->k, &kl);
 	ssize_t n;
 
-	ASSERT_EQ(plen + overhead(d->version, d->cipher), wlen)
+	ASSERT_EQ(plen + overhead(d->version, d->cipher) + cl, wlen)
 		TH_LOG("datagram of %zu bytes for a %zu-byte record", wlen,
 		       plen);
 	out = malloc(wlen + 16);
@@ -379,18 +389,20 @@ static void check_record(struct __test_metadata *_metadata,
 		aad12(aad, w, plen);
 		aadlen = 13;
 	} else {
-		EXPECT_EQ(UH_FIXED | UH_S16 | UH_LEN | (epoch & 3), w[0]);
-		EXPECT_EQ(wlen - HDR13, get_be(w + 3, 2));
-		ASSERT_EQ(0, sn_mask(d, w + HDR13, mask));
+		EXPECT_EQ(UH_FIXED | (cl ? UH_CID : 0) | UH_S16 | UH_LEN |
+			  (epoch & 3), w[0]);
+		EXPECT_EQ(0, memcmp(w + 1, d->cid, cl))
+			TH_LOG("not the connection ID of %zu bytes", cl);
+		EXPECT_EQ(wlen - HDR13 - cl, get_be(w + cl + 3, 2));
+		ASSERT_EQ(0, sn_mask(d, w + HDR13 + cl, mask));
 		/* The sequence number on the wire is encrypted... */
-		EXPECT_EQ(seq & 0xffff, get_be(w + 1, 2) ^
+		EXPECT_EQ(seq & 0xffff, get_be(w + cl + 1, 2) ^
 			  (mask[0] << 8 | mask[1]));
-		/* ... and the AAD has it in clear. */
-		memcpy(aad, w, HDR13);
-		aad[1] = seq >> 8;
-		aad[2] = seq;
-		aadlen = HDR13;
-		off = HDR13;
+		/* ... and the AAD (the header, CID and all) has it in clear. */
+		aadlen = off = HDR13 + cl;
+		memcpy(aad, w, aadlen);
+		aad[cl + 1] = seq >> 8;
+		aad[cl + 2] = seq;
 	}
 	n = alg_aead(d->cipher, false, key, kl, nonce, aad, aadlen, w + off,
 		     wlen - off, out);
@@ -464,11 +476,14 @@ static int dtls_pair(int family, int *a, int *b)
 
 /*
  * The next datagram or record @fd gives within WAIT_MS, with its type in
- * *@type when @type is set.  Its length, or -errno (-ETIMEDOUT: none).
+ * *@type when @type is set, else its source in *@from when that is set.
+ * Its length, or -errno (-ETIMEDOUT: none).
  */
-static ssize_t recv_wait(int fd, void *buf, size_t len, int *type, int flags)
+static ssize_t recv_wait_from(int fd, void *buf, size_t len, int *type,
+			      int flags, struct sockaddr_storage *from)
 {
 	uint64_t end = now_ms() + WAIT_MS;
+	socklen_t flen;
 	int t;
 
 	for (;;) {
@@ -477,9 +492,13 @@ static ssize_t recv_wait(int fd, void *buf, size_t len, int *type, int flags)
 
 		if (now >= end || !wait_fd(fd, POLLIN, end - now))
 			return -ETIMEDOUT;
+		flen = sizeof(*from);
 		if (type)
 			n = recv_type(fd, SOL_TAPSEC, buf, len, &t,
 				      flags | MSG_DONTWAIT);
+		else if (from)
+			n = recvfrom(fd, buf, len, flags | MSG_DONTWAIT,
+				     (struct sockaddr *)from, &flen);
 		else
 			n = recv(fd, buf, len, flags | MSG_DONTWAIT);
 		if (n >= 0) {
@@ -490,6 +509,11 @@ static ssize_t recv_wait(int fd, void *buf, size_t len, int *type, int flags)
 		if (errno != EAGAIN)
 			return -errno;
 	}
+}
+
+static ssize_t recv_wait(int fd, void *buf, size_t len, int *type, int flags)
+{
+	return recv_wait_from(fd, buf, len, type, flags, NULL);
 }
 
 /* Nothing (more) to read on @fd after QUIET_MS: EAGAIN. */
@@ -611,7 +635,10 @@ static bool have_crypto(void)
  * record 5) and ChaCha20 (2, 0x123456789a) with key 00..1f and IV
  * 20..2b; DTLS 1.3 from traffic secret 00..2f: AES-128-GCM (3, 0x1a2b3c)
  * and ChaCha20 (4, 0x10203) with tapsec's header, AES-256-GCM (7, 0x42)
- * with an 8-bit sequence number and no length.
+ * with an 8-bit sequence number and no length; with connection IDs (RFC
+ * 9147 9, in the header and the additional data): AES-128-GCM (3,
+ * 0x1a2b3c) with c0..c4 and tapsec's header, ChaCha20 (4, 0x10203) with
+ * e0..f3 and an 8-bit sequence number.
  */
 static const uint8_t kat12_gcm128[48] = {
 	0x17, 0xfe, 0xfd, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05, 0x00,
@@ -647,9 +674,26 @@ static const uint8_t kat13_gcm256_short[30] = {
 	0xca, 0x6c, 0xba, 0x71, 0x4e, 0x70,
 };
 
+static const uint8_t kat13_gcm128_cid[38] = {
+	0x3f, 0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc3, 0x86, 0x00, 0x1c,
+	0xa2, 0xe7, 0xd5, 0x57, 0x83, 0x0a, 0x93, 0x41, 0x38, 0xb8,
+	0xd9, 0x73, 0xd6, 0x50, 0xf0, 0x74, 0x1b, 0xbc, 0x19, 0xa4,
+	0x97, 0x45, 0xb0, 0xf9, 0x50, 0xeb, 0x39, 0x3d,
+};
+
+static const uint8_t kat13_chacha_cid_seq8[52] = {
+	0x34, 0xe0, 0xe1, 0xe2, 0xe3, 0xe4, 0xe5, 0xe6, 0xe7, 0xe8, 0xe9,
+	0xea, 0xeb, 0xec, 0xed, 0xee, 0xef, 0xf0, 0xf1, 0xf2, 0xf3, 0x6c,
+	0x00, 0x1c, 0xbb, 0xdc, 0xb2, 0x1e, 0x82, 0x7c, 0xe2, 0x66, 0x49,
+	0x48, 0x59, 0x90, 0x5f, 0xd1, 0xeb, 0x6b, 0x2f, 0xb5, 0x0b, 0x90,
+	0x1d, 0x0d, 0x83, 0x32, 0x05, 0xb4, 0xd8, 0x79,
+};
+
+/* @cidlen bytes of connection ID from @cid0 up. */
 static void kat_one(struct __test_metadata *_metadata, uint16_t version,
 		    uint16_t cipher, uint16_t epoch, uint64_t seq,
-		    unsigned int flags, const uint8_t *want, size_t wlen)
+		    unsigned int flags, uint8_t cid0, size_t cidlen,
+		    const uint8_t *want, size_t wlen)
 {
 	static const char payload[] = "tapsec dtls";
 	uint8_t fixed[48], w[128];
@@ -662,6 +706,8 @@ static void kat_one(struct __test_metadata *_metadata, uint16_t version,
 	for (i = 0; i < 48; i++)
 		fixed[i] = i;
 	ASSERT_EQ(0, dir_make(&d, version, cipher, epoch, seq, fixed));
+	for (d.cidlen = 0; d.cidlen < cidlen; d.cidlen++)
+		d.cid[d.cidlen] = cid0 + d.cidlen;
 	ASSERT_EQ(wlen, rec_seal(&d, &r, w));
 	EXPECT_EQ(0, memcmp(w, want, wlen))
 		TH_LOG("version %x cipher %u flags %u differs", version,
@@ -676,16 +722,20 @@ static void kat_one(struct __test_metadata *_metadata, uint16_t version,
 TEST(kat_records)
 {
 	NEED_CRYPTO();
-	kat_one(_metadata, DTLS12, GCM128, 1, 5, 0, kat12_gcm128,
+	kat_one(_metadata, DTLS12, GCM128, 1, 5, 0, 0, 0, kat12_gcm128,
 		sizeof(kat12_gcm128));
-	kat_one(_metadata, DTLS12, CHACHA, 2, 0x123456789aULL, 0,
+	kat_one(_metadata, DTLS12, CHACHA, 2, 0x123456789aULL, 0, 0, 0,
 		kat12_chacha, sizeof(kat12_chacha));
-	kat_one(_metadata, DTLS13, GCM128, 3, 0x1a2b3c, 0, kat13_gcm128,
+	kat_one(_metadata, DTLS13, GCM128, 3, 0x1a2b3c, 0, 0, 0, kat13_gcm128,
 		sizeof(kat13_gcm128));
-	kat_one(_metadata, DTLS13, CHACHA, 4, 0x10203, 0, kat13_chacha,
+	kat_one(_metadata, DTLS13, CHACHA, 4, 0x10203, 0, 0, 0, kat13_chacha,
 		sizeof(kat13_chacha));
-	kat_one(_metadata, DTLS13, GCM256, 7, 0x42, R_SEQ8 | R_NOLEN,
+	kat_one(_metadata, DTLS13, GCM256, 7, 0x42, R_SEQ8 | R_NOLEN, 0, 0,
 		kat13_gcm256_short, sizeof(kat13_gcm256_short));
+	kat_one(_metadata, DTLS13, GCM128, 3, 0x1a2b3c, 0, 0xc0, 5,
+		kat13_gcm128_cid, sizeof(kat13_gcm128_cid));
+	kat_one(_metadata, DTLS13, CHACHA, 4, 0x10203, R_SEQ8, 0xe0, 20,
+		kat13_chacha_cid_seq8, sizeof(kat13_chacha_cid_seq8));
 }
 
 /* ================================================================== */
@@ -2046,15 +2096,23 @@ static void bad_dgram(struct __test_metadata *_metadata,
 	GOOD_RECORD(30, (unsigned int)len);
 }
 
+/* A record of the wire at the next number, sealed with @d into @w. */
+static size_t next_sealed_by(struct __test_metadata *_metadata,
+			     FIXTURE_DATA(wire) *self, const struct dir *d,
+			     uint8_t *w, size_t len)
+{
+	struct rec r = data_rec(self->in.epoch, self->next, len, 77);
+	ssize_t n = rec_seal(d, &r, w);
+
+	EXPECT_LT(0, n);
+	return n < 0 ? 0 : n;
+}
+
 /* A good record of the wire at the next number, sealed into @w. */
 static size_t next_sealed(struct __test_metadata *_metadata,
 			  FIXTURE_DATA(wire) *self, uint8_t *w, size_t len)
 {
-	struct rec r = data_rec(self->in.epoch, self->next, len, 77);
-	ssize_t n = rec_seal(&self->in, &r, w);
-
-	EXPECT_LT(0, n);
-	return n < 0 ? 0 : n;
+	return next_sealed_by(_metadata, self, &self->in, w, len);
 }
 
 TEST_F(wire, bad_garbage)
@@ -2676,6 +2734,796 @@ TEST_F(e2e, seq_wrap)
 		}
 	}
 	counters_agree(_metadata, self->a, self->b);
+}
+
+/* ================================================================== */
+/* 11. DTLS 1.3 connection IDs (RFC 9147 9)                            */
+
+static int set_cid(int fd, int opt, const uint8_t *cid, size_t len)
+{
+	return setsockopt(fd, SOL_TAPSEC, opt, cid, len);
+}
+
+/* Option @opt of @fd into @cid, with @room bytes: its length, or -errno. */
+static int get_cid(int fd, int opt, uint8_t *cid, socklen_t room)
+{
+	if (getsockopt(fd, SOL_TAPSEC, opt, cid, &room))
+		return -errno;
+	return room;
+}
+
+/* @len random bytes, none equal to the one before it. */
+static void cid_make(uint8_t *cid, size_t len)
+{
+	size_t i;
+
+	fill_random(cid, len);
+	for (i = 1; i < len; i++)
+		if (cid[i] == cid[i - 1])
+			cid[i] ^= 0x01;
+}
+
+/*
+ * A new connection ID of @len bytes for the records of @d, set as option
+ * @opt (TAPSEC_TX_CID or TAPSEC_RX_CID) of @fd.  0 or -1.
+ */
+static int dir_cid(int fd, int opt, struct dir *d, size_t len)
+{
+	cid_make(d->cid, len);
+	d->cidlen = len;
+	return set_cid(fd, opt, d->cid, len);
+}
+
+/* Option @opt of @fd is the @len bytes of @cid. */
+static void expect_cid(struct __test_metadata *_metadata, int fd, int opt,
+		       const uint8_t *cid, size_t len)
+{
+	uint8_t got[TAPSEC_CID_MAX + 8];
+
+	memset(got, 0xa5, sizeof(got));
+	ASSERT_EQ((int)len, get_cid(fd, opt, got, sizeof(got)))
+		TH_LOG("option %d", opt);
+	EXPECT_EQ(0, memcmp(got, cid, len));
+}
+
+/*
+ * Lengths 0 to TAPSEC_CID_MAX, each direction on its own, before and
+ * after keys; EINVAL beyond and for a short read; EPROTOTYPE without
+ * DTLS; EOPNOTSUPP with DTLS 1.2 keys (RFC 9146 is not supported), in
+ * either order.
+ */
+TEST(cid_options)
+{
+	static const int opts[] = { TAPSEC_TX_CID, TAPSEC_RX_CID };
+	static const size_t lens[] = { 1, TAPSEC_CID_MAX, 0 };
+	uint8_t cid[TAPSEC_CID_MAX + 1], other[TAPSEC_CID_MAX];
+	struct key k12, k13;
+	int fd, t, u, i, j, keyed;
+
+	fd = socket(AF_INET, SOCK_DGRAM, IPPROTO_TAPSEC);
+	ASSERT_LE(0, fd);
+	fill_random(cid, sizeof(cid));
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(-1, set_cid(fd, opts[i], cid, 4));
+		EXPECT_EQ(EPROTOTYPE, errno);
+	}
+	close(fd);
+
+	/* Unconnected without keys, then connected with DTLS 1.3 keys. */
+	key_make(&k13, DTLS13, GCM128, 3ULL << 48);
+	for (keyed = 0; keyed < 2; keyed++) {
+		if (keyed) {
+			ASSERT_EQ(0, dtls_wire_pair(AF_INET, &fd, &u));
+			ASSERT_EQ(0, tapsec_key(fd, TAPSEC_TX, &k13));
+			ASSERT_EQ(0, tapsec_key(fd, TAPSEC_RX, &k13));
+		} else {
+			fd = dtls_socket(AF_INET);
+			ASSERT_LE(0, fd);
+			u = -1;
+		}
+		for (i = 0; i < 2; i++) {
+			expect_cid(_metadata, fd, opts[i], cid, 0);
+			for (j = 0; j < 3; j++) {
+				cid_make(cid, lens[j]);
+				ASSERT_EQ(0, set_cid(fd, opts[i], cid, lens[j]))
+					TH_LOG("%zu bytes: %s", lens[j],
+					       strerror(errno));
+				expect_cid(_metadata, fd, opts[i], cid,
+					   lens[j]);
+			}
+			cid_make(cid, TAPSEC_CID_MAX);
+			ASSERT_EQ(0, set_cid(fd, opts[i], cid,
+					     TAPSEC_CID_MAX));
+			EXPECT_EQ(-EINVAL, get_cid(fd, opts[i], other,
+						   TAPSEC_CID_MAX - 1));
+			EXPECT_EQ(-1, set_cid(fd, opts[i], other,
+					      TAPSEC_CID_MAX + 1));
+			EXPECT_EQ(EINVAL, errno);
+			expect_cid(_metadata, fd, opts[i], cid,
+				   TAPSEC_CID_MAX);
+		}
+		/* Each direction has its own. */
+		cid_make(cid, 5);
+		cid_make(other, 7);
+		ASSERT_EQ(0, set_cid(fd, TAPSEC_TX_CID, cid, 5));
+		ASSERT_EQ(0, set_cid(fd, TAPSEC_RX_CID, other, 7));
+		expect_cid(_metadata, fd, TAPSEC_TX_CID, cid, 5);
+		expect_cid(_metadata, fd, TAPSEC_RX_CID, other, 7);
+		close(fd);
+		if (u >= 0)
+			close(u);
+	}
+
+	/* DTLS 1.2 keys first: only an empty CID in their direction. */
+	key_make(&k12, DTLS12, GCM128, 1ULL << 48);
+	ASSERT_EQ(0, dtls_wire_pair(AF_INET, &t, &u));
+	ASSERT_EQ(0, tapsec_key(t, TAPSEC_TX, &k12));
+	cid_make(cid, 4);
+	EXPECT_EQ(-1, set_cid(t, TAPSEC_TX_CID, cid, 4));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	expect_cid(_metadata, t, TAPSEC_TX_CID, cid, 0);
+	EXPECT_EQ(0, set_cid(t, TAPSEC_TX_CID, cid, 0));
+	/* The receive side has no key yet: it may. */
+	ASSERT_EQ(0, set_cid(t, TAPSEC_RX_CID, cid, 4));
+	/* Then a DTLS 1.2 key cannot come in under it... */
+	EXPECT_EQ(-1, tapsec_key(t, TAPSEC_RX, &k12));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	EXPECT_EQ(0, tinfo(_metadata, t).rx_version);
+	/* ... until it is gone. */
+	ASSERT_EQ(0, set_cid(t, TAPSEC_RX_CID, cid, 0));
+	ASSERT_EQ(0, tapsec_key(t, TAPSEC_RX, &k12));
+	EXPECT_EQ(DTLS12, tinfo(_metadata, t).rx_version);
+	EXPECT_EQ(-1, set_cid(t, TAPSEC_RX_CID, cid, 1));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	close(t);
+	close(u);
+
+	/* A CID first: no DTLS 1.2 key in that direction, DTLS 1.3 is fine. */
+	ASSERT_EQ(0, dtls_wire_pair(AF_INET, &t, &u));
+	ASSERT_EQ(0, set_cid(t, TAPSEC_TX_CID, cid, 4));
+	EXPECT_EQ(-1, tapsec_key(t, TAPSEC_TX, &k12));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	EXPECT_EQ(0, tinfo(_metadata, t).tx_version);
+	EXPECT_EQ(0, tapsec_key(t, TAPSEC_TX, &k13));
+	EXPECT_EQ(DTLS13, tinfo(_metadata, t).tx_version);
+	expect_cid(_metadata, t, TAPSEC_TX_CID, cid, 4);
+	close(t);
+	close(u);
+}
+
+/*
+ * What tapsec sends with a TAPSEC_TX_CID, byte by byte: C set, the CID
+ * after the first byte, in the additional data and ahead of the sample
+ * the record number mask is computed from.  DTLS 1.2 keys refuse CIDs.
+ */
+TEST_F(wire, cid_tx_records)
+{
+	static const size_t lens[] = { 1, 8, TAPSEC_CID_MAX };
+	uint64_t n = 0;
+	struct dir none;
+	uint8_t cid[4];
+	int i, j;
+
+	if (!IS13) {
+		cid_make(cid, sizeof(cid));
+		EXPECT_EQ(-1, set_cid(self->tfd, TAPSEC_TX_CID, cid, 4));
+		EXPECT_EQ(EOPNOTSUPP, errno);
+		EXPECT_EQ(-1, set_cid(self->tfd, TAPSEC_RX_CID, cid, 4));
+		EXPECT_EQ(EOPNOTSUPP, errno);
+		/* Records go on without one. */
+		ASSERT_EQ(10, send(self->tfd, stream(1), 10, 0));
+		expect_wire(_metadata, self->wfd, &self->out, T_DATA,
+			    self->out.epoch, self->out.seq, stream(1), 10);
+		return;
+	}
+	for (j = 0; j < 3; j++) {
+		ASSERT_EQ(0, dir_cid(self->tfd, TAPSEC_TX_CID, &self->out,
+				     lens[j]));
+		for (i = 0; i < NSIZES; i++, n++) {
+			ASSERT_EQ(sizes[i], send(self->tfd, stream(i),
+						 sizes[i], 0));
+			expect_wire(_metadata, self->wfd, &self->out, T_DATA,
+				    self->out.epoch, self->out.seq + n,
+				    stream(i), sizes[i]);
+		}
+	}
+	/* Other content types carry it too. */
+	ASSERT_EQ(20, send_type(self->tfd, SOL_TAPSEC, T_HANDSHAKE, stream(1),
+				20, 0));
+	expect_wire(_metadata, self->wfd, &self->out, T_HANDSHAKE,
+		    self->out.epoch, self->out.seq + n++, stream(1), 20);
+	/* A receive CID is not sent. */
+	cid_make(cid, sizeof(cid));
+	ASSERT_EQ(0, set_cid(self->tfd, TAPSEC_RX_CID, cid, sizeof(cid)));
+	ASSERT_EQ(30, send(self->tfd, stream(2), 30, 0));
+	expect_wire(_metadata, self->wfd, &self->out, T_DATA, self->out.epoch,
+		    self->out.seq + n++, stream(2), 30);
+	/* None again: the plain header. */
+	none = self->out;
+	ASSERT_EQ(0, dir_cid(self->tfd, TAPSEC_TX_CID, &none, 0));
+	ASSERT_EQ(31, send(self->tfd, stream(3), 31, 0));
+	expect_wire(_metadata, self->wfd, &none, T_DATA, none.epoch,
+		    none.seq + n++, stream(3), 31);
+	EXPECT_EQ(n, CNT(self->tfd, tx_records));
+	EXPECT_NOTHING(self->wfd);
+}
+
+/* TAPSEC_MAX_PAYLOAD shrinks by the transmit CID, and only by it. */
+TEST_F(wire, cid_max_payload)
+{
+	size_t ip = variant->family == AF_INET ? 20 : 40;
+	size_t want = 1280 - ip - 8 - overhead(variant->version,
+					       variant->cipher);
+	static const size_t lens[] = { 1, TAPSEC_CID_MAX, 7 };
+	int i;
+
+	if (!IS13)
+		SKIP(return, "DTLS 1.3 only");
+	ASSERT_EQ(0, unshare(CLONE_NEWNET));
+	ASSERT_EQ(0, system("ip link set lo mtu 1280 up"));
+	wire_open(_metadata, self, variant, random_seq(), random_seq());
+	ASSERT_EQ(want, max_payload(self->tfd));
+	ASSERT_EQ(0, dir_cid(self->tfd, TAPSEC_RX_CID, &self->in,
+			     TAPSEC_CID_MAX));
+	EXPECT_EQ(want, max_payload(self->tfd));
+	for (i = 0; i < 3; i++) {
+		size_t room = want - lens[i];
+
+		ASSERT_EQ(0, dir_cid(self->tfd, TAPSEC_TX_CID, &self->out,
+				     lens[i]));
+		EXPECT_EQ(room, max_payload(self->tfd))
+			TH_LOG("a CID of %zu bytes", lens[i]);
+		ASSERT_EQ(room, send(self->tfd, stream(i), room, 0))
+			TH_LOG("send: %s", strerror(errno));
+		expect_wire(_metadata, self->wfd, &self->out, T_DATA,
+			    self->out.epoch, self->out.seq + i, stream(i),
+			    room);
+		EXPECT_EQ(-1, send(self->tfd, stream(i), room + 1, 0));
+		EXPECT_EQ(EMSGSIZE, errno);
+	}
+	ASSERT_EQ(0, dir_cid(self->tfd, TAPSEC_TX_CID, &self->out, 0));
+	EXPECT_EQ(want, max_payload(self->tfd));
+}
+
+/*
+ * With a TAPSEC_RX_CID records must carry exactly it: without the C bit,
+ * with other bytes, or with a CID of another length (the receiver knows
+ * only its own length: these differ within it) the header cannot be
+ * parsed, and the datagram goes (rx_bad_record).  Without one, records
+ * with a CID are dropped the same way.
+ */
+TEST_F(wire, cid_rx_records)
+{
+	struct tapsec_counters c0 = tinfo(_metadata, self->tfd).counters;
+	uint8_t *w = malloc(DGRAM);
+	struct dir bad, with;
+	struct rec r;
+	size_t n, cl = 6;
+	ssize_t m;
+	int i;
+
+	if (!IS13)
+		SKIP(return, "DTLS 1.3 only (EOPNOTSUPP: cid_tx_records)");
+	ASSERT_NE(NULL, w);
+
+	/* No RX CID yet. */
+	bad = self->in;
+	cid_make(bad.cid, cl);
+	bad.cidlen = cl;
+	n = next_sealed_by(_metadata, self, &bad, w, 40);
+	bad_dgram(_metadata, self, w, n, (struct drops){ .record = 1 });
+
+	ASSERT_EQ(0, dir_cid(self->tfd, TAPSEC_RX_CID, &self->in, cl));
+	GOOD_RECORD(100, 1);
+	/* The short header forms, with the CID. */
+	for (i = 0; i < 3; i++)
+		rx_shaped(_metadata, self, self->next++ - self->in.seq, 50 + i,
+			  2 + i, i == 0 ? R_SEQ8 : i == 1 ? R_NOLEN :
+			  R_SEQ8 | R_NOLEN, 0);
+
+	/* No C bit. */
+	bad = self->in;
+	bad.cidlen = 0;
+	n = next_sealed_by(_metadata, self, &bad, w, 40);
+	bad_dgram(_metadata, self, w, n, (struct drops){ .record = 1 });
+	/* Another first byte, another last byte. */
+	for (i = 0; i < 2; i++) {
+		bad = self->in;
+		bad.cid[i ? cl - 1 : 0] ^= 0x80;
+		n = next_sealed_by(_metadata, self, &bad, w, 40);
+		bad_dgram(_metadata, self, w, n,
+			  (struct drops){ .record = 1 });
+	}
+	/* One byte shorter (the first left out) and one longer. */
+	bad = self->in;
+	memmove(bad.cid, bad.cid + 1, cl - 1);
+	bad.cidlen = cl - 1;
+	n = next_sealed_by(_metadata, self, &bad, w, 40);
+	bad_dgram(_metadata, self, w, n, (struct drops){ .record = 1 });
+	bad = self->in;
+	memmove(bad.cid + 1, bad.cid, cl);
+	bad.cid[0] = self->in.cid[0] ^ 0xff;
+	bad.cidlen = cl + 1;
+	n = next_sealed_by(_metadata, self, &bad, w, 40);
+	bad_dgram(_metadata, self, w, n, (struct drops){ .record = 1 });
+	/* Sealed with the right one, then one bit of it changed. */
+	n = next_sealed(_metadata, self, w, 40);
+	w[cl] ^= 0x01;
+	bad_dgram(_metadata, self, w, n, (struct drops){ .record = 1 });
+	/* A wrong CID takes a good record after it in the datagram along. */
+	bad = self->in;
+	bad.cid[0] ^= 0x01;
+	n = next_sealed_by(_metadata, self, &bad, w, 40);
+	r = data_rec(self->in.epoch, self->next, 60, 9);
+	m = rec_seal(&self->in, &r, w + n);
+	ASSERT_LT(0, m);
+	bad_dgram(_metadata, self, w, n + m, (struct drops){ .record = 1 });
+
+	/* The RX CID removed: records with it are dropped, without taken. */
+	with = self->in;
+	ASSERT_EQ(0, dir_cid(self->tfd, TAPSEC_RX_CID, &self->in, 0));
+	n = next_sealed_by(_metadata, self, &with, w, 40);
+	bad_dgram(_metadata, self, w, n, (struct drops){ .record = 1 });
+	expect_drops(_metadata, self->tfd, &c0,
+		     (struct drops){ .record = 9 });
+	EXPECT_EQ(self->next - self->in.seq, CNT(self->tfd, rx_records));
+	free(w);
+}
+
+/* Two tapsec sockets, a CID each way, KeyUpdates and ACKs included. */
+TEST_F(e2e, cid_both_ways)
+{
+	static const size_t lens[] = { 0, 1, 100, 1500, MAX_PLAIN };
+	int i, v = TAPSEC_KEY_UPDATE_NOT_REQUESTED;
+
+	if (variant->version != DTLS13)
+		SKIP(return, "DTLS 1.3 only");
+	ASSERT_EQ(0, dir_cid(self->a, TAPSEC_TX_CID, &self->ab, 5));
+	ASSERT_EQ(0, set_cid(self->b, TAPSEC_RX_CID, self->ab.cid, 5));
+	ASSERT_EQ(0, dir_cid(self->b, TAPSEC_TX_CID, &self->ba,
+			     TAPSEC_CID_MAX));
+	ASSERT_EQ(0, set_cid(self->a, TAPSEC_RX_CID, self->ba.cid,
+			     TAPSEC_CID_MAX));
+	for (i = 0; i < (int)ARRAY_SIZE(lens); i++) {
+		XFER(self->a, self->b, lens[i], i);
+		XFER(self->b, self->a, lens[i], i + 10);
+	}
+	counters_agree(_metadata, self->a, self->b);
+
+	/* b expects another CID: a's records do not pass. */
+	self->ab.cid[0] ^= 0x01;
+	ASSERT_EQ(0, set_cid(self->b, TAPSEC_RX_CID, self->ab.cid, 5));
+	ASSERT_EQ(10, send(self->a, stream(1), 10, 0));
+	EXPECT_NOTHING(self->b);
+	EXPECT_EQ(1, CNT(self->b, rx_bad_record));
+	self->ab.cid[0] ^= 0x01;
+	ASSERT_EQ(0, set_cid(self->b, TAPSEC_RX_CID, self->ab.cid, 5));
+	XFER(self->a, self->b, 20, 2);
+
+	/* A KeyUpdate and its ACK carry the CIDs: the next epoch flows. */
+	ASSERT_EQ(0, setsockopt(self->a, SOL_TAPSEC, TAPSEC_KEY_UPDATE, &v,
+				sizeof(v)));
+	XFER(self->a, self->b, 30, 3);
+	XFER(self->b, self->a, 31, 4);
+	EXPECT_EQ(1, CNT(self->a, tx_key_updates));
+	EXPECT_EQ(1, CNT(self->b, rx_key_updates));
+	XFER(self->a, self->b, 32, 5);
+	XFER(self->b, self->a, 33, 6);
+	EXPECT_EQ(1, CNT(self->b, rx_bad_record));
+	EXPECT_EQ(0, CNT(self->a, rx_bad_record));
+	EXPECT_EQ(0, CNT(self->a, rx_bad_tag) + CNT(self->b, rx_bad_tag));
+}
+
+/* ================================================================== */
+/* 12. Mobility: a listener's child follows its peer by its CID       */
+
+/*
+ * A child of non-blocking DTLS listener @lfd for plain UDP socket @cfd,
+ * connected to it, without a daemon: a ClientHello, the cookie of the
+ * HelloVerifyRequest, the ClientHello again with it, accept().
+ */
+static int accept_child(struct __test_metadata *_metadata, int lfd, int cfd)
+{
+	uint8_t random[32], hvr[64];
+	int fd;
+
+	fill_random(random, sizeof(random));
+	send_hello(_metadata, cfd, 0, random, NULL, 0);
+	ASSERT_NE(0, wait_fd(lfd, POLLIN, WAIT_MS));
+	EXPECT_EQ(-1, accept(lfd, NULL, NULL));		/* answers it */
+	EXPECT_EQ(EAGAIN, errno);
+	ASSERT_EQ(13 + 12 + 3 + 16, recv_wait(cfd, hvr, sizeof(hvr), NULL, 0));
+	send_hello(_metadata, cfd, 1, random, hvr + 28, 16);
+	ASSERT_NE(0, wait_fd(lfd, POLLIN, WAIT_MS));
+	fd = accept(lfd, NULL, NULL);
+	ASSERT_LE(0, fd) TH_LOG("accept: %s", strerror(errno));
+	return fd;
+}
+
+/* What TAPSEC_EVENT_PEER_MOVED says when the peer is @fd's address. */
+static void moved_reason(struct __test_metadata *_metadata, int fd,
+			 char *buf, size_t size)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct sockaddr_in6 *s6 = (void *)&ss;
+	struct sockaddr_in *s4 = (void *)&ss;
+	char a[INET6_ADDRSTRLEN];
+
+	ASSERT_EQ(0, getsockname(fd, (struct sockaddr *)&ss, &len));
+	if (ss.ss_family == AF_INET) {
+		inet_ntop(AF_INET, &s4->sin_addr, a, sizeof(a));
+		snprintf(buf, size, "peer moved to %s:%u", a,
+			 ntohs(s4->sin_port));
+	} else {
+		inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof(a));
+		snprintf(buf, size, "peer moved to [%s]:%u", a,
+			 ntohs(s6->sin6_port));
+	}
+}
+
+FIXTURE(mob) {
+	int lfd;		/* the listener, non-blocking */
+	int c;			/* its child, DTLS 1.3 keys and CIDs */
+	int a;			/* the child's first peer, plain UDP */
+	struct sockaddr_storage laddr;	/* the listener's address */
+	socklen_t llen;
+	struct dir out;		/* the child to its peer, with TX_CID */
+	struct dir in;		/* peers to the child, with RX_CID */
+	uint64_t sent;		/* records the child has sent */
+	struct tapsec_nl nl;	/* in the events group */
+};
+
+FIXTURE_VARIANT(mob) {
+	uint16_t cipher;
+	int family;
+};
+
+FIXTURE_VARIANT_ADD(mob, aes128) { GCM128, AF_INET };
+FIXTURE_VARIANT_ADD(mob, chacha20) { CHACHA, AF_INET };
+FIXTURE_VARIANT_ADD(mob, aes256_ipv6) { GCM256, AF_INET6 };
+
+/* @from sends record in.seq + @off: @len bytes of stream(@seed). */
+static void mob_send(struct __test_metadata *_metadata,
+		     FIXTURE_DATA(mob) *self, int from, uint64_t off,
+		     size_t len, unsigned int seed)
+{
+	struct rec r = data_rec(self->in.epoch, self->in.seq + off, len, seed);
+
+	send_rec(_metadata, from, &self->in, &r);
+}
+
+/* The child gives @len bytes of stream(@seed), from @from's address. */
+static void mob_expect(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(mob) *self, int from, size_t len,
+		       unsigned int seed)
+{
+	struct sockaddr_storage want, got;
+	socklen_t wlen = sizeof(want);
+	uint8_t *buf = malloc(DGRAM);
+	ssize_t n;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, getsockname(from, (struct sockaddr *)&want, &wlen));
+	memset(&got, 0, sizeof(got));
+	n = recv_wait_from(self->c, buf, DGRAM, NULL, 0, &got);
+	ASSERT_EQ((ssize_t)len, n) TH_LOG("recv: %s",
+					  n < 0 ? strerror(-n) : "length");
+	EXPECT_EQ(0, memcmp(buf, stream(seed), len));
+	EXPECT_TRUE(same_addr(&want, &got))
+		TH_LOG("recvfrom: not the sender's address");
+	free(buf);
+}
+
+/* The child's peer is @fd's address. */
+static void mob_peer_is(struct __test_metadata *_metadata,
+			FIXTURE_DATA(mob) *self, int fd)
+{
+	struct sockaddr_storage want, got;
+	socklen_t wlen = sizeof(want), glen = sizeof(got);
+
+	ASSERT_EQ(0, getsockname(fd, (struct sockaddr *)&want, &wlen));
+	ASSERT_EQ(0, getpeername(self->c, (struct sockaddr *)&got, &glen));
+	EXPECT_TRUE(same_addr(&want, &got)) TH_LOG("getpeername");
+}
+
+/* The child sends @len bytes of stream(@seed): its next record, to @to. */
+static void mob_child_sends(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(mob) *self, int to, size_t len,
+			    unsigned int seed)
+{
+	ASSERT_EQ((ssize_t)len, send(self->c, stream(seed), len, 0))
+		TH_LOG("send: %s", strerror(errno));
+	expect_wire(_metadata, to, &self->out, T_DATA, self->out.epoch,
+		    self->out.seq + self->sent++, stream(seed), len);
+}
+
+/*
+ * The listener has nothing queued, and dropped @bad datagrams that were
+ * no ClientHello since counters @l0.
+ */
+static void mob_listener_dropped(struct __test_metadata *_metadata,
+				 FIXTURE_DATA(mob) *self,
+				 const struct tapsec_counters *l0,
+				 uint64_t bad)
+{
+	EXPECT_EQ(-1, accept(self->lfd, NULL, NULL));
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_EQ(bad, CNT(self->lfd, rx_bad_record) - l0->rx_bad_record);
+}
+
+/* A peer: a plain UDP socket connected to the listener. */
+static int mob_peer(struct __test_metadata *_metadata,
+		    FIXTURE_DATA(mob) *self, int family)
+{
+	int fd = socket(family, SOCK_DGRAM, 0);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, connect(fd, (struct sockaddr *)&self->laddr,
+			     self->llen));
+	return fd;
+}
+
+/*
+ * A listener on loopback; a child for A, with DTLS 1.3 keys, a TX CID of
+ * 3 bytes and an RX CID of 8; record in.seq + 0 from A to the child and
+ * one back.
+ */
+FIXTURE_SETUP(mob)
+{
+	self->lfd = self->c = self->a = -1;
+	ASSERT_TRUE(have_crypto()) TH_LOG("no AF_ALG aead/skcipher/hash");
+	ASSERT_EQ(0, tapsec_nl_open(&self->nl));
+	ASSERT_EQ(0, join_group(&self->nl, TAPSEC_MCGRP_EVENTS));
+	self->lfd = dtls_socket(variant->family);
+	ASSERT_LE(0, self->lfd);
+	ASSERT_EQ(0, tt_bind_loopback(self->lfd, variant->family,
+				      &self->laddr, &self->llen));
+	ASSERT_EQ(0, listen(self->lfd, 1));
+	ASSERT_EQ(0, fcntl(self->lfd, F_SETFL, O_NONBLOCK));
+	self->a = mob_peer(_metadata, self, variant->family);
+	ASSERT_LE(0, self->a);
+	self->c = accept_child(_metadata, self->lfd, self->a);
+	ASSERT_EQ(0, dir_make(&self->out, DTLS13, variant->cipher, 3,
+			      random_seq(), NULL));
+	ASSERT_EQ(0, dir_make(&self->in, DTLS13, variant->cipher, 3,
+			      random_seq(), NULL));
+	ASSERT_EQ(0, dir_install(self->c, true, &self->out))
+		TH_LOG("TAPSEC_TX: %s", strerror(errno));
+	ASSERT_EQ(0, dir_install(self->c, false, &self->in))
+		TH_LOG("TAPSEC_RX: %s", strerror(errno));
+	ASSERT_EQ(0, dir_cid(self->c, TAPSEC_TX_CID, &self->out, 3))
+		TH_LOG("TAPSEC_TX_CID: %s", strerror(errno));
+	ASSERT_EQ(0, dir_cid(self->c, TAPSEC_RX_CID, &self->in, 8))
+		TH_LOG("TAPSEC_RX_CID: %s", strerror(errno));
+	/* The ClientHello the child starts with goes first, dropped. */
+	mob_send(_metadata, self, self->a, 0, 10, 1000);
+	mob_expect(_metadata, self, self->a, 10, 1000);
+	mob_child_sends(_metadata, self, self->a, 11, 1001);
+	mob_peer_is(_metadata, self, self->a);
+}
+
+FIXTURE_TEARDOWN(mob)
+{
+	close_fd(&self->c);
+	close_fd(&self->a);
+	close_fd(&self->lfd);
+	tapsec_nl_close(&self->nl);
+}
+
+/*
+ * B sends the next record: the child follows it (getpeername, sends,
+ * peer_moves, an event naming B); the listener never sees it.  From D
+ * then: a forged record, a replayed one, an older one not seen yet and
+ * one with another CID do not move the child; the newest does.
+ */
+TEST_F(mob, follows_peer)
+{
+	struct tapsec_counters c0, l0 = tinfo(_metadata, self->lfd).counters;
+	char want[TAPSEC_REASON_LEN];
+	uint8_t *w = malloc(DGRAM);
+	struct tapsec_event ev;
+	struct dir other;
+	struct rec r;
+	ssize_t n;
+	int b, d;
+
+	ASSERT_NE(NULL, w);
+	b = mob_peer(_metadata, self, variant->family);
+	d = mob_peer(_metadata, self, variant->family);
+
+	mob_send(_metadata, self, b, 1, 100, 1);
+	mob_expect(_metadata, self, b, 100, 1);
+	mob_peer_is(_metadata, self, b);
+	EXPECT_EQ(1, CNT(self->c, peer_moves));
+	ASSERT_EQ(0, wait_event(&self->nl, self->c, TAPSEC_EVENT_PEER_MOVED,
+				&ev, WAIT_MS));
+	moved_reason(_metadata, b, want, sizeof(want));
+	EXPECT_STREQ(want, ev.reason);
+	mob_listener_dropped(_metadata, self, &l0, 0);
+	mob_child_sends(_metadata, self, b, 50, 2);
+	EXPECT_NOTHING(self->a);
+
+	/* D: record 2 with a bad tag; B's record 1 again. */
+	c0 = tinfo(_metadata, self->c).counters;
+	r = data_rec(self->in.epoch, self->in.seq + 2, 60, 3);
+	n = rec_seal(&self->in, &r, w);
+	ASSERT_LT(0, n);
+	w[n - 1] ^= 0x01;
+	ASSERT_EQ(n, send(d, w, n, 0));
+	EXPECT_NOTHING(self->c);
+	mob_send(_metadata, self, d, 1, 100, 1);
+	EXPECT_NOTHING(self->c);
+	expect_drops(_metadata, self->c, &c0,
+		     (struct drops){ .tag = 1, .replayed = 1 });
+	mob_peer_is(_metadata, self, b);
+
+	/* B sends 5, D the older 3: both read, from each, no move. */
+	mob_send(_metadata, self, b, 5, 70, 5);
+	mob_expect(_metadata, self, b, 70, 5);
+	mob_send(_metadata, self, d, 3, 80, 6);
+	mob_expect(_metadata, self, d, 80, 6);
+	mob_peer_is(_metadata, self, b);
+
+	/* D, the newest record but another CID: the listener's, dropped. */
+	other = self->in;
+	other.cid[0] ^= 0xff;
+	r = data_rec(self->in.epoch, self->in.seq + 6, 90, 7);
+	send_rec(_metadata, d, &other, &r);
+	ASSERT_NE(0, wait_fd(self->lfd, POLLIN, WAIT_MS));
+	mob_listener_dropped(_metadata, self, &l0, 1);
+	EXPECT_NOTHING(self->c);
+	expect_drops(_metadata, self->c, &c0,
+		     (struct drops){ .tag = 1, .replayed = 1 });
+	mob_peer_is(_metadata, self, b);
+	EXPECT_EQ(1, CNT(self->c, peer_moves));
+	mob_child_sends(_metadata, self, b, 40, 8);
+	EXPECT_NOTHING(d);
+
+	/* D, the newest record: now it is D. */
+	mob_send(_metadata, self, d, 7, 30, 9);
+	mob_expect(_metadata, self, d, 30, 9);
+	mob_peer_is(_metadata, self, d);
+	EXPECT_EQ(2, CNT(self->c, peer_moves));
+	mob_child_sends(_metadata, self, d, 20, 10);
+	EXPECT_NOTHING(b);
+	EXPECT_NOTHING(self->a);
+	/* One event more, for D: none for what did not move the child. */
+	EXPECT_EQ(1, count_events(&self->nl, self->c, TAPSEC_EVENT_PEER_MOVED,
+				  500, &ev));
+	moved_reason(_metadata, d, want, sizeof(want));
+	EXPECT_STREQ(want, ev.reason);
+	/* A's 0, then 1, 5, 3 and 7. */
+	EXPECT_EQ(5, CNT(self->c, rx_records));
+	close(b);
+	close(d);
+	free(w);
+}
+
+/* A record of the previous receive epoch (in its grace) does not move it. */
+TEST_F(mob, old_epoch_stays)
+{
+	struct dir e2;
+	struct rec r;
+	int b;
+
+	b = mob_peer(_metadata, self, variant->family);
+	ASSERT_EQ(0, dir_make(&e2, DTLS13, variant->cipher,
+			      self->in.epoch + 1, 0, NULL));
+	memcpy(e2.cid, self->in.cid, self->in.cidlen);
+	e2.cidlen = self->in.cidlen;
+	ASSERT_EQ(0, dir_install(self->c, false, &e2));
+
+	mob_send(_metadata, self, b, 10, 40, 1);
+	mob_expect(_metadata, self, b, 40, 1);
+	mob_peer_is(_metadata, self, self->a);
+	EXPECT_EQ(0, CNT(self->c, peer_moves));
+
+	r = data_rec(e2.epoch, 0, 41, 2);
+	send_rec(_metadata, b, &e2, &r);
+	mob_expect(_metadata, self, b, 41, 2);
+	mob_peer_is(_metadata, self, b);
+	EXPECT_EQ(1, CNT(self->c, peer_moves));
+	close(b);
+}
+
+/*
+ * One RX CID per listener: a second child cannot take the first one's
+ * (EADDRINUSE) but another; the listener's own CID demultiplexes nothing.
+ */
+TEST_F(mob, cid_in_use)
+{
+	struct tapsec_counters l0;
+	uint8_t lcid[4];
+	struct dir other;
+	struct rec r;
+	int e, c2, d;
+
+	cid_make(lcid, sizeof(lcid));
+	e = mob_peer(_metadata, self, variant->family);
+	c2 = accept_child(_metadata, self->lfd, e);
+	EXPECT_EQ(-1, set_cid(c2, TAPSEC_RX_CID, self->in.cid,
+			      self->in.cidlen));
+	EXPECT_EQ(EADDRINUSE, errno);
+	expect_cid(_metadata, c2, TAPSEC_RX_CID, lcid, 0);
+	/* A TX CID is no address. */
+	EXPECT_EQ(0, set_cid(c2, TAPSEC_TX_CID, self->in.cid,
+			     self->in.cidlen));
+	other = self->in;
+	other.cid[other.cidlen - 1] ^= 0x01;
+	EXPECT_EQ(0, set_cid(c2, TAPSEC_RX_CID, other.cid, other.cidlen));
+
+	ASSERT_EQ(0, set_cid(self->lfd, TAPSEC_RX_CID, lcid, sizeof(lcid)));
+	expect_cid(_metadata, self->lfd, TAPSEC_RX_CID, lcid, sizeof(lcid));
+	d = mob_peer(_metadata, self, variant->family);
+	l0 = tinfo(_metadata, self->lfd).counters;
+	memcpy(other.cid, lcid, sizeof(lcid));
+	other.cidlen = sizeof(lcid);
+	r = data_rec(self->in.epoch, self->in.seq + 1, 20, 1);
+	send_rec(_metadata, d, &other, &r);
+	ASSERT_NE(0, wait_fd(self->lfd, POLLIN, WAIT_MS));
+	mob_listener_dropped(_metadata, self, &l0, 1);
+
+	/* The first child still has its CID, and its peer. */
+	mob_send(_metadata, self, self->a, 1, 30, 2);
+	mob_expect(_metadata, self, self->a, 30, 2);
+	EXPECT_EQ(0, CNT(self->c, peer_moves));
+	close(c2);
+	close(e);
+	close(d);
+}
+
+/* Without its listener the child goes on with its peer of the moment. */
+TEST_F(mob, listener_closed)
+{
+	int b;
+
+	b = mob_peer(_metadata, self, variant->family);
+	mob_send(_metadata, self, b, 1, 20, 1);
+	mob_expect(_metadata, self, b, 20, 1);
+	mob_peer_is(_metadata, self, b);
+	close_fd(&self->lfd);
+	mob_send(_metadata, self, b, 2, 21, 2);
+	mob_expect(_metadata, self, b, 21, 2);
+	mob_child_sends(_metadata, self, b, 22, 3);
+	mob_peer_is(_metadata, self, b);
+	EXPECT_EQ(1, CNT(self->c, peer_moves));
+	close(b);
+}
+
+/*
+ * A child closed with a handed datagram unread; then datagrams with its
+ * CID are the listener's, which drops them and still makes children.
+ */
+TEST_F(mob, child_closed)
+{
+	struct tapsec_counters l0 = tinfo(_metadata, self->lfd).counters;
+	int b, d, e, c3;
+
+	b = mob_peer(_metadata, self, variant->family);
+	d = mob_peer(_metadata, self, variant->family);
+	mob_send(_metadata, self, b, 1, 20, 1);
+	mob_expect(_metadata, self, b, 20, 1);
+	mob_send(_metadata, self, d, 2, 21, 2);
+	ASSERT_NE(0, wait_fd(self->c, POLLIN, WAIT_MS));
+	close_fd(&self->c);
+
+	mob_send(_metadata, self, b, 3, 22, 3);
+	ASSERT_NE(0, wait_fd(self->lfd, POLLIN, WAIT_MS));
+	mob_listener_dropped(_metadata, self, &l0, 1);
+	mob_send(_metadata, self, d, 4, 23, 4);
+	ASSERT_NE(0, wait_fd(self->lfd, POLLIN, WAIT_MS));
+	mob_listener_dropped(_metadata, self, &l0, 2);
+
+	e = mob_peer(_metadata, self, variant->family);
+	c3 = accept_child(_metadata, self->lfd, e);
+	EXPECT_EQ(0, set_cid(c3, TAPSEC_RX_CID, self->in.cid,
+			     self->in.cidlen));
+	close(c3);
+	close_fd(&self->lfd);
+	close(b);
+	close(d);
+	close(e);
 }
 
 TEST_HARNESS_MAIN

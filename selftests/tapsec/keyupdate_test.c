@@ -462,7 +462,6 @@ TEST_F(ku, soft_limit)
 	struct tapsec_event ev;
 	struct tapsec_nl nl;
 	socklen_t len = sizeof(lim);
-	struct stat st;
 	int i, found = 0;
 
 	ASSERT_EQ(0, getsockopt(self->a, SOL_TAPSEC, TAPSEC_KEY_LIMITS, &lim,
@@ -472,8 +471,7 @@ TEST_F(ku, soft_limit)
 	EXPECT_EQ(0, lim.hard_records);
 	all_secrets(_metadata, self, variant->cipher);
 	ASSERT_EQ(0, tapsec_nl_open(&nl));
-	ASSERT_EQ(0, tapsec_nl_join(&nl, TAPSEC_MCGRP_EVENTS));
-	nl_socket_disable_auto_ack(nl.sock);
+	ASSERT_EQ(0, join_group(&nl, TAPSEC_MCGRP_EVENTS));
 	ASSERT_EQ(0, set_limits(self->a, 3, 0));
 	len = sizeof(lim);
 	ASSERT_EQ(0, getsockopt(self->a, SOL_TAPSEC, TAPSEC_KEY_LIMITS, &lim,
@@ -484,12 +482,9 @@ TEST_F(ku, soft_limit)
 	EXPECT_EQ(2, CNT(self->a, tx_key_updates));
 	EXPECT_EQ(2, CNT(self->b, rx_key_updates));
 	XFER(self->b, self->a, 100, 9);
-	ASSERT_EQ(0, fstat(self->a, &st));
-	while (found < 2 &&
-	       wait_fd(nl_socket_get_fd(nl.sock), POLLIN, WAIT_MS) &&
-	       !tapsec_nl_next_event(&nl, TAPSEC_CMD_EVENT, &ev))
-		if (ev.type == TAPSEC_EVENT_KEY_UPDATED && ev.inode == st.st_ino)
-			found++;
+	while (found < 2 && !wait_event(&nl, self->a, TAPSEC_EVENT_KEY_UPDATED,
+					&ev, WAIT_MS))
+		found++;
 	EXPECT_EQ(2, found);
 	tapsec_nl_close(&nl);
 }
@@ -573,22 +568,6 @@ static void secret_pair(struct __test_metadata *_metadata, int *a, int *b,
 	ASSERT_EQ(0, set_secret(*a, TAPSEC_RX_SECRET, GCM128, ba.secret));
 }
 
-/* Events of @type about socket @fd on @nl within WAIT_MS of quiet. */
-static int count_events(struct tapsec_nl *nl, int fd, uint32_t type)
-{
-	struct tapsec_event ev;
-	struct stat st;
-	int n = 0;
-
-	if (fstat(fd, &st))
-		return -1;
-	while (wait_fd(nl_socket_get_fd(nl->sock), POLLIN, 500) &&
-	       !tapsec_nl_next_event(nl, TAPSEC_CMD_EVENT, &ev))
-		if (ev.type == type && ev.inode == st.st_ino)
-			n++;
-	return n;
-}
-
 struct key_age {
 	uint64_t inode;
 	int64_t age;
@@ -632,8 +611,7 @@ TEST(age_limits)
 	memset(pat_ab, 0x5a, sizeof(pat_ab));
 	secret_pair(_metadata, &a, &b, false);
 	ASSERT_EQ(0, tapsec_nl_open(&nl));
-	ASSERT_EQ(0, tapsec_nl_join(&nl, TAPSEC_MCGRP_EVENTS));
-	nl_socket_disable_auto_ack(nl.sock);
+	ASSERT_EQ(0, join_group(&nl, TAPSEC_MCGRP_EVENTS));
 	ASSERT_EQ(0, setsockopt(a, SOL_TAPSEC, TAPSEC_KEY_LIMITS, &lim,
 				sizeof(lim)));
 	sleep(2);
@@ -643,7 +621,8 @@ TEST(age_limits)
 		ASSERT_EQ(100, send(a, pat_ab, 100, MSG_NOSIGNAL));
 		ASSERT_EQ(100, read_exact(b, got, 100, WAIT_MS));
 	}
-	EXPECT_EQ(1, count_events(&nl, a, TAPSEC_EVENT_KEY_EXPIRING));
+	EXPECT_EQ(1, count_events(&nl, a, TAPSEC_EVENT_KEY_EXPIRING,
+				  500, NULL));
 	sleep(3);
 	EXPECT_EQ(-1, send(a, pat_ab, 1, MSG_NOSIGNAL));
 	EXPECT_EQ(EKEYEXPIRED, errno);

@@ -51,7 +51,7 @@ static const char *const counter_names[] = {
 	"key_exhausted", "close_notify_tx", "close_notify_rx",
 	"hs_done", "hs_failed", "rx_post_handshake", "tx_key_updates",
 	"rx_key_updates", "rx_replayed", "rx_bad_epoch", "tx_cookies",
-	"rx_bad_cookie",
+	"rx_bad_cookie", "peer_moves",
 };
 
 _Static_assert(sizeof(counter_names) / sizeof(counter_names[0]) ==
@@ -310,6 +310,7 @@ static void print_event(const struct tapsec_event *ev)
 		[TAPSEC_EVENT_CLOSED] = "closed",
 		[TAPSEC_EVENT_KEY_UPDATED] = "key-updated",
 		[TAPSEC_EVENT_KEY_EXPIRING] = "key-expiring",
+		[TAPSEC_EVENT_PEER_MOVED] = "peer-moved",
 	};
 	const char *name = ev->type < sizeof(names) / sizeof(names[0]) ?
 			   names[ev->type] : NULL;

@@ -151,7 +151,20 @@ enum tapsec_sockopt {
 	 * ones fail with EMSGSIZE).
 	 */
 	TAPSEC_MAX_PAYLOAD = 38,
+	/*
+	 * DTLS 1.3 connection IDs (RFC 9147 9), 0 to TAPSEC_CID_MAX bytes,
+	 * read/write; an empty value means none.  TAPSEC_TX_CID: the peer's,
+	 * carried by every record sent.  TAPSEC_RX_CID: this socket's, which
+	 * every record received must carry.  A socket accepted from a
+	 * listener is found by its TAPSEC_RX_CID when the peer's address
+	 * changes, and follows the peer (Documentation/dtls.rst, Mobility).
+	 * DTLS 1.2 connection IDs (RFC 9146) are not supported: EOPNOTSUPP.
+	 */
+	TAPSEC_TX_CID = 39,
+	TAPSEC_RX_CID = 40,
 };
+
+#define TAPSEC_CID_MAX			20
 
 #define TAPSEC_REPLAY_WINDOW_MIN	32
 #define TAPSEC_REPLAY_WINDOW_MAX	4096
@@ -350,6 +363,7 @@ struct tapsec_counters {
 	__u64 rx_bad_epoch;	/* DTLS: epoch without a key, dropped */
 	__u64 tx_cookies;	/* DTLS listener: HelloVerifyRequests sent */
 	__u64 rx_bad_cookie;	/* DTLS listener: wrong or stale cookies */
+	__u64 peer_moves;	/* DTLS: peer followed to a new address */
 };
 
 struct tapsec_sock_info {
@@ -470,6 +484,7 @@ enum tapsec_stats_attr {
 	TAPSEC_A_STATS_RX_BAD_EPOCH,
 	TAPSEC_A_STATS_TX_COOKIES,
 	TAPSEC_A_STATS_RX_BAD_COOKIE,
+	TAPSEC_A_STATS_PEER_MOVES,
 	TAPSEC_A_STATS_PAD,
 
 	__TAPSEC_A_STATS_MAX,
@@ -551,6 +566,7 @@ enum tapsec_event_type {
 	TAPSEC_EVENT_CLOSED,
 	TAPSEC_EVENT_KEY_UPDATED,	/* automatic KeyUpdate at the soft limit */
 	TAPSEC_EVENT_KEY_EXPIRING,	/* soft limit reached, no update possible */
+	TAPSEC_EVENT_PEER_MOVED,	/* DTLS: the reason names the new address */
 };
 
 /* TAPSEC_A_EVENT: one event. */
