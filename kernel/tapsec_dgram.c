@@ -120,8 +120,10 @@ static int tapsec_dgram_sendmsg(struct sock *sk, struct msghdr *msg,
 	if (!tapsec_dgram_is_dtls(ctx))
 		return tapsec_ctx_refuse(ctx);
 	gate = tapsec_dgram_hs_gate(ctx, true, msg->msg_flags & MSG_DONTWAIT);
-	if (gate > 0)
+	if (gate > 0) {
+		tapsec_dtls_flight_sent(sk, ctx, msg, len);
 		return tapsec_dgram_base_sendmsg(sk, msg, len);
+	}
 	return gate ?: tapsec_dtls_sendmsg(sk, ctx, msg, len);
 }
 
@@ -138,9 +140,12 @@ static int tapsec_dgram_recvmsg(struct sock *sk, struct msghdr *msg,
 	if (gate > 0) {
 		int ret = tapsec_dtls_raw_hello(ctx, msg, len, flags);
 
-		if (ret != -ENOENT)
-			return ret;
-		return tapsec_dgram_base_recvmsg(sk, msg, len, flags, addr_len);
+		if (ret == -ENOENT)
+			ret = tapsec_dgram_base_recvmsg(sk, msg, len, flags,
+							addr_len);
+		if (ret >= 0 && !(flags & MSG_PEEK))
+			tapsec_dtls_flight_read(ctx);
+		return ret;
 	}
 	return gate ?: tapsec_dtls_recvmsg(sk, ctx, msg, len, flags,
 					   addr_len);

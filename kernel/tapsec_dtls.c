@@ -637,6 +637,7 @@ void tapsec_dtls_free(struct tapsec_ctx *ctx)
 	if (dtls->listener && dtls->cids)
 		tapsec_dtls_cids_stop(ctx->sk);
 	tapsec_dtls_cid_leave(dtls);
+	tapsec_dtls_flight_free(dtls);
 	ctx->dtls = NULL;
 	tapsec_dtls_epoch_free(dtls->tx);
 	tapsec_dtls_epoch_free(dtls->rx);

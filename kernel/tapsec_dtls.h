@@ -39,6 +39,7 @@
 struct tapsec_dtls_listener;
 struct tapsec_dtls_cids;
 struct tapsec_dtls_cid_entry;
+struct tapsec_dtls_flight;
 
 /**
  * struct tapsec_dtls_epoch - the key of one epoch of one direction
@@ -132,6 +133,7 @@ struct tapsec_dtls_epoch {
  * @rx_handed: the datagram in @rx_buf came from @handed
  * @rec_newest: the record opened is of the current epoch and newer than
  *	every one accepted before
+ * @flight: the daemon's last handshake flight, kept to send again
  */
 struct tapsec_dtls {
 	struct tapsec_ctx *ctx;
@@ -179,6 +181,7 @@ struct tapsec_dtls {
 	struct sk_buff_head handed;
 	bool rx_handed;
 	bool rec_newest;
+	struct tapsec_dtls_flight *flight;
 };
 
 static inline bool tapsec_dtls13(const struct tapsec_dtls_epoch *ep)
@@ -240,6 +243,7 @@ int tapsec_dtls_fetch(struct sock *sk, struct tapsec_ctx *ctx,
 		      struct tapsec_dtls *dtls, long *timeo);
 int tapsec_dtls_raw_hello(struct tapsec_ctx *ctx, struct msghdr *msg,
 			  size_t len, int flags);
+int tapsec_dtls_xmit(struct sock *sk, u8 *buf, u32 len, int flags);
 
 /* tapsec_dtls13.c */
 void tapsec_dtls13_init(struct tapsec_dtls *dtls);
@@ -266,5 +270,12 @@ int tapsec_dtls_cid_register(struct tapsec_dtls *dtls, const u8 *cid, u8 len);
 void tapsec_dtls_cid_leave(struct tapsec_dtls *dtls);
 int tapsec_dtls_take_handed(struct tapsec_ctx *ctx, struct tapsec_dtls *dtls);
 void tapsec_dtls_follow(struct sock *sk, struct tapsec_dtls *dtls);
+
+/* tapsec_dtls_flight.c */
+void tapsec_dtls_flight_sent(struct sock *sk, struct tapsec_ctx *ctx,
+			     struct msghdr *msg, size_t len);
+void tapsec_dtls_flight_read(struct tapsec_ctx *ctx);
+void tapsec_dtls_flight_check(struct sock *sk, struct tapsec_dtls *dtls);
+void tapsec_dtls_flight_free(struct tapsec_dtls *dtls);
 
 #endif /* _TAPSEC_DTLS_H */

@@ -20,7 +20,16 @@
 
 #define TAPSEC_ALERT_CLOSE_NOTIFY	0
 
-static int tapsec_dtls_xmit(struct sock *sk, u8 *buf, u32 len, int flags)
+/**
+ * tapsec_dtls_xmit() - send one datagram through UDP
+ * @sk: the DTLS socket
+ * @buf: the datagram
+ * @len: its length
+ * @flags: MSG_DONTWAIT for UDP
+ *
+ * Return: what UDP's sendmsg returns.
+ */
+int tapsec_dtls_xmit(struct sock *sk, u8 *buf, u32 len, int flags)
 {
 	struct msghdr msg = { .msg_flags = flags & MSG_DONTWAIT };
 	struct kvec kv = { .iov_base = buf, .iov_len = len };
@@ -386,8 +395,11 @@ int tapsec_dtls_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
 			break;
 		}
 		if (dtls->rx_off < dtls->rx_len) {
-			if (!tapsec_dtls_open(ctx, dtls) && dtls->rx_handed)
+			if (tapsec_dtls_open(ctx, dtls))
+				continue;
+			if (dtls->rx_handed)
 				tapsec_dtls_follow(sk, dtls);
+			tapsec_dtls_flight_check(sk, dtls);
 			continue;
 		}
 		ret = tapsec_dtls_fetch(sk, ctx, dtls, &timeo);

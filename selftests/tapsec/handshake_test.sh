@@ -833,6 +833,52 @@ server_dtls_gnutls() {
 		served '^conn=1 version=dtls1\.2 '
 }
 
+# drop_last_flight: tc drops the first datagram the server sends from
+# $PORT whose first record is a ChangeCipherSpec (content type 20, at 28:
+# IP and UDP headers), and the first whose first record is a
+# NewSessionTicket (handshake 22, message type 4 at 28 + 13), passing the
+# next of each: the DTLS 1.2 server's last flight (NewSessionTicket,
+# ChangeCipherSpec, Finished) is lost once, however it was packed.
+drop_last_flight() {
+	local prio=1 match
+	ns "$S" tc qdisc replace dev veth-s root handle 1: prio || return 1
+	for match in 'u8 0x14 0xff at 28' \
+		'u8 0x16 0xff at 28 match u8 0x04 0xff at 41'; do
+		# shellcheck disable=SC2086 # $match is several words
+		ns "$S" tc filter add dev veth-s parent 1: protocol ip \
+			prio $((prio++)) u32 match ip protocol 17 0xff \
+			match ip sport "$PORT" 0xffff match $match \
+			action gact drop random determ ok 2 || return 1
+	done
+}
+
+# A tapsec DTLS 1.2 server whose last flight (ChangeCipherSpec, Finished)
+# is lost: the client retransmits its Finished flight, and the kernel,
+# the daemon's session long gone, sends the flight again
+# (tx_flight_resent).  CLIENT: gnutls or openssl.
+server_dtls_last_flight_lost() {
+	local out r0 lost
+	r0=$(counter "$S" tx_flight_resent)
+	drop_last_flight || { netem_off; return 1; }
+	serve_dtls --echo --count 1 || { netem_off; return 1; }
+	if [ "$1" = gnutls ]; then
+		out=$(ns "$C" timeout 30 gnutls-cli --udp -p "$PORT" \
+			--x509cafile "$pki/ca.pem" --verify-hostname server.test \
+			"$SADDR" 2>&1 < <(slow_stdin 'hello after loss'))
+	else
+		out=$(s_client "$SADDR" 'hello after loss' -dtls1_2 -quiet \
+			-verify_return_error -verify_hostname server.test \
+			-servername server.test)
+	fi
+	lost=$(netem_drops "$S" veth-s)
+	netem_off
+	[ "${lost:-0}" -gt 0 ] || { echo "tc dropped nothing"; return 1; }
+	has "$out" '^echo: hello after loss$' &&
+		served '^conn=1 version=dtls1\.2 ' || return 1
+	[ "$(counter "$S" tx_flight_resent)" -gt "$r0" ] ||
+		{ echo "tx_flight_resent did not move"; return 1; }
+}
+
 # Both ends tapsec over DTLS, with the PSK from each namespace's store.
 server_dtls_tapsec_psk() {
 	local out n
@@ -1068,7 +1114,7 @@ dtls_netem_duplicates() {
 	echo "$out"
 }
 
-tap_plan 65
+tap_plan 67
 hs_case client_openssl_tls13_aes128gcm client_openssl 1.3 aes128gcm TLS_AES_128_GCM_SHA256
 hs_case client_openssl_tls13_aes256gcm client_openssl 1.3 aes256gcm TLS_AES_256_GCM_SHA384
 hs_case client_openssl_tls13_chacha20 client_openssl 1.3 chacha20 TLS_CHACHA20_POLY1305_SHA256
@@ -1343,5 +1389,9 @@ hs_case server_dtls12_tapsec_client_psk server_dtls_tapsec_psk
 hs_case server_dtls_cookie_flood_no_state server_dtls_flood
 hs_case server_dtls_bad_cookie_answered server_dtls_bad_cookie
 hs_case client_dtls12_handshake_under_loss dtls_under_loss
+hs_case server_dtls12_last_flight_lost_gnutls_cli \
+	server_dtls_last_flight_lost gnutls
+hs_case server_dtls12_last_flight_lost_openssl_s_client \
+	server_dtls_last_flight_lost openssl
 kernel_case dtls_netem_replay_drops_exactly_duplicates dtls_netem_duplicates
 tap_done

@@ -364,6 +364,7 @@ struct tapsec_counters {
 	__u64 tx_cookies;	/* DTLS listener: HelloVerifyRequests sent */
 	__u64 rx_bad_cookie;	/* DTLS listener: wrong or stale cookies */
 	__u64 peer_moves;	/* DTLS: peer followed to a new address */
+	__u64 tx_flight_resent;	/* DTLS 1.2: last handshake flight datagrams resent */
 };
 
 struct tapsec_sock_info {
@@ -485,6 +486,7 @@ enum tapsec_stats_attr {
 	TAPSEC_A_STATS_TX_COOKIES,
 	TAPSEC_A_STATS_RX_BAD_COOKIE,
 	TAPSEC_A_STATS_PEER_MOVES,
+	TAPSEC_A_STATS_TX_FLIGHT_RESENT,
 	TAPSEC_A_STATS_PAD,
 
 	__TAPSEC_A_STATS_MAX,
