@@ -169,7 +169,9 @@ static void start_job(struct hs_worker *w, struct hs_job *job)
 /*
  * Fail the handshakes past their deadline and step those whose wake time
  * came (DTLS retransmissions); returns the milliseconds until the next
- * deadline or wake time, -1 if none.
+ * deadline or wake time, -1 if none.  The wait is computed after the
+ * steps, from the wake times they set: a job just stepped must be woken
+ * for its next retransmission and its deadline too, not only by I/O.
  */
 static int expire_jobs(struct hs_worker *w)
 {
@@ -180,14 +182,15 @@ static int expire_jobs(struct hs_worker *w)
 	hs_fail(&res, ETIMEDOUT, "handshake timed out");
 	for (job = w->active; job; job = next) {
 		next = job->next;
-		if (job->deadline <= now) {
+		if (job->deadline <= now)
 			finish_job(w, job, &res);
-			continue;
-		}
-		if (job->wake && job->wake <= now) {
+		else if (job->wake && job->wake <= now)
 			advance_job(w, job);	/* may finish it */
-			continue;
-		}
+	}
+	now = now_ms();
+	for (job = w->active; job; job = job->next) {
+		if (job->deadline <= now || (job->wake && job->wake <= now))
+			return 0;
 		if (job->deadline - now < wait)
 			wait = job->deadline - now;
 		if (job->wake && job->wake - now < wait)

@@ -138,14 +138,16 @@ spawn() {
 	BG_PID=$!
 }
 
-# wait_port PROTO STATE: until $BG_PID's network namespace has a socket of
-# PROTO (tcp, udp) on $PORT in STATE (hex, as /proc/net shows it), or
-# $BG_PID dies.  Reads /proc/PID/net/PROTO*: no process per poll.
+# wait_port PROTO STATE [TABLES]: until $BG_PID's network namespace has a
+# socket of PROTO (tcp, udp) on $PORT in STATE (hex, as /proc/net shows
+# it), or $BG_PID dies.  Reads /proc/PID/net/PROTO* (or only TABLES, e.g.
+# udp6): no process per poll.
 wait_port() {
 	local i f addr st hex
 	printf -v hex ':%04X' "$PORT"
 	for ((i = 0; i < 200; i++)); do
-		for f in "/proc/$BG_PID/net/$1" "/proc/$BG_PID/net/${1}6"; do
+		for f in ${3:-$1 ${1}6}; do
+			f=/proc/$BG_PID/net/$f
 			while read -r _ addr _ st _; do
 				[ "$st" = "$2" ] && [ "${addr: -5}" = "$hex" ] &&
 					return 0
@@ -160,6 +162,9 @@ wait_port() {
 
 wait_listen() { wait_port tcp 0A; }	# a TCP listener
 wait_udp() { wait_port udp 07; }	# a bound, unconnected UDP socket
+# gnutls-serv --udp binds 0.0.0.0, then ::.  A client of the second that
+# came first would get a port unreachable, and a failed handshake.
+wait_udp_dual() { wait_port udp 07 udp && wait_port udp 07 udp6; }
 
 # matches TEXT ERE: a line of TEXT matches ERE (bash, not grep: see ns).
 matches() {
@@ -745,7 +750,7 @@ client_dtls_gnutls() {
 	local out expected abc i host=$1
 	spawn "$S" gnutls-serv --udp --echo -p "$PORT" \
 		--x509certfile "$pki/server.pem" --x509keyfile "$pki/server.key"
-	wait_udp || return 1
+	wait_udp_dual || return 1
 	out=$(client "$host" "$PORT" --dtls --sni server.test --ciphers "$2" \
 		--send 'hello dtls\n' --read 11)
 	has "$out" "^version=dtls1\\.2 cipher=$2 .* peer_auth=1\$" \
@@ -791,7 +796,7 @@ client_dtls_psk() {
 	spawn "$S" gnutls-serv --udp --echo -p "$PORT" \
 		--pskpasswd "$work/pskpasswd" \
 		--priority 'NORMAL:-VERS-ALL:+VERS-DTLS1.2:+ECDHE-PSK:+DHE-PSK:+PSK'
-	wait_udp || return 1
+	wait_udp_dual || return 1
 	out=$(client "$SADDR" "$PORT" --dtls --psk "$PSK_ID" \
 		--send 'hello psk\n' --read 10)
 	has "$out" "^version=dtls1\\.2 .* peer=$PSK_ID resumed=0 peer_auth=1 psk=1\$" \
@@ -1014,7 +1019,7 @@ dtls_under_loss() {
 		spawn "$S" gnutls-serv --udp --echo -p "$PORT" \
 			--x509certfile "$pki/server.pem" \
 			--x509keyfile "$pki/server.key"
-		wait_udp || { netem_off; return 1; }
+		wait_udp_dual || { netem_off; return 1; }
 		before=$(($(netem_drops "$C" veth-c) + $(netem_drops "$S" veth-s)))
 		out=$(client "$SADDR" "$PORT" --dtls --sni server.test \
 			--timeout 50000)
