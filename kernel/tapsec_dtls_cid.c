@@ -177,12 +177,12 @@ static int tapsec_dtls_cid_rcv(struct sock *lsk, struct sk_buff *skb)
 	const u8 *p;
 	int len;
 
-	if (!t)
+	lens = t ? READ_ONCE(t->lens) : 0;
+	if (!lens)
 		return 1;
 	p = skb_header_pointer(skb, off, 1, buf);
 	if (!p || (p[0] & 0xf0) != TAPSEC_DTLS13_C_FIXED)
 		return 1;
-	lens = READ_ONCE(t->lens);
 	for_each_set_bit(len, &lens, TAPSEC_CID_MAX + 1) {
 		p = skb_header_pointer(skb, off, 1 + len, buf);
 		if (!p)
@@ -355,6 +355,9 @@ int tapsec_dtls_take_handed(struct tapsec_ctx *ctx, struct tapsec_dtls *dtls)
 	struct sk_buff *skb;
 	int len;
 
+	/* Every datagram read passes here: no lock while none waits. */
+	if (skb_queue_empty_lockless(&dtls->handed))
+		return 0;
 	skb = skb_dequeue(&dtls->handed);
 	if (!skb)
 		return 0;

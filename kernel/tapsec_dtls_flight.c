@@ -30,7 +30,8 @@
  * @until: jiffies after which they are not sent again
  * @read: the daemon read a datagram after them: the next send starts a
  *	new flight, and these are not the last one
- * @overflow: the flight had more than TAPSEC_FLIGHT_MAX datagrams
+ * @overflow: the flight had more than TAPSEC_FLIGHT_MAX datagrams, one
+ *	larger than any record, or one that could not be copied
  * @n: datagrams in @dgram
  * @len: their lengths
  * @dgram: the datagrams, as sent
@@ -69,12 +70,12 @@ void tapsec_dtls_flight_sent(struct sock *sk, struct tapsec_ctx *ctx,
 	struct tapsec_dtls_flight *f;
 	u8 *copy;
 
-	if (!dtls || !len || len > TAPSEC_DTLS_BUF_LEN)
+	if (!dtls || !len)
 		return;
 	mutex_lock(&dtls->tx_lock);
 	f = dtls->flight;
 	if (!f) {
-		f = kzalloc(sizeof(*f), GFP_KERNEL);
+		f = tapsec_fail_alloc() ? NULL : kzalloc(sizeof(*f), GFP_KERNEL);
 		dtls->flight = f;
 	}
 	if (!f)
@@ -83,12 +84,12 @@ void tapsec_dtls_flight_sent(struct sock *sk, struct tapsec_ctx *ctx,
 		tapsec_flight_clear(f);
 	if (f->overflow)
 		goto out;
-	if (f->n == TAPSEC_FLIGHT_MAX) {
+	if (f->n == TAPSEC_FLIGHT_MAX || len > TAPSEC_DTLS_BUF_LEN) {
 		tapsec_flight_clear(f);
 		f->overflow = true;
 		goto out;
 	}
-	copy = kmalloc(len, GFP_KERNEL);
+	copy = tapsec_fail_alloc() ? NULL : kmalloc(len, GFP_KERNEL);
 	if (copy && copy_from_iter(copy, len, &it) != len) {
 		kfree(copy);
 		copy = NULL;

@@ -9,9 +9,10 @@
  * DTLS 1.3 (RFC 9147 4): tapsec sends the unified header with a 16-bit
  * sequence number and a length, and the peer's connection ID when
  * TAPSEC_TX_CID set one; it takes 8- and 16-bit sequence numbers, with or
- * without a length, and requires TAPSEC_RX_CID's connection ID when set.  The header, with the
- * sequence number in clear, is the additional data; the sequence number
- * is then encrypted with a mask computed from the ciphertext (4.2.3).
+ * without a length, and requires TAPSEC_RX_CID's connection ID when set.
+ * The header, with the sequence number in clear, is the additional data;
+ * the sequence number is then encrypted with a mask computed from the
+ * ciphertext (4.2.3).
  *
  * A record that cannot be framed drops the rest of its datagram; one that
  * is framed but bad (epoch, replay, tag, content) drops only itself.
