@@ -997,6 +997,30 @@ netem_drops() {
 		echo "${BASH_REMATCH[1]}"
 }
 
+# The daemon's retransmission timer, twice in a row with nothing received
+# in between: tc drops the client's first two cookieless ClientHellos
+# (handshake type 1 at 28 + 13, empty session_id and cookie at 87 and 88)
+# and passes the third; the handshake completes only if the worker keeps
+# stepping GnuTLS on its timer alone.
+dtls_retransmit_twice() {
+	local out lost
+	spawn "$S" gnutls-serv --udp --echo -p "$PORT" \
+		--x509certfile "$pki/server.pem" --x509keyfile "$pki/server.key"
+	wait_udp_dual || return 1
+	ns "$C" tc qdisc replace dev veth-c root handle 1: prio &&
+		ns "$C" tc filter add dev veth-c parent 1: protocol ip prio 1 \
+			u32 match ip protocol 17 0xff match ip dport "$PORT" 0xffff \
+			match u8 0x16 0xff at 28 match u8 0x01 0xff at 41 \
+			match u8 0x00 0xff at 87 match u8 0x00 0xff at 88 \
+			action gact drop random determ ok 3 ||
+		{ netem_off; return 1; }
+	out=$(client "$SADDR" "$PORT" --dtls --sni server.test --timeout 20000)
+	lost=$(netem_drops "$C" veth-c)
+	netem_off
+	[ "$lost" = 2 ] || { echo "tc dropped ${lost:-?} ClientHellos, not 2"; return 1; }
+	has "$out" '^version=dtls1\.2 .* peer_auth=1$'
+}
+
 # DTLS 1.2 handshakes against gnutls-serv --udp with 20 % of the datagrams
 # lost each way: GnuTLS retransmits (the daemon's worker steps it on its
 # timer).  One gnutls-serv each: it serves one client at a time, until that
@@ -1119,7 +1143,7 @@ dtls_netem_duplicates() {
 	echo "$out"
 }
 
-tap_plan 67
+tap_plan 68
 hs_case client_openssl_tls13_aes128gcm client_openssl 1.3 aes128gcm TLS_AES_128_GCM_SHA256
 hs_case client_openssl_tls13_aes256gcm client_openssl 1.3 aes256gcm TLS_AES_256_GCM_SHA384
 hs_case client_openssl_tls13_chacha20 client_openssl 1.3 chacha20 TLS_CHACHA20_POLY1305_SHA256
@@ -1394,6 +1418,7 @@ hs_case server_dtls12_tapsec_client_psk server_dtls_tapsec_psk
 hs_case server_dtls_cookie_flood_no_state server_dtls_flood
 hs_case server_dtls_bad_cookie_answered server_dtls_bad_cookie
 hs_case client_dtls12_handshake_under_loss dtls_under_loss
+hs_case client_dtls12_retransmits_twice dtls_retransmit_twice
 hs_case server_dtls12_last_flight_lost_gnutls_cli \
 	server_dtls_last_flight_lost gnutls
 hs_case server_dtls12_last_flight_lost_openssl_s_client \
