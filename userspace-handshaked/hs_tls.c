@@ -57,6 +57,8 @@ struct hs_tls {
 	bool defer;		/* TAPSEC_VERIFY_DEFER: the chain goes up */
 	bool dtls;		/* DTLS over a datagram socket */
 	int io_errno;		/* errno of the last failed send or recv */
+	bool want_write;	/* the last call that would block was a send */
+	int rx_ready;		/* hs_pull_timeout()'s answer, -1: poll */
 	char verify_name[256];	/* the name the server must carry */
 	gnutls_psk_client_credentials_t psk_client;
 	gnutls_psk_server_credentials_t psk_server;
@@ -176,8 +178,12 @@ static ssize_t hs_pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
 	struct hs_tls *t = ptr;
 	ssize_t n = recv(t->fd, buf, len, MSG_DONTWAIT);
 
-	if (n < 0)
+	t->rx_ready = -1;
+	if (n < 0) {
 		t->io_errno = errno;
+		if (errno == EAGAIN)
+			t->want_write = false;
+	}
 	return n;
 }
 
@@ -191,23 +197,42 @@ static ssize_t hs_push(gnutls_transport_ptr_t ptr, const giovec_t *iov,
 	};
 	ssize_t n = sendmsg(t->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
 
-	if (n < 0)
+	if (n < 0) {
 		t->io_errno = errno;
+		if (errno == EAGAIN)
+			t->want_write = true;
+	}
 	return n;
 }
 
 /*
- * GnuTLS asks whether data is there.  A GNUTLS_NONBLOCK session does not
- * wait here (it returns GNUTLS_E_AGAIN and the event loop waits), and a
- * worker must never block: answer without waiting, whatever @ms says.
+ * GnuTLS asks whether a datagram is there (DTLS only).  A GNUTLS_NONBLOCK
+ * session does not wait here (it returns GNUTLS_E_AGAIN and the event loop
+ * waits), and a worker must never block: answer without waiting, whatever
+ * @ms says.
+ *
+ * The answer holds until the next read or step.  GnuTLS 3.7 asks twice in
+ * a row while it waits for the peer's last flight: "nothing" the first
+ * time sends it to check whether to retransmit, and "something" the
+ * second time makes it read the datagram into its handshake buffer and
+ * forget its own flight, but not read the message from there: the
+ * handshake then neither ends nor retransmits until it times out.  A
+ * datagram arriving between the two questions did that (one handshake in
+ * a hundred or so, always waiting for the server's Finished).
  */
 static int hs_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
 {
 	struct hs_tls *t = ptr;
 	struct pollfd pfd = { .fd = t->fd, .events = POLLIN };
+	int n;
 
 	(void)ms;
-	return poll(&pfd, 1, 0);
+	if (t->rx_ready >= 0)
+		return t->rx_ready;
+	n = poll(&pfd, 1, 0);
+	if (n >= 0)
+		t->rx_ready = n;
+	return n;
 }
 
 /*
@@ -1066,11 +1091,19 @@ enum hs_want hs_tls_step(struct hs_tls *t, struct hs_result *res)
 {
 	int ret, tries = 0;
 
+	t->want_write = false;
+	t->rx_ready = -1;
 	for (;;) {
 		ret = gnutls_handshake(t->session);
+		/*
+		 * Wait for what would have blocked, not for
+		 * gnutls_record_get_direction(): that says "write" after any
+		 * flush, also when a DTLS handshake waits for a datagram or
+		 * its retransmission timer, and a UDP socket is always
+		 * writable: the worker would spin until then.
+		 */
 		if (ret == GNUTLS_E_AGAIN)
-			return gnutls_record_get_direction(t->session) ?
-			       HS_WANT_WRITE : HS_WANT_READ;
+			return t->want_write ? HS_WANT_WRITE : HS_WANT_READ;
 		if (ret >= 0 || gnutls_error_is_fatal(ret))
 			break;
 		/* A warning alert, an interrupted call: carry on. */
