@@ -53,7 +53,8 @@ $(B)/bin/tapsec-handshaked: $(wildcard userspace-handshaked/*.[ch]) \
 	$(CC) $(USER_CFLAGS) -o $@ $(filter %.c,$^) $(PKG_NL) \
 		$(shell pkg-config --cflags --libs gnutls) -lpthread
 
-selftests: $(SELFTEST_BINS) $(B)/selftests/tapsec/hs_peer
+selftests: $(SELFTEST_BINS) $(B)/selftests/tapsec/hs_peer \
+	$(B)/selftests/tapsec/hs_late_ready.so
 
 $(B)/selftests/%_test: selftests/%_test.c $(NL_LIB_SRC) $(UAPI) \
 		$(wildcard selftests/lib/*.h)
@@ -65,6 +66,11 @@ $(B)/selftests/%_test: selftests/%_test.c $(NL_LIB_SRC) $(UAPI) \
 $(B)/selftests/tapsec/hs_peer: selftests/tapsec/hs_peer.c $(UAPI)
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -o $@ $<
+
+# Preloaded into tapsec-handshaked by handshake_test.sh (a timing race).
+$(B)/selftests/tapsec/hs_late_ready.so: selftests/tapsec/hs_late_ready.c
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -shared -fPIC -o $@ $< -ldl
 
 deps:
 	scripts/install-deps

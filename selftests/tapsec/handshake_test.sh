@@ -22,8 +22,10 @@
 #    cipher, IPv6, PSK) and openssl s_server -dtls1_2; tapsec servers
 #    (listen/accept, cookies) against openssl s_client -dtls1_2,
 #    gnutls-cli --udp and tapsec; a flood of forged-source ClientHellos
-#    that leaves no state; handshakes under 20 % loss; the replay window
-#    against netem duplication and reordering;
+#    that leaves no state; handshakes under 20 % loss; a server's last
+#    flight arriving between two readiness checks of the client's daemon
+#    (hs_late_ready.so); the replay window against netem duplication and
+#    reordering;
 #  - after the handshake, in the kernel: TLS 1.3 KeyUpdate both ways with
 #    openssl s_server's k/K, an exporter equal to openssl s_client's
 #    -keymatexport, and a TLS 1.2 renegotiation from openssl s_client's R
@@ -86,12 +88,14 @@ setup_netns() {
 	ip -n "$N" link set lo up
 }
 
-# start_daemon NETNS NAME: tapsec-handshaked with $pki/NAME.conf; its pid in
+# start_daemon NETNS NAME [VAR=VALUE...]: tapsec-handshaked with
+# $pki/NAME.conf and the VARs in its environment; its pid in
 # $work/NAME.pid, its log in $work/NAME.log.
 start_daemon() {
 	local ns=$1 name=$2 pid i
+	shift 2
 	rm -f "$work/$name.ready"
-	nsenter --net="/run/netns/$ns" "$daemon" -c "$pki/$name.conf" -v \
+	nsenter --net="/run/netns/$ns" env "$@" "$daemon" -c "$pki/$name.conf" -v \
 		--ready-file "$work/$name.ready" </dev/null \
 		>>"$work/$name.log" 2>&1 &
 	pid=$!
@@ -1021,6 +1025,49 @@ dtls_retransmit_twice() {
 	has "$out" '^version=dtls1\.2 .* peer_auth=1$'
 }
 
+# restart_client_daemon [VAR=VALUE...]: stop the client's daemon, start
+# another (start_daemon).  Call it in $(...): a daemon started in the
+# case's own shell would keep run_case waiting.
+restart_client_daemon() {
+	local i pid
+	pid=$(cat "$work/client.pid")
+	kill "$pid" 2>/dev/null
+	for ((i = 0; i < 100; i++)); do
+		[[ $(cat "/proc/$pid/stat" 2>/dev/null) =~ ^[0-9]+\ \(.*\)\ [^Z] ]] ||
+			break
+		sleep 0.05
+	done
+	start_daemon "$C" client "$@"
+}
+
+# While a DTLS client waits for the server's last flight, GnuTLS asks the
+# daemon twice in a row whether a datagram is there; the daemon must not
+# answer "no", then "yes" (hs_pull_timeout() in hs_tls.c).  With
+# hs_late_ready.so preloaded, the client's daemon answers its first
+# question after each datagram late and "no", so the server's next
+# datagrams arrive in between, every time.  Six handshakes must still
+# end within their 10 s.
+dtls_late_ready() {
+	local i out rc=0
+	out=$(restart_client_daemon \
+		LD_PRELOAD="$top/build/selftests/tapsec/hs_late_ready.so") ||
+		{ echo "$out"; return 1; }
+	spawn "$S" gnutls-serv --udp --echo -p "$PORT" \
+		--x509certfile "$pki/server.pem" --x509keyfile "$pki/server.key"
+	if wait_udp_dual; then
+		for ((i = 0; i < 6 && rc == 0; i++)); do
+			out=$(client "$SADDR" "$PORT" --dtls --sni server.test \
+				--timeout 10000 --send 'hello dtls\n' --read 11)
+			has "$out" '^version=dtls1\.2 .* peer_auth=1$' \
+				'^hello dtls$' || rc=1
+		done
+	else
+		rc=1
+	fi
+	out=$(restart_client_daemon) || { echo "$out"; rc=1; }
+	return $rc
+}
+
 # DTLS 1.2 handshakes against gnutls-serv --udp with 20 % of the datagrams
 # lost each way: GnuTLS retransmits (the daemon's worker steps it on its
 # timer).  One gnutls-serv each: it serves one client at a time, until that
@@ -1143,7 +1190,7 @@ dtls_netem_duplicates() {
 	echo "$out"
 }
 
-tap_plan 68
+tap_plan 69
 hs_case client_openssl_tls13_aes128gcm client_openssl 1.3 aes128gcm TLS_AES_128_GCM_SHA256
 hs_case client_openssl_tls13_aes256gcm client_openssl 1.3 aes256gcm TLS_AES_256_GCM_SHA384
 hs_case client_openssl_tls13_chacha20 client_openssl 1.3 chacha20 TLS_CHACHA20_POLY1305_SHA256
@@ -1419,6 +1466,7 @@ hs_case server_dtls_cookie_flood_no_state server_dtls_flood
 hs_case server_dtls_bad_cookie_answered server_dtls_bad_cookie
 hs_case client_dtls12_handshake_under_loss dtls_under_loss
 hs_case client_dtls12_retransmits_twice dtls_retransmit_twice
+hs_case client_dtls12_last_flight_between_checks dtls_late_ready
 hs_case server_dtls12_last_flight_lost_gnutls_cli \
 	server_dtls_last_flight_lost gnutls
 hs_case server_dtls12_last_flight_lost_openssl_s_client \
