@@ -166,9 +166,16 @@ wait_port() {
 
 wait_listen() { wait_port tcp 0A; }	# a TCP listener
 wait_udp() { wait_port udp 07; }	# a bound, unconnected UDP socket
-# gnutls-serv --udp binds 0.0.0.0, then ::.  A client of the second that
-# came first would get a port unreachable, and a failed handshake.
-wait_udp_dual() { wait_port udp 07 udp && wait_port udp 07 udp6; }
+# gnutls_serv_udp [ARGS...]: gnutls-serv --udp --echo on $PORT with ARGS
+# (default: the server certificate), once both its sockets are bound: it
+# binds 0.0.0.0, then ::, and a client of the second that came first
+# would get a port unreachable, and a failed handshake.
+gnutls_serv_udp() {
+	[ $# -gt 0 ] ||
+		set -- --x509certfile "$pki/server.pem" --x509keyfile "$pki/server.key"
+	spawn "$S" gnutls-serv --udp --echo -p "$PORT" "$@"
+	wait_port udp 07 udp && wait_port udp 07 udp6
+}
 
 # matches TEXT ERE: a line of TEXT matches ERE (bash, not grep: see ns).
 matches() {
@@ -752,9 +759,7 @@ setup
 # and one of 1400 bytes, each echoed in one record.
 client_dtls_gnutls() {
 	local out expected abc i host=$1
-	spawn "$S" gnutls-serv --udp --echo -p "$PORT" \
-		--x509certfile "$pki/server.pem" --x509keyfile "$pki/server.key"
-	wait_udp_dual || return 1
+	gnutls_serv_udp || return 1
 	out=$(client "$host" "$PORT" --dtls --sni server.test --ciphers "$2" \
 		--send 'hello dtls\n' --read 11)
 	has "$out" "^version=dtls1\\.2 cipher=$2 .* peer_auth=1\$" \
@@ -797,10 +802,9 @@ client_dtls_psk() {
 	# fail_psk_deleted took it out of the client's store.
 	ns "$C" "$ctl" psk add "$PSK_ID" <<<"$PSK_HEX" >/dev/null 2>&1
 	printf '%s:%s\n' "$PSK_ID" "$PSK_HEX" >"$work/pskpasswd"
-	spawn "$S" gnutls-serv --udp --echo -p "$PORT" \
-		--pskpasswd "$work/pskpasswd" \
-		--priority 'NORMAL:-VERS-ALL:+VERS-DTLS1.2:+ECDHE-PSK:+DHE-PSK:+PSK'
-	wait_udp_dual || return 1
+	gnutls_serv_udp --pskpasswd "$work/pskpasswd" \
+		--priority 'NORMAL:-VERS-ALL:+VERS-DTLS1.2:+ECDHE-PSK:+DHE-PSK:+PSK' ||
+		return 1
 	out=$(client "$SADDR" "$PORT" --dtls --psk "$PSK_ID" \
 		--send 'hello psk\n' --read 10)
 	has "$out" "^version=dtls1\\.2 .* peer=$PSK_ID resumed=0 peer_auth=1 psk=1\$" \
@@ -1008,9 +1012,7 @@ netem_drops() {
 # stepping GnuTLS on its timer alone.
 dtls_retransmit_twice() {
 	local out lost
-	spawn "$S" gnutls-serv --udp --echo -p "$PORT" \
-		--x509certfile "$pki/server.pem" --x509keyfile "$pki/server.key"
-	wait_udp_dual || return 1
+	gnutls_serv_udp || return 1
 	ns "$C" tc qdisc replace dev veth-c root handle 1: prio &&
 		ns "$C" tc filter add dev veth-c parent 1: protocol ip prio 1 \
 			u32 match ip protocol 17 0xff match ip dport "$PORT" 0xffff \
@@ -1052,9 +1054,7 @@ dtls_late_ready() {
 	out=$(restart_client_daemon \
 		LD_PRELOAD="$top/build/selftests/tapsec/hs_late_ready.so") ||
 		{ echo "$out"; return 1; }
-	spawn "$S" gnutls-serv --udp --echo -p "$PORT" \
-		--x509certfile "$pki/server.pem" --x509keyfile "$pki/server.key"
-	if wait_udp_dual; then
+	if gnutls_serv_udp; then
 		for ((i = 0; i < 6 && rc == 0; i++)); do
 			out=$(client "$SADDR" "$PORT" --dtls --sni server.test \
 				--timeout 10000 --send 'hello dtls\n' --read 11)
@@ -1087,10 +1087,7 @@ dtls_under_loss() {
 		{ netem_off; return 1; }
 	for ((i = 0; i < 8 && (ok < 3 || lost == 0); i++)); do
 		PORT=$((PORT + 1000))
-		spawn "$S" gnutls-serv --udp --echo -p "$PORT" \
-			--x509certfile "$pki/server.pem" \
-			--x509keyfile "$pki/server.key"
-		wait_udp_dual || { netem_off; return 1; }
+		gnutls_serv_udp || { netem_off; return 1; }
 		before=$(($(netem_drops "$C" veth-c) + $(netem_drops "$S" veth-s)))
 		out=$(client "$SADDR" "$PORT" --dtls --sni server.test \
 			--timeout 50000)
