@@ -100,6 +100,9 @@ static int tapsec_nl_put_stats(struct sk_buff *msg, int attr,
 	struct nlattr *nest = nla_nest_start(msg, attr);
 	unsigned int i;
 
+	/* One attribute per counter, in order, then the padding. */
+	BUILD_BUG_ON(TAPSEC_A_STATS_TX_RECORDS + TAPSEC_NR_COUNTERS !=
+		     TAPSEC_A_STATS_PAD);
 	if (!nest)
 		return -EMSGSIZE;
 	for (i = 0; i < TAPSEC_NR_COUNTERS; i++)

@@ -105,7 +105,7 @@ int tapsec_tls_take_seq(struct tapsec_ctx *ctx, struct tapsec_tls_dir *d,
 }
 
 /**
- * tapsec_tls_crypt() - seal or open the record in @buf, in place
+ * tapsec_tls_crypt() - seal or open the record in @buf
  * @d: the direction's key
  * @encrypt: seal when true, open when false
  * @buf: the record: header, explicit nonce (already in place), text, tag
@@ -113,12 +113,19 @@ int tapsec_tls_take_seq(struct tapsec_ctx *ctx, struct tapsec_tls_dir *d,
  * @type: its content type (TLS 1.2 additional data)
  * @textlen: bytes of text: the plaintext (TLS 1.2) or TLSInnerPlaintext
  *	(TLS 1.3), without the tag
+ * @ext: NULL to work in place.  Else, opening, where the output goes: a
+ *	first entry as long as the additional data (scratch: 5 bytes in TLS
+ *	1.3, 13 in TLS 1.2), then room for the text; @buf is left as it was.
+ *	Sealing, where the input comes from: the additional data (the header
+ *	in @buf in TLS 1.3, @d->aad in TLS 1.2), then the text; the output
+ *	goes to @buf.
  *
  * Return: 0, -EBADMSG when opening fails authentication, or another error.
  */
 int tapsec_tls_crypt(struct tapsec_tls_dir *d, bool encrypt, u8 *buf,
-		     u64 seq, u8 type, u32 textlen)
+		     u64 seq, u8 type, u32 textlen, struct scatterlist *ext)
 {
+	struct scatterlist *src, *dst;
 	u32 cryptlen = textlen + (encrypt ? 0 : TAPSEC_TAG_LEN);
 	u8 nonce[TAPSEC_NONCE_LEN];
 	struct scatterlist sg[2];
@@ -133,11 +140,13 @@ int tapsec_tls_crypt(struct tapsec_tls_dir *d, bool encrypt, u8 *buf,
 		tapsec_aead_xor_nonce(&d->aead, seq, nonce);
 	}
 
+	src = encrypt && ext ? ext : sg;
+	dst = !encrypt && ext ? ext : sg;
 	if (d->version == TAPSEC_TLS_1_3_VERSION) {
 		/* The additional data is the record header itself. */
 		sg_init_one(sg, buf, TAPSEC_TLS_HEADER_LEN + textlen +
 			    TAPSEC_TAG_LEN);
-		err = tapsec_aead_crypt(&d->aead, encrypt, sg, sg,
+		err = tapsec_aead_crypt(&d->aead, encrypt, src, dst,
 					TAPSEC_TLS_HEADER_LEN, cryptlen, nonce);
 	} else {
 		put_unaligned_be64(seq, d->aad);
@@ -148,11 +157,78 @@ int tapsec_tls_crypt(struct tapsec_tls_dir *d, bool encrypt, u8 *buf,
 		sg_set_buf(&sg[0], d->aad, TAPSEC_TLS12_AAD_LEN);
 		sg_set_buf(&sg[1], buf + TAPSEC_TLS_HEADER_LEN + d->explicit_len,
 			   textlen + TAPSEC_TAG_LEN);
-		err = tapsec_aead_crypt(&d->aead, encrypt, sg, sg,
+		err = tapsec_aead_crypt(&d->aead, encrypt, src, dst,
 					TAPSEC_TLS12_AAD_LEN, cryptlen, nonce);
 	}
 	memzero_explicit(nonce, sizeof(nonce));
 	return err;
+}
+
+/**
+ * tapsec_tls_pin() - take the pages of a user's buffer for the cipher
+ * @it: the buffer, user memory; advanced past what is taken
+ * @len: bytes to take
+ * @pages: set to the pages, TAPSEC_TLS_USER_PAGES at most
+ * @sgt: a table of TAPSEC_TLS_USER_PAGES + 2 entries, initialised here:
+ *	the first is left for the additional data, the next ones are set to
+ *	the pages' pieces, one more may follow them
+ *
+ * Writable pages when @it is a destination.  Release them with
+ * tapsec_tls_unpin().
+ *
+ * Return: pages taken, or 0 with @it as it was when the @len bytes cannot
+ * all be had (a fault, or more than TAPSEC_TLS_USER_PAGES pages).
+ */
+unsigned int tapsec_tls_pin(struct iov_iter *it, u32 len, struct page **pages,
+			    struct scatterlist *sgt)
+{
+	const unsigned int max = TAPSEC_TLS_USER_PAGES;
+	struct scatterlist *sg = sgt + 1;
+	unsigned int n = 0;
+	size_t got = 0;
+
+	sg_init_table(sgt, TAPSEC_TLS_USER_PAGES + 2);
+
+	while (got < len) {
+		size_t start;
+		ssize_t r;
+
+		if (n == max)
+			goto undo;
+		r = iov_iter_get_pages2(it, pages + n, len - got, max - n,
+					&start);
+		if (r <= 0)
+			goto undo;
+		got += r;
+		while (r > 0) {
+			size_t seg = min_t(size_t, r, PAGE_SIZE - start);
+
+			sg_set_page(&sg[n], pages[n], seg, start);
+			start = 0;
+			r -= seg;
+			n++;
+		}
+	}
+	return n;
+undo:
+	iov_iter_revert(it, got);
+	tapsec_tls_unpin(pages, n, false);
+	return 0;
+}
+
+/**
+ * tapsec_tls_unpin() - release what tapsec_tls_pin() took
+ * @pages: the pages
+ * @n: how many
+ * @dirty: they were written to
+ */
+void tapsec_tls_unpin(struct page **pages, unsigned int n, bool dirty)
+{
+	while (n--) {
+		if (dirty)
+			set_page_dirty_lock(pages[n]);
+		put_page(pages[n]);
+	}
 }
 
 static struct tapsec_tls *tapsec_tls_get(struct sock *sk,

@@ -27,6 +27,8 @@
 #define TAPSEC_TLS12_AAD_LEN		13
 #define TAPSEC_TLS12_EXPLICIT_LEN	8
 #define TAPSEC_TLS_LEGACY_VERSION	0x0303
+/* User pages one record may be sealed from or opened into */
+#define TAPSEC_TLS_USER_PAGES		16
 
 /**
  * struct tapsec_tls_dir - parameters of one direction
@@ -64,6 +66,10 @@ struct tapsec_tls_dir {
  * @err: sealing failed after a sequence number was spent: sending is over
  * @use: what the current key protected, and TAPSEC_KEY_LIMITS
  *	(tapsec_tls_limits.c)
+ * @inner_type: a TLS 1.3 record's inner content type when the record is
+ *	sealed from the sender's pages (tapsec_tls_tx.c)
+ * @pages: the sender's pages a record is sealed from
+ * @sg: the additional data, the sender's pages, @inner_type
  */
 struct tapsec_tls_tx {
 	struct tapsec_tls_dir d;
@@ -75,6 +81,9 @@ struct tapsec_tls_tx {
 	bool closed;
 	int err;
 	struct tapsec_key_use use;
+	u8 inner_type;
+	struct page *pages[TAPSEC_TLS_USER_PAGES];
+	struct scatterlist sg[TAPSEC_TLS_USER_PAGES + 2];
 };
 
 /**
@@ -91,6 +100,12 @@ struct tapsec_tls_tx {
  * @err: sticky fatal error (negative errno)
  * @peer_closed: close_notify received: end of file
  * @truncated: end of stream without close_notify, reported once
+ * @aad_out: where the cipher may put the additional data when a record is
+ *	opened into the reader's buffer (tapsec_tls_rx.c)
+ * @tail: the last byte of such a TLS 1.3 record: its inner content type,
+ *	or 0 when it is padded
+ * @pages: the reader's pages the record is opened into
+ * @sg: @aad_out, the reader's pages, @tail
  */
 struct tapsec_tls_rx {
 	struct tapsec_tls_dir d;
@@ -105,6 +120,10 @@ struct tapsec_tls_rx {
 	int err;
 	bool peer_closed;
 	bool truncated;
+	u8 aad_out[TAPSEC_TLS12_AAD_LEN];
+	u8 tail;
+	struct page *pages[TAPSEC_TLS_USER_PAGES];
+	struct scatterlist sg[TAPSEC_TLS_USER_PAGES + 2];
 };
 
 /**
@@ -150,7 +169,10 @@ void tapsec_tls_dir_wipe(struct tapsec_tls_dir *d);
 int tapsec_tls_take_seq(struct tapsec_ctx *ctx, struct tapsec_tls_dir *d,
 			u64 *seq);
 int tapsec_tls_crypt(struct tapsec_tls_dir *d, bool encrypt, u8 *buf,
-		     u64 seq, u8 type, u32 textlen);
+		     u64 seq, u8 type, u32 textlen, struct scatterlist *ext);
+unsigned int tapsec_tls_pin(struct iov_iter *it, u32 len, struct page **pages,
+			    struct scatterlist *sgt);
+void tapsec_tls_unpin(struct page **pages, unsigned int n, bool dirty);
 void *tapsec_tls_side_alloc(size_t size, size_t buf_len, size_t buf_off);
 void tapsec_tls_side_free(void *side, struct tapsec_tls_dir *d, u8 *buf);
 void tapsec_tls_free(struct tapsec_ctx *ctx);

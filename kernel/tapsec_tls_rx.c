@@ -5,10 +5,14 @@
  * Bytes move from TCP's receive queue into the socket's one record buffer
  * as they arrive (sk_data_ready, in softirq or from the backlog) until a
  * whole record is there; the rest stays queued in TCP, whose window then
- * paces the peer.  Records are opened in place by the reader, in process
- * context, and handed out from there; readers are woken only when a whole
- * record is in, so poll() reports readable only when data can be read.
+ * paces the peer.  Records are opened by the reader, in process context:
+ * application data the reader's buffer can hold whole goes straight into
+ * its pages (the record buffer keeps the ciphertext); anything else is
+ * opened in place and handed out from the record buffer.  Readers are
+ * woken only when a whole record is in, so poll() reports readable only
+ * when data can be read.
  */
+#include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
 #include <net/tcp.h>
@@ -159,8 +163,9 @@ void tapsec_tls_data_ready(struct sock *sk)
 		tls->saved_data_ready(sk);
 }
 
-/* Open the complete record in @rx->buf. */
-static int tapsec_tls_open(struct tapsec_ctx *ctx, struct tapsec_tls_rx *rx)
+/* Open the complete record in @rx->buf, sequence number @seq, in place. */
+static int tapsec_tls_open(struct tapsec_ctx *ctx, struct tapsec_tls_rx *rx,
+			   u64 seq)
 {
 	struct tapsec_tls_dir *d = &rx->d;
 	bool tls13 = d->version == TAPSEC_TLS_1_3_VERSION;
@@ -168,14 +173,10 @@ static int tapsec_tls_open(struct tapsec_ctx *ctx, struct tapsec_tls_rx *rx)
 	u32 poff = TAPSEC_TLS_HEADER_LEN + d->explicit_len;
 	u8 *buf = rx->buf;
 	u32 plen;
-	u64 seq;
 	int err;
 
-	err = tapsec_tls_take_seq(ctx, d, &seq);
-	if (err)
-		return err;
 	plen = clen - d->explicit_len - TAPSEC_TAG_LEN;
-	err = tapsec_tls_crypt(d, false, buf, seq, buf[0], plen);
+	err = tapsec_tls_crypt(d, false, buf, seq, buf[0], plen, NULL);
 	if (err == -EBADMSG) {
 		TAPSEC_COUNT(ctx, rx_bad_tag, 1);
 		return err;
@@ -217,6 +218,130 @@ static int tapsec_tls_open(struct tapsec_ctx *ctx, struct tapsec_tls_rx *rx)
 		TAPSEC_COUNT(ctx, close_notify_rx, 1);
 	}
 	return 0;
+}
+
+/*
+ * Application data bytes the complete record in @rx->buf would put in the
+ * reader's buffer if it were opened there (a TLS 1.3 record's inner type
+ * is taken to be application data, without padding); 0 when it cannot be:
+ * a peek, a kernel or splice reader, less @room than the record needs.
+ */
+static u32 tapsec_tls_direct_len(const struct tapsec_tls_rx *rx,
+				 const struct msghdr *msg, size_t room,
+				 int flags)
+{
+	const struct tapsec_tls_dir *d = &rx->d;
+	u32 plen = rx->need - TAPSEC_TLS_HEADER_LEN - d->explicit_len -
+		   TAPSEC_TAG_LEN;
+
+	if (d->version == TAPSEC_TLS_1_3_VERSION)
+		plen--;		/* the inner content type goes to rx->tail */
+	else if (rx->buf[0] != TAPSEC_RECORD_APPLICATION_DATA)
+		return 0;
+	if ((flags & MSG_PEEK) || !user_backed_iter(&msg->msg_iter) ||
+	    !plen || plen > room || plen > TAPSEC_TLS_MAX_PLAINTEXT)
+		return 0;
+	return plen;
+}
+
+/* Clear and give back the reader's @plen bytes in the @n pages of rx->sg. */
+static void tapsec_tls_rx_undo(struct tapsec_tls_rx *rx, struct iov_iter *to,
+			       unsigned int n, u32 plen)
+{
+	sg_zero_buffer(rx->sg + 1, n, plen, 0);
+	iov_iter_revert(to, plen);
+	tapsec_tls_unpin(rx->pages, n, true);
+}
+
+/*
+ * Open the complete record in @rx->buf, sequence number @seq, into the
+ * reader's buffer, @plen bytes of application data (tapsec_tls_direct_len).
+ * The record buffer keeps the ciphertext, so a record that turns out not
+ * to be such data (TLS 1.3 padding or another inner type) can still be
+ * opened in place, and the reader's buffer is cleared again: it never
+ * keeps plaintext that failed authentication or that the call does not
+ * return.  On success the pages stay taken, *@pinned of them.
+ *
+ * Return: 1 when the data is in the reader's buffer; 0 when the record is
+ * to be opened in place; or a negative errno.
+ */
+static int tapsec_tls_open_direct(struct tapsec_ctx *ctx,
+				  struct tapsec_tls_rx *rx, struct iov_iter *to,
+				  u64 seq, u32 plen, unsigned int *pinned)
+{
+	struct tapsec_tls_dir *d = &rx->d;
+	bool tls13 = d->version == TAPSEC_TLS_1_3_VERSION;
+	unsigned int n, last;
+	int err;
+
+	n = tapsec_tls_pin(to, plen, rx->pages, rx->sg);
+	if (!n)
+		return 0;
+	sg_set_buf(&rx->sg[0], rx->aad_out,
+		   tls13 ? TAPSEC_TLS_HEADER_LEN : TAPSEC_TLS12_AAD_LEN);
+	last = n;
+	if (tls13) {
+		rx->tail = 0;
+		sg_set_buf(&rx->sg[++last], &rx->tail, 1);
+	}
+	sg_mark_end(&rx->sg[last]);
+	err = tapsec_tls_crypt(d, false, rx->buf, seq, rx->buf[0],
+			       tls13 ? plen + 1 : plen, rx->sg);
+	if (!err && tls13 && rx->tail != TAPSEC_RECORD_APPLICATION_DATA)
+		err = 1;
+	if (err) {
+		tapsec_tls_rx_undo(rx, to, n, plen);
+		if (err == -EBADMSG)
+			TAPSEC_COUNT(ctx, rx_bad_tag, 1);
+		return err < 0 ? err : 0;
+	}
+	*pinned = n;
+	return 1;
+}
+
+/*
+ * Open the complete record in rx->buf: straight into the reader's buffer
+ * when it is application data that fits in @room, else in place.  @first:
+ * nothing was read yet in this call, so the content type is still to be
+ * told.
+ *
+ * Return: bytes put in the reader's buffer; 0 when the record was opened
+ * in place; or a negative errno.
+ */
+static int tapsec_tls_rx_open_record(struct tapsec_ctx *ctx,
+				     struct tapsec_tls_rx *rx,
+				     struct msghdr *msg, size_t room,
+				     int flags, bool first)
+{
+	unsigned int pinned;
+	u64 seq;
+	u32 plen;
+	int err;
+
+	err = tapsec_tls_take_seq(ctx, &rx->d, &seq);
+	if (err)
+		return err;
+	plen = tapsec_tls_direct_len(rx, msg, room, flags);
+	if (plen) {
+		err = tapsec_tls_open_direct(ctx, rx, &msg->msg_iter, seq,
+					     plen, &pinned);
+		if (err < 0)
+			return err;
+		if (err && first &&
+		    tapsec_tls_put_type(msg, TAPSEC_RECORD_APPLICATION_DATA)) {
+			/* Keep the record for a reader that can be told. */
+			tapsec_tls_rx_undo(rx, &msg->msg_iter, pinned, plen);
+			err = 0;
+		}
+		if (err) {
+			tapsec_tls_unpin(rx->pages, pinned, true);
+			TAPSEC_COUNT(ctx, rx_records, 1);
+			TAPSEC_COUNT(ctx, rx_bytes, plen);
+			TAPSEC_COUNT(ctx, rx_direct, 1);
+			return plen;
+		}
+	}
+	return tapsec_tls_open(ctx, rx, seq);
 }
 
 static void tapsec_tls_rx_next(struct tapsec_tls_rx *rx)
@@ -387,10 +512,21 @@ int tapsec_tls_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
 			}
 			if (rx->err)
 				continue;
-			err = tapsec_tls_open(ctx, rx);
-			if (err) {
+			err = tapsec_tls_rx_open_record(ctx, rx, msg,
+							len - copied, flags,
+							!type);
+			if (err < 0) {
 				tapsec_tls_record_error(sk, ctx, err);
 				break;
+			}
+			if (err) {
+				copied += err;
+				err = 0;
+				type = TAPSEC_RECORD_APPLICATION_DATA;
+				tapsec_tls_rx_next(rx);
+				tapsec_tls_rx_fill(sk, rx);
+				tapsec_tls_rx_update_ready(rx);
+				continue;
 			}
 			tapsec_tls_rx_update_ready(rx);
 			if (rx->peer_closed)

@@ -2,10 +2,13 @@
 /*
  * tapsec: TLS records on transmit.
  *
- * Data is copied once, from the sender into the one record buffer of the
- * socket, sealed in place and handed to TCP.  A sealed record TCP could
- * not take at once stays pending and goes out before anything else, from
- * the next send or, when TCP has room again, from a work item.
+ * A record that one send() fills or ends is sealed from the sender's
+ * pages straight into the one record buffer of the socket; anything else
+ * (a record that stays open for more, a kernel sender) is copied into the
+ * record buffer and sealed in place.  The sealed record is handed to TCP.
+ * A sealed record TCP could not take at once stays pending and goes out
+ * before anything else, from the next send or, when TCP has room again,
+ * from a work item.
  */
 #include <linux/slab.h>
 #include <linux/uio.h>
@@ -50,16 +53,13 @@ void tapsec_tls_tx_free(struct tapsec_tls_tx *tx)
 		tapsec_tls_side_free(tx, &tx->d, tx->buf);
 }
 
-/**
- * tapsec_tls_seal() - seal the open record in place
- * @ctx: the socket's context
- * @tx: its transmit side, without a pending record
- *
- * The record becomes the pending record.
- *
- * Return: 0 or a negative errno.
+/*
+ * Seal the open record into the record buffer: from its payload there
+ * (@src NULL), or from @src, tx->sg with the sender's pages from entry 1
+ * and room for the rest.  It becomes the pending record.
  */
-int tapsec_tls_seal(struct tapsec_ctx *ctx, struct tapsec_tls_tx *tx)
+static int __tapsec_tls_seal(struct tapsec_ctx *ctx, struct tapsec_tls_tx *tx,
+			     unsigned int src_pages)
 {
 	struct tapsec_tls_dir *d = &tx->d;
 	bool tls13 = d->version == TAPSEC_TLS_1_3_VERSION;
@@ -73,7 +73,10 @@ int tapsec_tls_seal(struct tapsec_ctx *ctx, struct tapsec_tls_tx *tx)
 	if (err)
 		return err;
 	if (tls13) {
-		buf[poff + plen] = tx->open_type;
+		if (src_pages)
+			tx->inner_type = tx->open_type;
+		else
+			buf[poff + plen] = tx->open_type;
 		clen = plen + 1 + TAPSEC_TAG_LEN;
 		buf[0] = TAPSEC_RECORD_APPLICATION_DATA;
 	} else {
@@ -86,8 +89,20 @@ int tapsec_tls_seal(struct tapsec_ctx *ctx, struct tapsec_tls_tx *tx)
 	if (d->explicit_len)	/* kTLS's explicit nonce: iv counts records */
 		memcpy(buf + TAPSEC_TLS_HEADER_LEN, d->aead.iv + 4,
 		       TAPSEC_TLS12_EXPLICIT_LEN);
+	if (src_pages) {
+		struct scatterlist *last = &tx->sg[src_pages];
+
+		if (tls13) {
+			sg_set_buf(&tx->sg[0], buf, TAPSEC_TLS_HEADER_LEN);
+			sg_set_buf(++last, &tx->inner_type, 1);
+		} else {
+			sg_set_buf(&tx->sg[0], d->aad, TAPSEC_TLS12_AAD_LEN);
+		}
+		sg_mark_end(last);
+	}
 	err = tapsec_tls_crypt(d, true, buf, seq, tx->open_type,
-			       tls13 ? plen + 1 : plen);
+			       tls13 ? plen + 1 : plen,
+			       src_pages ? tx->sg : NULL);
 	if (err) {
 		/* The sequence number is spent: the stream cannot go on. */
 		tx->err = err;
@@ -136,6 +151,41 @@ int tapsec_tls_push(struct sock *sk, struct tapsec_tls_tx *tx, int flags)
 		tx->pend_len -= ret;
 	}
 	return 0;
+}
+
+/**
+ * tapsec_tls_seal() - seal the open record in place
+ * @ctx: the socket's context
+ * @tx: its transmit side, without a pending record
+ *
+ * The record becomes the pending record.
+ *
+ * Return: 0 or a negative errno.
+ */
+int tapsec_tls_seal(struct tapsec_ctx *ctx, struct tapsec_tls_tx *tx)
+{
+	return __tapsec_tls_seal(ctx, tx, 0);
+}
+
+/*
+ * Seal a record of the sender's next @plen bytes, from its pages: 1 when
+ * it is the pending record; 0 when they cannot be had, nothing taken; or a
+ * negative errno.
+ */
+static int tapsec_tls_seal_from(struct tapsec_ctx *ctx,
+				struct tapsec_tls_tx *tx, struct iov_iter *from,
+				u32 plen)
+{
+	unsigned int n;
+	int err;
+
+	n = tapsec_tls_pin(from, plen, tx->pages, tx->sg);
+	if (!n)
+		return 0;
+	tx->open_len = plen;
+	err = __tapsec_tls_seal(ctx, tx, n);
+	tapsec_tls_unpin(tx->pages, n, false);
+	return err ?: 1;
 }
 
 static int tapsec_tls_seal_push(struct sock *sk, struct tapsec_ctx *ctx,
@@ -362,6 +412,25 @@ int tapsec_tls_sendmsg(struct sock *sk, struct tapsec_ctx *ctx,
 				 TAPSEC_TLS_MAX_PLAINTEXT - tx->open_len);
 		size_t got;
 
+		/* A whole record from the sender's pages, when it ends now */
+		if (!tx->open_len && user_backed_iter(&msg->msg_iter) &&
+		    (n == TAPSEC_TLS_MAX_PLAINTEXT ||
+		     (n == msg_data_left(msg) && !more))) {
+			err = tapsec_tls_seal_from(ctx, tx, &msg->msg_iter, n);
+			if (err < 0)
+				break;
+			if (err) {
+				copied += n;
+				TAPSEC_COUNT(ctx, tx_direct, 1);
+				err = tapsec_tls_push(sk, tx, msg_data_left(msg) ?
+						      flags | MSG_MORE : flags);
+				if (!err)
+					err = tapsec_tls_tx_limits(sk, ctx, flags);
+				if (err)
+					break;
+				continue;
+			}
+		}
 		got = copy_from_iter(tx->buf + poff + tx->open_len, n,
 				     &msg->msg_iter);
 		tx->open_len += got;

@@ -1646,6 +1646,195 @@ TEST_F(bad, empty_records)
 	BYSTANDER_OK();
 }
 
+/*
+ * Opening into the reader's buffer.  Application data goes straight into
+ * the reader's pages when the whole record fits there (rx_direct counts
+ * those records); a record that cannot (a peek, too little room, a buffer
+ * in too many pieces, a reader that cannot be told the type) is opened in
+ * place and copied.  Either way the reader gets the same bytes, and its
+ * buffer past what recv() returns never holds plaintext: not of a record
+ * that failed authentication, not of a record of another type or with
+ * padding that was opened there first.
+ */
+#define FILL		0xa5
+#define BIG		(MAX_PLAIN + 4096)
+#define PIECES		20
+
+static bool fill_or_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != FILL && p[i])
+			return false;
+	return true;
+}
+
+static bool untouched(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != FILL)
+			return false;
+	return true;
+}
+
+/* Read one record of @len bytes of stream(@seed) into @n pieces of @each. */
+static void recv_pieces(struct __test_metadata *_metadata, int fd,
+			uint8_t *area, int n, size_t each, size_t len,
+			unsigned int seed)
+{
+	struct iovec iov[PIECES];
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = n };
+	size_t got = 0;
+	int i;
+
+	/* One piece per page, none starting at its page's start. */
+	for (i = 0; i < n; i++) {
+		iov[i].iov_base = area + i * 4096 + 100;
+		iov[i].iov_len = each;
+	}
+	ASSERT_EQ(len, recvmsg(fd, &mh, 0)) TH_LOG("%s", strerror(errno));
+	for (i = 0; i < n && got < len; i++) {
+		size_t k = len - got < each ? len - got : each;
+
+		EXPECT_EQ(0, memcmp(iov[i].iov_base, stream(seed) + got, k));
+		got += k;
+	}
+}
+
+TEST_F(bad, direct_open)
+{
+	uint8_t *buf = malloc(BIG), *area = aligned_alloc(4096, PIECES * 4096);
+	char cbuf[1];
+	struct iovec iov = { .iov_base = buf, .iov_len = BIG };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, area);
+	NEED_AF_ALG();
+	/* A whole record into a bigger buffer: nothing past it touched. */
+	send_alg(_metadata, self, 0, T_DATA, stream(50), MAX_PLAIN, 0);
+	memset(buf, FILL, BIG);
+	ASSERT_EQ(MAX_PLAIN, recv(self->vfd, buf, BIG, 0));
+	EXPECT_EQ(0, memcmp(buf, stream(50), MAX_PLAIN));
+	EXPECT_TRUE(untouched(buf + MAX_PLAIN, BIG - MAX_PLAIN));
+	EXPECT_EQ(1, CNT(self->vfd, rx_direct));
+
+	/* A peek opens the record in place; the read copies from there. */
+	send_alg(_metadata, self, 1, T_DATA, stream(51), 1000, 0);
+	ASSERT_EQ(1000, recv(self->vfd, buf, BIG, MSG_PEEK));
+	EXPECT_EQ(0, memcmp(buf, stream(51), 1000));
+	ASSERT_EQ(1000, recv(self->vfd, buf, BIG, 0));
+	EXPECT_EQ(0, memcmp(buf, stream(51), 1000));
+	EXPECT_EQ(1, CNT(self->vfd, rx_direct));
+
+	/* One byte too little room: copied, over two reads. */
+	send_alg(_metadata, self, 2, T_DATA, stream(52), 1000, 0);
+	ASSERT_EQ(999, recv(self->vfd, buf, 999, 0));
+	ASSERT_EQ(1, recv(self->vfd, buf + 999, 1, 0));
+	EXPECT_EQ(0, memcmp(buf, stream(52), 1000));
+	EXPECT_EQ(1, CNT(self->vfd, rx_direct));
+
+	/* More pieces than a record may be opened into: copied. */
+	send_alg(_metadata, self, 3, T_DATA, stream(53), MAX_PLAIN, 0);
+	recv_pieces(_metadata, self->vfd, area, PIECES, 1000, MAX_PLAIN, 53);
+	EXPECT_EQ(1, CNT(self->vfd, rx_direct));
+	/* Fewer, bigger pieces: opened into them. */
+	send_alg(_metadata, self, 4, T_DATA, stream(54), MAX_PLAIN, 0);
+	recv_pieces(_metadata, self->vfd, area, 10, 2000, MAX_PLAIN, 54);
+	EXPECT_EQ(2, CNT(self->vfd, rx_direct));
+
+	/*
+	 * No room for the type: EIO, nothing left in the buffer, and the
+	 * record waits for a reader that can be told.
+	 */
+	send_alg(_metadata, self, 5, T_DATA, stream(55), 3000, 0);
+	ASSERT_NE(0, wait_fd(self->vfd, POLLIN, WAIT_MS));
+	memset(buf, FILL, BIG);
+	EXPECT_EQ(-1, recvmsg(self->vfd, &mh, 0));
+	EXPECT_EQ(EIO, errno);
+	EXPECT_TRUE(fill_or_zero(buf, BIG));
+	ASSERT_EQ(3000, recv(self->vfd, buf, BIG, 0));
+	EXPECT_EQ(0, memcmp(buf, stream(55), 3000));
+	EXPECT_EQ(2, CNT(self->vfd, rx_direct));
+	EXPECT_EQ(6, CNT(self->vfd, rx_records));
+	EXPECT_EQ(0, CNT(self->vfd, rx_bad_record));
+	free(area);
+	free(buf);
+	BYSTANDER_OK();
+}
+
+/* A forged record leaves none of its plaintext in the reader's buffer. */
+TEST_F(bad, direct_bad_tag_wiped)
+{
+	uint8_t *buf = malloc(BIG);
+
+	ASSERT_NE(NULL, buf);
+	memset(buf, FILL, BIG);
+	send_mutated(_metadata, self, RECLEN(0) - 1, 0x01);
+	ASSERT_NE(0, wait_fd(self->vfd, POLLIN, WAIT_MS));
+	EXPECT_EQ(-1, recv(self->vfd, buf, BIG, 0));
+	EXPECT_EQ(EBADMSG, errno);
+	EXPECT_TRUE(fill_or_zero(buf, BIG));
+	EXPECT_EQ(1, CNT(self->vfd, rx_bad_tag));
+	EXPECT_EQ(0, CNT(self->vfd, rx_direct));
+
+	/* The same behind a good record, in one read. */
+	ASSERT_EQ(0, bad_victim(self, &self->k));
+	memset(buf, FILL, BIG);
+	ASSERT_EQ(RECLEN(0), send(self->rfd, REC(0), RECLEN(0), 0));
+	send_mutated(_metadata, self, RECLEN(0) + RECLEN(1) - 1, 0x01);
+	usleep(20000);
+	ASSERT_EQ(bad_specs[0].len, recv(self->vfd, buf, BIG, 0));
+	EXPECT_EQ(0, memcmp(buf, stream(bad_specs[0].seed), bad_specs[0].len));
+	EXPECT_TRUE(fill_or_zero(buf + bad_specs[0].len,
+				 BIG - bad_specs[0].len));
+	EXPECT_EQ(1, CNT(self->vfd, rx_direct));
+	expect_dead(_metadata, self->vfd, EBADMSG);
+	free(buf);
+	BYSTANDER_OK();
+}
+
+/*
+ * TLS 1.3: a record's inner type is known only once it is open.  A
+ * handshake record after data, and a padded data record, were opened into
+ * the reader's buffer first; they come out right, and nothing of them
+ * stays where the previous read's data ended.
+ */
+TEST_F(bad, direct_tls13_other_type)
+{
+	uint8_t *buf = malloc(BIG);
+	int type;
+
+	ASSERT_NE(NULL, buf);
+	if (variant->version != TLS13)
+		SKIP(free(buf); return, "TLS 1.3 only");
+	NEED_AF_ALG();
+	send_alg(_metadata, self, 0, T_DATA, stream(60), 100, 0);
+	send_alg(_metadata, self, 1, T_HANDSHAKE, stream(61), 10, 0);
+	send_alg(_metadata, self, 2, T_DATA, stream(62), 100, 10);
+	ASSERT_NE(0, wait_fd(self->vfd, POLLIN, WAIT_MS));
+	usleep(20000);	/* all three are in */
+	memset(buf, FILL, BIG);
+	ASSERT_EQ(100, recv_type(self->vfd, SOL_TAPSEC, buf, BIG, &type, 0));
+	EXPECT_EQ(T_DATA, type);
+	EXPECT_EQ(0, memcmp(buf, stream(60), 100));
+	EXPECT_TRUE(fill_or_zero(buf + 100, BIG - 100));
+	ASSERT_EQ(10, recv_type(self->vfd, SOL_TAPSEC, buf, BIG, &type, 0));
+	EXPECT_EQ(T_HANDSHAKE, type);
+	EXPECT_EQ(0, memcmp(buf, stream(61), 10));
+	memset(buf, FILL, BIG);
+	ASSERT_EQ(100, recv_type(self->vfd, SOL_TAPSEC, buf, BIG, &type, 0));
+	EXPECT_EQ(T_DATA, type);
+	EXPECT_EQ(0, memcmp(buf, stream(62), 100));
+	EXPECT_TRUE(fill_or_zero(buf + 100, BIG - 100));
+	EXPECT_EQ(1, CNT(self->vfd, rx_direct));
+	EXPECT_EQ(3, CNT(self->vfd, rx_records));
+	free(buf);
+	BYSTANDER_OK();
+}
+
 /* ================================================================== */
 /* 4. Socket behaviour                                                  */
 
@@ -1765,7 +1954,7 @@ TEST_F(sk, nonblocking_send_full)
 	size_t sent = 0, got = 0, chunk = 100000;
 	uint8_t *buf = malloc(256 << 10);
 	int sndbuf = 65536, rounds = 0;
-	bool full = false;
+	bool full = false, quiet = false;
 
 	ASSERT_NE(NULL, buf);
 	/* Small fixed buffers, so that 4 MiB is far more than fits. */
@@ -1777,9 +1966,17 @@ TEST_F(sk, nonblocking_send_full)
 		if (r < 0) {
 			ASSERT_EQ(EAGAIN, errno) TH_LOG("%s", strerror(errno));
 			full = true;
-			/* Try again a little later: still full, still EAGAIN. */
-			if (++rounds == 3)
-				break;
+			/*
+			 * Full: poll says so.  The peer's TCP may still take
+			 * in (and acknowledge) what it had in flight, and then
+			 * there is room again, so fill that first and look
+			 * again a little later.
+			 */
+			if (!(wait_fd(self->tfd, POLLOUT, 0) & POLLOUT)) {
+				quiet = true;
+				if (++rounds == 3)
+					break;
+			}
 			usleep(20000);
 			continue;
 		}
@@ -1788,7 +1985,7 @@ TEST_F(sk, nonblocking_send_full)
 		sent += r;
 	}
 	ASSERT_TRUE(full) TH_LOG("4 MiB went into a peer that does not read");
-	EXPECT_EQ(0, wait_fd(self->tfd, POLLOUT, 0) & POLLOUT);
+	EXPECT_TRUE(quiet) TH_LOG("writable whenever send() said EAGAIN");
 
 	/* Drain: exactly the accepted bytes arrive, in order, all of them. */
 	while (got < sent) {
@@ -2010,6 +2207,8 @@ TEST_F(sk, sendfile)
 	EXPECT_EQ(5000, read_exact(self->kfd, buf, 5000, WAIT_MS))
 		TH_LOG("data of a sendfile past EOF is held back");
 	EXPECT_EQ(0, memcmp(buf, stream(10), 5000));
+	/* The page cache's pages are copied, never sealed from. */
+	EXPECT_EQ(0, CNT(self->tfd, tx_direct));
 	close(file);
 	free(buf);
 	XFER(self->tfd, self->kfd, 100, 11);
@@ -2115,6 +2314,55 @@ TEST_F(sk, msg_more)
 	EXPECT_EQ(6, CNT(t, tx_records));
 	close(t);
 	close(r);
+}
+
+/*
+ * A record that one send() fills or ends is sealed straight from the
+ * sender's pages (tx_direct counts it); one that stays open for more, or
+ * that would take more pieces of the sender's buffer than a record may be
+ * sealed from, is copied first.  kTLS reads the same bytes either way.
+ */
+TEST_F(sk, direct_seal)
+{
+	uint8_t *area = aligned_alloc(4096, PIECES * 4096);
+	uint8_t *got = malloc(2 * MAX_PLAIN);
+	struct iovec iov[PIECES];
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = PIECES };
+	int i;
+
+	ASSERT_NE(NULL, area);
+	ASSERT_NE(NULL, got);
+	/* A full record, then the end of the send: both from the pages. */
+	ASSERT_EQ(MAX_PLAIN + 100, send(self->tfd, stream(70), MAX_PLAIN + 100, 0));
+	ASSERT_EQ(MAX_PLAIN + 100, read_exact(self->kfd, got, MAX_PLAIN + 100,
+					      WAIT_MS));
+	EXPECT_EQ(0, memcmp(got, stream(70), MAX_PLAIN + 100));
+	EXPECT_EQ(2, CNT(self->tfd, tx_direct));
+
+	/* A record left open with MSG_MORE is copied. */
+	ASSERT_EQ(100, send(self->tfd, stream(71), 100, MSG_MORE));
+	ASSERT_EQ(100, send(self->tfd, stream(71) + 100, 100, 0));
+	ASSERT_EQ(200, read_exact(self->kfd, got, 200, WAIT_MS));
+	EXPECT_EQ(0, memcmp(got, stream(71), 200));
+	EXPECT_EQ(2, CNT(self->tfd, tx_direct));
+
+	/*
+	 * 20 pieces of 1000 bytes, one per page: the first record would take
+	 * 17 pages and is copied, the last 3616 bytes (4 pages) are not.
+	 */
+	for (i = 0; i < PIECES; i++) {
+		iov[i].iov_base = area + i * 4096 + 100;
+		iov[i].iov_len = 1000;
+		memcpy(iov[i].iov_base, stream(72) + i * 1000, 1000);
+	}
+	ASSERT_EQ(PIECES * 1000, sendmsg(self->tfd, &mh, 0));
+	ASSERT_EQ(PIECES * 1000, read_exact(self->kfd, got, PIECES * 1000,
+					    WAIT_MS));
+	EXPECT_EQ(0, memcmp(got, stream(72), PIECES * 1000));
+	EXPECT_EQ(3, CNT(self->tfd, tx_direct));
+	EXPECT_EQ(5, CNT(self->tfd, tx_records));
+	free(area);
+	free(got);
 }
 
 /* A record type set by cmsg on send arrives at kTLS with that type. */

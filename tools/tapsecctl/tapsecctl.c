@@ -51,7 +51,8 @@ static const char *const counter_names[] = {
 	"key_exhausted", "close_notify_tx", "close_notify_rx",
 	"hs_done", "hs_failed", "rx_post_handshake", "tx_key_updates",
 	"rx_key_updates", "rx_replayed", "rx_bad_epoch", "tx_cookies",
-	"rx_bad_cookie", "peer_moves", "tx_flight_resent",
+	"rx_bad_cookie", "peer_moves", "tx_flight_resent", "rx_direct",
+	"tx_direct",
 };
 
 _Static_assert(sizeof(counter_names) / sizeof(counter_names[0]) ==

@@ -365,6 +365,8 @@ struct tapsec_counters {
 	__u64 rx_bad_cookie;	/* DTLS listener: wrong or stale cookies */
 	__u64 peer_moves;	/* DTLS: peer followed to a new address */
 	__u64 tx_flight_resent;	/* DTLS 1.2: last handshake flight datagrams resent */
+	__u64 rx_direct;	/* TLS: records opened into the reader's buffer */
+	__u64 tx_direct;	/* TLS: records sealed from the sender's buffer */
 };
 
 struct tapsec_sock_info {
@@ -487,6 +489,8 @@ enum tapsec_stats_attr {
 	TAPSEC_A_STATS_RX_BAD_COOKIE,
 	TAPSEC_A_STATS_PEER_MOVES,
 	TAPSEC_A_STATS_TX_FLIGHT_RESENT,
+	TAPSEC_A_STATS_RX_DIRECT,
+	TAPSEC_A_STATS_TX_DIRECT,
 	TAPSEC_A_STATS_PAD,
 
 	__TAPSEC_A_STATS_MAX,
