@@ -55,8 +55,9 @@ void tapsec_tls_tx_free(struct tapsec_tls_tx *tx)
 
 /*
  * Seal the open record into the record buffer: from its payload there
- * (@src NULL), or from @src, tx->sg with the sender's pages from entry 1
- * and room for the rest.  It becomes the pending record.
+ * (@src_pages 0), or from tx->sg, which holds @src_pages pages of the
+ * sender's from entry 1 and room for the rest.  It becomes the pending
+ * record.
  */
 static int __tapsec_tls_seal(struct tapsec_ctx *ctx, struct tapsec_tls_tx *tx,
 			     unsigned int src_pages)
@@ -185,6 +186,8 @@ static int tapsec_tls_seal_from(struct tapsec_ctx *ctx,
 	tx->open_len = plen;
 	err = __tapsec_tls_seal(ctx, tx, n);
 	tapsec_tls_unpin(tx->pages, n, false);
+	if (err)
+		tx->open_len = 0;	/* the bytes were not taken */
 	return err ?: 1;
 }
 
@@ -410,40 +413,40 @@ int tapsec_tls_sendmsg(struct sock *sk, struct tapsec_ctx *ctx,
 		}
 		size_t n = min_t(size_t, msg_data_left(msg),
 				 TAPSEC_TLS_MAX_PLAINTEXT - tx->open_len);
-		size_t got;
+		int sealed = 0;
 
 		/* A whole record from the sender's pages, when it ends now */
 		if (!tx->open_len && user_backed_iter(&msg->msg_iter) &&
 		    (n == TAPSEC_TLS_MAX_PLAINTEXT ||
 		     (n == msg_data_left(msg) && !more))) {
-			err = tapsec_tls_seal_from(ctx, tx, &msg->msg_iter, n);
-			if (err < 0)
+			sealed = tapsec_tls_seal_from(ctx, tx, &msg->msg_iter, n);
+			if (sealed < 0) {
+				err = sealed;
 				break;
-			if (err) {
+			}
+			if (sealed) {
 				copied += n;
 				TAPSEC_COUNT(ctx, tx_direct, 1);
-				err = tapsec_tls_push(sk, tx, msg_data_left(msg) ?
-						      flags | MSG_MORE : flags);
-				if (!err)
-					err = tapsec_tls_tx_limits(sk, ctx, flags);
-				if (err)
-					break;
-				continue;
 			}
 		}
-		got = copy_from_iter(tx->buf + poff + tx->open_len, n,
-				     &msg->msg_iter);
-		tx->open_len += got;
-		copied += got;
-		if (got != n) {
-			err = -EFAULT;
-			break;
+		if (!sealed) {
+			size_t got = copy_from_iter(tx->buf + poff + tx->open_len,
+						    n, &msg->msg_iter);
+
+			tx->open_len += got;
+			copied += got;
+			if (got != n) {
+				err = -EFAULT;
+				break;
+			}
+			if (tx->open_len < TAPSEC_TLS_MAX_PLAINTEXT &&
+			    (msg_data_left(msg) || more))
+				continue;
+			err = tapsec_tls_seal(ctx, tx);
 		}
-		if (tx->open_len < TAPSEC_TLS_MAX_PLAINTEXT &&
-		    (msg_data_left(msg) || more))
-			continue;
-		err = tapsec_tls_seal_push(sk, ctx, tx,
-					   msg_data_left(msg) ? flags | MSG_MORE : flags);
+		if (!err)
+			err = tapsec_tls_push(sk, tx, msg_data_left(msg) ?
+					      flags | MSG_MORE : flags);
 		if (!err)
 			err = tapsec_tls_tx_limits(sk, ctx, flags);
 		if (err)
