@@ -353,7 +353,7 @@ static int tapsec_tls_set_rx(struct sock *sk, struct tapsec_ctx *ctx,
 	WRITE_ONCE(ctx->rcvlowat, READ_ONCE(sk->sk_rcvlowat));
 	WRITE_ONCE(sk->sk_rcvlowat, 1);
 	/* Bytes TCP queued before the key was there. */
-	tapsec_tls_rx_fill(sk, rx);
+	tapsec_tls_rx_fill(sk, rx, true);
 	if (tapsec_tls_rx_readable(rx))
 		tls->saved_data_ready(sk);
 	return 0;

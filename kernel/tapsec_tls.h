@@ -97,6 +97,8 @@ struct tapsec_tls_tx {
  * @data_off: offset of plaintext not yet handed out
  * @data_len: bytes of it
  * @ready: a complete record, plaintext or an error is waiting (for poll)
+ * @queued: the rest of the record whose header is in @buf is in TCP's
+ *	receive queue, for the reader to move
  * @err: sticky fatal error (negative errno)
  * @peer_closed: close_notify received: end of file
  * @truncated: end of stream without close_notify, reported once
@@ -117,6 +119,7 @@ struct tapsec_tls_rx {
 	u32 data_off;
 	u32 data_len;
 	bool ready;
+	bool queued;
 	int err;
 	bool peer_closed;
 	bool truncated;
@@ -204,7 +207,8 @@ int tapsec_tls_cmsg_type(struct msghdr *msg, u8 *type);
 int tapsec_tls_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
 		       struct msghdr *msg, size_t len, int flags);
 void tapsec_tls_data_ready(struct sock *sk);
-void tapsec_tls_rx_fill(struct sock *sk, struct tapsec_tls_rx *rx);
+void tapsec_tls_rx_fill(struct sock *sk, struct tapsec_tls_rx *rx,
+			bool reader);
 bool tapsec_tls_rx_readable(const struct tapsec_tls_rx *rx);
 int tapsec_tls_rx_alloc(struct tapsec_tls_rx **rxp);
 void tapsec_tls_rx_free(struct tapsec_tls_rx *rx);

@@ -2,9 +2,13 @@
 /*
  * tapsec: TLS records on receive.
  *
- * Bytes move from TCP's receive queue into the socket's one record buffer
- * as they arrive (sk_data_ready, in softirq or from the backlog) until a
- * whole record is there; the rest stays queued in TCP, whose window then
+ * sk_data_ready (in softirq or from the backlog) takes the header of the
+ * next record out of TCP's receive queue into the socket's one record
+ * buffer.  When the body is all queued too it stays there for the reader
+ * to move, so that the copy runs on the reader's CPU rather than in the
+ * softirq of the sender's (loopback) or of the NIC queue's; the bytes of
+ * a record not all there yet are moved as they come.  Records after the
+ * current one stay queued in TCP, whose window then
  * paces the peer.  Records are opened by the reader, in process context:
  * application data the reader's buffer can hold whole goes straight into
  * its pages (the record buffer keeps the ciphertext); anything else is
@@ -61,7 +65,8 @@ bool tapsec_tls_rx_readable(const struct tapsec_tls_rx *rx)
 static void tapsec_tls_rx_update_ready(struct tapsec_tls_rx *rx)
 {
 	WRITE_ONCE(rx->ready, rx->err || rx->peer_closed ||
-		   (rx->opened && rx->data_len) || rx->have == rx->need);
+		   (rx->opened && rx->data_len) || rx->have == rx->need ||
+		   rx->queued);
 }
 
 /* Check a complete header; returns 0 or the error the record earns. */
@@ -95,6 +100,7 @@ static int tapsec_tls_check_header(struct tapsec_ctx *ctx,
 struct tapsec_tls_reader {
 	struct tapsec_ctx *ctx;
 	struct tapsec_tls_rx *rx;
+	u32 upto;
 	int err;
 };
 
@@ -103,7 +109,8 @@ static int tapsec_tls_rx_actor(read_descriptor_t *desc, struct sk_buff *skb,
 {
 	struct tapsec_tls_reader *r = desc->arg.data;
 	struct tapsec_tls_rx *rx = r->rx;
-	size_t take = min_t(size_t, len, rx->need - rx->have);
+	u32 end = min(rx->need, r->upto);
+	size_t take = rx->have < end ? min_t(size_t, len, end - rx->have) : 0;
 
 	if (r->err || !take) {
 		desc->count = 0;
@@ -117,31 +124,69 @@ static int tapsec_tls_rx_actor(read_descriptor_t *desc, struct sk_buff *skb,
 	if (rx->have == TAPSEC_TLS_HEADER_LEN &&
 	    rx->need == TAPSEC_TLS_HEADER_LEN)
 		r->err = tapsec_tls_check_header(r->ctx, rx);
-	if (rx->have == rx->need || r->err)
+	/* The end moves once the header is in: read on into the body. */
+	if (rx->have == min(rx->need, r->upto) || r->err)
 		desc->count = 0;
 	return take;
+}
+
+static int tapsec_tls_rx_read(struct sock *sk, struct tapsec_tls_reader *r,
+			      u32 upto)
+{
+	read_descriptor_t desc = {
+		.arg.data = r,
+		.count = 1,
+	};
+
+	r->upto = upto;
+	tcp_read_sock(sk, &desc, tapsec_tls_rx_actor);
+	return r->err;
+}
+
+/*
+ * Whether sk_data_ready may leave the body of the record whose header it
+ * has in TCP's queue, for the reader to move on its own CPU: only when all
+ * of it is there, so that the record is ready and a reader on its way.
+ * The bytes of a record still incomplete are moved out as they come, as
+ * the peer may be waiting for the window they hold to open (a receive
+ * buffer smaller than a record, or a sender that sends no segment smaller
+ * than its MSS into a window smaller than that).
+ */
+static bool tapsec_tls_rx_leave(struct sock *sk, struct tapsec_tls_rx *rx)
+{
+	if (rx->have < TAPSEC_TLS_HEADER_LEN ||
+	    tcp_inq(sk) < rx->need - rx->have)
+		return false;
+	rx->queued = true;
+	return true;
 }
 
 /**
  * tapsec_tls_rx_fill() - move bytes of the next record out of TCP
  * @sk: the socket, owned by the caller or locked in softirq
  * @rx: its receive side
+ * @reader: called by the reader, who is about to open the record; else
+ *	(sk_data_ready) the body may stay in TCP's queue, see
+ *	tapsec_tls_rx_leave()
  *
  * Stops at the end of the record; a malformed header kills the receive
  * side.
  */
-void tapsec_tls_rx_fill(struct sock *sk, struct tapsec_tls_rx *rx)
+void tapsec_tls_rx_fill(struct sock *sk, struct tapsec_tls_rx *rx,
+			bool reader)
 {
 	struct tapsec_ctx *ctx = tapsec_stream_ctx(sk);
 	struct tapsec_tls_reader r = { .ctx = ctx, .rx = rx };
-	read_descriptor_t desc = {
-		.arg.data = &r,
-		.count = 1,
-	};
 
 	if (rx->err || rx->opened || rx->have == rx->need || rx->peer_closed)
 		return;
-	tcp_read_sock(sk, &desc, tapsec_tls_rx_actor);
+	if (reader) {
+		rx->queued = false;
+		tapsec_tls_rx_read(sk, &r, U32_MAX);
+	} else if (!tapsec_tls_rx_read(sk, &r, TAPSEC_TLS_HEADER_LEN) &&
+		   !tapsec_tls_rx_leave(sk, rx)) {
+		tapsec_tls_rx_read(sk, &r, U32_MAX);
+	}
 	if (r.err)
 		tapsec_tls_record_error(sk, ctx, r.err);
 	tapsec_tls_rx_update_ready(rx);
@@ -158,7 +203,7 @@ void tapsec_tls_data_ready(struct sock *sk)
 
 	if (!tls)
 		return;
-	tapsec_tls_rx_fill(sk, tls->rx);
+	tapsec_tls_rx_fill(sk, tls->rx, false);
 	if (tapsec_tls_rx_readable(tls->rx))
 		tls->saved_data_ready(sk);
 }
@@ -350,6 +395,7 @@ static void tapsec_tls_rx_next(struct tapsec_tls_rx *rx)
 	rx->have = 0;
 	rx->need = TAPSEC_TLS_HEADER_LEN;
 	rx->data_len = 0;
+	rx->queued = false;
 }
 
 /**
@@ -394,7 +440,7 @@ static int tapsec_tls_rx_wait(struct sock *sk, struct tapsec_ctx *ctx,
 	DEFINE_WAIT_FUNC(wait, woken_wake_function);
 
 	for (;;) {
-		tapsec_tls_rx_fill(sk, rx);
+		tapsec_tls_rx_fill(sk, rx, true);
 		if (tapsec_tls_rx_readable(rx))
 			return 0;
 		if (sk->sk_err)
@@ -524,7 +570,7 @@ int tapsec_tls_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
 				err = 0;
 				type = TAPSEC_RECORD_APPLICATION_DATA;
 				tapsec_tls_rx_next(rx);
-				tapsec_tls_rx_fill(sk, rx);
+				tapsec_tls_rx_fill(sk, rx, true);
 				tapsec_tls_rx_update_ready(rx);
 				continue;
 			}
@@ -540,7 +586,7 @@ int tapsec_tls_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
 			if (err) {
 				err = 0;
 				tapsec_tls_rx_next(rx);
-				tapsec_tls_rx_fill(sk, rx);
+				tapsec_tls_rx_fill(sk, rx, true);
 				tapsec_tls_rx_update_ready(rx);
 				continue;
 			}
@@ -566,7 +612,7 @@ int tapsec_tls_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
 		rx->data_len -= n;
 		if (!rx->data_len) {
 			tapsec_tls_rx_next(rx);
-			tapsec_tls_rx_fill(sk, rx);
+			tapsec_tls_rx_fill(sk, rx, true);
 		}
 		tapsec_tls_rx_update_ready(rx);
 		if (type != TAPSEC_RECORD_APPLICATION_DATA)

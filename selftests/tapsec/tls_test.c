@@ -2255,6 +2255,21 @@ TEST_F(sk, large_write)
 	free(buf);
 }
 
+/*
+ * A receive buffer smaller than a record: records still arrive and poll()
+ * still reports them, since their bytes leave TCP's queue when it would
+ * otherwise close the window with the record incomplete.
+ */
+TEST_F(sk, small_rcvbuf)
+{
+	int small = 2048;
+
+	ASSERT_EQ(0, setsockopt(self->tfd, SOL_SOCKET, SO_RCVBUF, &small,
+				sizeof(small)));
+	XFER(self->kfd, self->tfd, (256 << 10) + 7, 14);
+	EXPECT_LE(17, CNT(self->tfd, rx_records));
+}
+
 /* Read one record header off a raw reader; returns its length or -1. */
 static int read_header(int fd, uint8_t *hdr)
 {
