@@ -393,6 +393,9 @@ int tapsec_tls_sendmsg(struct sock *sk, struct tapsec_ctx *ctx,
 	err = tx->err ?: tapsec_tls_push(sk, tx, flags);
 	if (!err)
 		err = tapsec_tls_tx_owed(sk, ctx, flags);
+	/* A KeyUpdate TCP could not take yet: nothing may be sealed now. */
+	if (!err && tx->pend_len)
+		err = -EAGAIN;
 	if (!err && tx->open_len && tx->open_type != type)
 		err = tapsec_tls_seal_push(sk, ctx, tx, flags | MSG_MORE);
 	if (err)

@@ -326,6 +326,51 @@ TEST_F(ku, requested_answer_from_work)
 	XFER(self->b, self->a, 100, 2);
 }
 
+/*
+ * An answer TCP cannot take at once (a full send buffer) holds back the
+ * sender's data: send() says EAGAIN until the KeyUpdate is out, and
+ * nothing is sealed over it.  b's open record (MSG_MORE) keeps the work
+ * item from answering, so the answer is sent by b's next send(), whose
+ * flush of that record fills TCP.
+ */
+TEST_F(ku, answer_waits_for_full_tcp)
+{
+	static uint8_t big[16000], got[16100];
+	int small = 4096, i;
+	ssize_t n = -1;
+
+	all_secrets(_metadata, self, variant->cipher);
+	for (i = 0; i < (int)sizeof(big); i++)
+		big[i] = (uint8_t)(i * 13 + 5);
+	ASSERT_EQ(0, setsockopt(self->b, SOL_SOCKET, SO_SNDBUF, &small,
+				sizeof(small)));
+	ASSERT_EQ((ssize_t)sizeof(big),
+		  send(self->b, big, sizeof(big), MSG_MORE | MSG_DONTWAIT));
+	ASSERT_EQ(0, key_update(self->a, 1));
+	XFER(self->a, self->b, 10, 1);	/* b reads the KeyUpdate */
+	usleep(50000);
+	EXPECT_EQ(0, CNT(self->b, tx_key_updates));
+
+	/* The flush fills TCP; the KeyUpdate waits; so do these bytes. */
+	fill_pat(2);
+	EXPECT_EQ(-1, send(self->b, pat, 100, MSG_DONTWAIT));
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_EQ(1, CNT(self->b, tx_key_updates));
+	for (i = 0; i < 500 && n != 100; i++) {
+		n = send(self->b, pat, 100, MSG_DONTWAIT);
+		if (n < 0)
+			usleep(10000);
+	}
+	ASSERT_EQ(100, n) TH_LOG("send: %s", strerror(errno));
+	ASSERT_EQ((ssize_t)sizeof(got), read_exact(self->a, got, sizeof(got),
+						   WAIT_MS));
+	EXPECT_EQ(0, memcmp(got, big, sizeof(big)));
+	EXPECT_EQ(0, memcmp(got + sizeof(big), pat, 100));
+	EXPECT_EQ(1, CNT(self->a, rx_key_updates));
+	EXPECT_EQ(0, CNT(self->a, rx_bad_record));
+	XFER(self->a, self->b, 10, 3);
+}
+
 TEST_F(ku, exporter)
 {
 	static const char *const labels[] = { "EXPERIMENTAL-tapsec", "", "x" };
