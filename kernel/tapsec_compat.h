@@ -7,8 +7,11 @@
 #ifndef _TAPSEC_COMPAT_H
 #define _TAPSEC_COMPAT_H
 
+#include <linux/bvec.h>
 #include <linux/fs.h>
+#include <linux/uio.h>
 #include <linux/version.h>
+#include <net/tcp.h>
 
 /*
  * struct proto and struct proto_ops lost ->sendpage (and proto_ops its
@@ -27,6 +30,32 @@
 #define TAPSEC_MSG_NOTLAST MSG_SENDPAGE_NOTLAST
 #else
 #define TAPSEC_MSG_NOTLAST 0
+#endif
+
+/*
+ * Hand TCP @len bytes of @page from @off by reference, no copy: 6.1's
+ * tcp_sendpage_locked(), 6.12's sendmsg with MSG_SPLICE_PAGES.  The
+ * socket is owned by the caller.  MSG_MORE corks as for sendmsg (not
+ * MSG_SENDPAGE_NOTLAST, which would not push full segments either).
+ * Returns bytes taken or a negative errno.
+ */
+#if TAPSEC_HAVE_SENDPAGE
+static inline int tapsec_tcp_splice(struct sock *sk, struct page *page,
+				    u32 off, u32 len, int flags)
+{
+	return tcp_sendpage_locked(sk, page, off, len, flags);
+}
+#else
+static inline int tapsec_tcp_splice(struct sock *sk, struct page *page,
+				    u32 off, u32 len, int flags)
+{
+	struct bio_vec bvec;
+	struct msghdr msg = { .msg_flags = flags | MSG_SPLICE_PAGES };
+
+	bvec_set_page(&bvec, page, len, off);
+	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, &bvec, 1, len);
+	return tcp_sendmsg_locked(sk, &msg, len);
+}
 #endif
 
 /* <asm/unaligned.h> became <linux/unaligned.h> in 6.12. */

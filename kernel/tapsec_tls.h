@@ -57,7 +57,14 @@ struct tapsec_tls_dir {
 /**
  * struct tapsec_tls_tx - transmit side
  * @d: key and parameters
- * @buf: one record: header, explicit nonce, payload, inner type, tag
+ * @buf: one record: header, explicit nonce, payload, inner type, tag;
+ *	in @page, or in @bounce when no page could be had
+ * @page: the compound page records are sealed in, which TCP's skbs
+ *	reference instead of copying
+ * @spare: the previous one, reused once TCP has let it go
+ * @bounce: the socket's own record buffer, copied into TCP
+ * @rec_len: bytes of the last record sealed in @page: the next one
+ *	follows it while a whole record still fits
  * @open_len: payload bytes in the record being filled
  * @open_type: its content type
  * @pend_off: first byte of a sealed record TCP has not taken yet
@@ -74,6 +81,10 @@ struct tapsec_tls_dir {
 struct tapsec_tls_tx {
 	struct tapsec_tls_dir d;
 	u8 *buf;
+	struct page *page;
+	struct page *spare;
+	u8 *bounce;
+	u32 rec_len;
 	u32 open_len;
 	u8 open_type;
 	u32 pend_off;
@@ -195,6 +206,7 @@ int tapsec_tls_shutdown_tx(struct sock *sk, struct tapsec_ctx *ctx, int flags);
 void tapsec_tls_write_space(struct sock *sk);
 void tapsec_tls_tx_work(struct work_struct *work);
 int tapsec_tls_tx_alloc(struct tapsec_tls_tx **txp);
+void tapsec_tls_tx_fresh(struct tapsec_tls_tx *tx);
 void tapsec_tls_tx_free(struct tapsec_tls_tx *tx);
 int tapsec_tls_seal(struct tapsec_ctx *ctx, struct tapsec_tls_tx *tx);
 int tapsec_tls_push(struct sock *sk, struct tapsec_tls_tx *tx, int flags);

@@ -233,6 +233,7 @@ int tapsec_tls13_tx_update(struct sock *sk, struct tapsec_ctx *ctx,
 		TAPSEC_COUNT(ctx, key_exhausted, 1);
 		return -EKEYEXPIRED;
 	}
+	tapsec_tls_tx_fresh(tx);
 	err = tapsec_tls13_prepare(d, &g, &na);
 	if (err)
 		goto out;

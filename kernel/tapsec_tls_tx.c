@@ -3,12 +3,17 @@
  * tapsec: TLS records on transmit.
  *
  * A record that one send() fills or ends is sealed from the sender's
- * pages straight into the one record buffer of the socket; anything else
- * (a record that stays open for more, a kernel sender) is copied into the
- * record buffer and sealed in place.  The sealed record is handed to TCP.
- * A sealed record TCP could not take at once stays pending and goes out
- * before anything else, from the next send or, when TCP has room again,
- * from a work item.
+ * pages straight into a record buffer; anything else (a record that stays
+ * open for more, a kernel sender) is copied into the record buffer and
+ * sealed in place.  The record buffer is a compound page that TCP's skbs
+ * then point into, not a copy.  A record begins in a page TCP no longer
+ * holds: the current one once TCP released it, else a spare, else a new
+ * one.  While ACKs keep up the two alternate and nothing is allocated.
+ * When no page can be had the record goes through the socket's own
+ * buffer and is copied into TCP: the data path never fails for want of
+ * memory.  A sealed record TCP could not take at once stays pending and
+ * goes out before anything else, from the next send or, when TCP has
+ * room again, from a work item.
  */
 #include <linux/slab.h>
 #include <linux/uio.h>
@@ -21,6 +26,9 @@
 				 TAPSEC_TLS12_EXPLICIT_LEN +		\
 				 TAPSEC_TLS_MAX_PLAINTEXT + 1 +		\
 				 TAPSEC_TAG_LEN)
+
+/* Room for two records of the largest size: 64 KiB with 4 KiB pages. */
+#define TAPSEC_TLS_TX_ORDER	get_order(2 * TAPSEC_TLS_TX_BUF_LEN)
 
 /* Flags of the sender's that TCP should see when a record goes out. */
 #define TAPSEC_TLS_TCP_FLAGS	(MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE)
@@ -39,18 +47,81 @@ static u32 tapsec_tls_payload_off(const struct tapsec_tls_dir *d)
 int tapsec_tls_tx_alloc(struct tapsec_tls_tx **txp)
 {
 	*txp = tapsec_tls_side_alloc(sizeof(**txp), TAPSEC_TLS_TX_BUF_LEN,
-				     offsetof(struct tapsec_tls_tx, buf));
+				     offsetof(struct tapsec_tls_tx, bounce));
+	if (*txp)
+		(*txp)->buf = (*txp)->bounce;
 	return *txp ? 0 : -ENOMEM;
 }
 
 /**
  * tapsec_tls_tx_free() - wipe and free a transmit side
  * @tx: the transmit side, or NULL
+ *
+ * An open record's plaintext is wiped; pages TCP still holds (sealed
+ * records only) go when TCP lets them go.
  */
 void tapsec_tls_tx_free(struct tapsec_tls_tx *tx)
 {
-	if (tx)
-		tapsec_tls_side_free(tx, &tx->d, tx->buf);
+	if (!tx)
+		return;
+	if (tx->buf != tx->bounce && tx->open_len)
+		memzero_explicit(tx->buf, tapsec_tls_payload_off(&tx->d) +
+				 tx->open_len);
+	if (tx->page)
+		put_page(tx->page);
+	if (tx->spare)
+		put_page(tx->spare);
+	tapsec_tls_side_free(tx, &tx->d, tx->bounce);
+}
+
+static bool tapsec_tls_page_unused(struct page *page)
+{
+	return page && page_ref_count(page) == 1;
+}
+
+/**
+ * tapsec_tls_tx_fresh() - a record buffer TCP does not hold, for a new record
+ * @tx: the transmit side, with no open or pending record
+ *
+ * A page when one is free or can be allocated, else the socket's own
+ * buffer (copied into TCP).
+ */
+void tapsec_tls_tx_fresh(struct tapsec_tls_tx *tx)
+{
+	struct page *page;
+	u32 off;
+
+	/* After the last record, while a whole record still fits. */
+	if (tx->buf != tx->bounce) {
+		off = tx->buf - (u8 *)page_address(tx->page) +
+		      ALIGN(tx->rec_len, SMP_CACHE_BYTES);
+		tx->rec_len = 0;
+		if (off + TAPSEC_TLS_TX_BUF_LEN <=
+		    PAGE_SIZE << TAPSEC_TLS_TX_ORDER) {
+			tx->buf = (u8 *)page_address(tx->page) + off;
+			return;
+		}
+	}
+	if (!tapsec_tls_page_unused(tx->page)) {
+		if (tapsec_tls_page_unused(tx->spare)) {
+			swap(tx->page, tx->spare);
+		} else {
+			page = tapsec_fail_alloc() ? NULL :
+			       alloc_pages(GFP_KERNEL | __GFP_COMP |
+					   __GFP_NORETRY | __GFP_NOWARN,
+					   TAPSEC_TLS_TX_ORDER);
+			if (!page) {
+				tx->buf = tx->bounce;
+				return;
+			}
+			/* TCP's references keep the old spare until sent. */
+			if (tx->spare)
+				put_page(tx->spare);
+			tx->spare = tx->page;
+			tx->page = page;
+		}
+	}
+	tx->buf = page_address(tx->page);
 }
 
 /*
@@ -118,6 +189,7 @@ static int __tapsec_tls_seal(struct tapsec_ctx *ctx, struct tapsec_tls_tx *tx,
 	}
 	tx->pend_off = 0;
 	tx->pend_len = TAPSEC_TLS_HEADER_LEN + clen;
+	tx->rec_len = tx->pend_len;
 	tx->open_len = 0;
 	tx->use.records++;
 	tx->use.bytes += plen;
@@ -144,8 +216,16 @@ int tapsec_tls_push(struct sock *sk, struct tapsec_tls_tx *tx, int flags)
 		struct msghdr msg = { .msg_flags = flags & TAPSEC_TLS_TCP_FLAGS };
 		int ret;
 
-		iov_iter_kvec(&msg.msg_iter, ITER_SOURCE, &kv, 1, kv.iov_len);
-		ret = tcp_sendmsg_locked(sk, &msg, kv.iov_len);
+		if (tx->buf != tx->bounce) {
+			ret = tapsec_tcp_splice(sk, tx->page,
+						tx->buf - (u8 *)page_address(tx->page) +
+						tx->pend_off, tx->pend_len,
+						msg.msg_flags);
+		} else {
+			iov_iter_kvec(&msg.msg_iter, ITER_SOURCE, &kv, 1,
+				      kv.iov_len);
+			ret = tcp_sendmsg_locked(sk, &msg, kv.iov_len);
+		}
 		if (ret <= 0)
 			return ret ? ret : -EAGAIN;
 		tx->pend_off += ret;
@@ -241,6 +321,7 @@ int tapsec_tls_send_close_notify(struct sock *sk, struct tapsec_ctx *ctx,
 	err = tapsec_tls_tx_flush(sk, ctx, flags);
 	if (err)
 		return err;
+	tapsec_tls_tx_fresh(tx);
 	tx->closed = true;
 	tx->open_type = TAPSEC_RECORD_ALERT;
 	tx->buf[tapsec_tls_payload_off(&tx->d)] = 1;	/* warning */
@@ -273,6 +354,7 @@ int tapsec_tls_send_alert(struct sock *sk, struct tapsec_ctx *ctx, u8 level,
 	err = tapsec_tls_tx_flush(sk, ctx, flags);
 	if (err)
 		return err;
+	tapsec_tls_tx_fresh(tx);
 	tx->open_type = TAPSEC_RECORD_ALERT;
 	tx->buf[tapsec_tls_payload_off(&tx->d)] = level;
 	tx->buf[tapsec_tls_payload_off(&tx->d) + 1] = desc;
@@ -417,6 +499,9 @@ int tapsec_tls_sendmsg(struct sock *sk, struct tapsec_ctx *ctx,
 		size_t n = min_t(size_t, msg_data_left(msg),
 				 TAPSEC_TLS_MAX_PLAINTEXT - tx->open_len);
 		int sealed = 0;
+
+		if (!tx->open_len)
+			tapsec_tls_tx_fresh(tx);
 
 		/* A whole record from the sender's pages, when it ends now */
 		if (!tx->open_len && user_backed_iter(&msg->msg_iter) &&

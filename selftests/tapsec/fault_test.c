@@ -143,7 +143,7 @@ static int keyed_connection(FIXTURE_DATA(fault) *self, int *err)
 		step = 4;
 		goto out;
 	}
-	/* The data path allocates nothing: no step can fail here. */
+	/* The data path needs no allocation: no step can fail here. */
 	if (send(fd, "hello", 5, 0) != 5 ||
 	    recv(peer, buf, sizeof(buf), 0) != 5 + 5 + 1 + 16) {
 		step = 5;
@@ -190,8 +190,11 @@ TEST_F(fault, keyed_connection_every_allocation)
 	EXPECT_LT(nth, MAX_NTH + 1);
 }
 
-/* Once keys are in, records need no allocation at all. */
-TEST_F(fault, data_path_allocates_nothing)
+/*
+ * Once keys are in, records need no allocation: without a page to hand
+ * TCP they are sealed in the socket's own buffer and copied.
+ */
+TEST_F(fault, data_path_needs_no_allocation)
 {
 	struct tapsec_crypto_info_aes_gcm_128 ci = test_key();
 	char buf[64 * 1024];
