@@ -539,6 +539,13 @@ int tapsec_tls_sendmsg(struct sock *sk, struct tapsec_ctx *ctx,
 			err = tapsec_tls_tx_limits(sk, ctx, flags);
 		if (err)
 			break;
+		/*
+		 * Let TCP take in the ACKs that came meanwhile, as its own
+		 * sendmsg does: splicing records does not, and a long write
+		 * would otherwise hold them in the backlog to the end.
+		 */
+		if (msg_data_left(msg))
+			sk_flush_backlog(sk);
 	}
 	/* An empty send without MSG_MORE closes a record left open before. */
 	if (!err && !more && tx->open_len)
