@@ -58,6 +58,22 @@ static inline int tapsec_tcp_splice(struct sock *sk, struct page *page,
 }
 #endif
 
+/*
+ * Whether the host may read an skb's frags: 6.12's device memory TCP
+ * receives into frags that are not pages (skb->unreadable).
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+static inline bool tapsec_skb_readable(const struct sk_buff *skb)
+{
+	return skb_frags_readable(skb);
+}
+#else
+static inline bool tapsec_skb_readable(const struct sk_buff *skb)
+{
+	return true;
+}
+#endif
+
 /* <asm/unaligned.h> became <linux/unaligned.h> in 6.12. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
 #include <linux/unaligned.h>

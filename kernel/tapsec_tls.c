@@ -119,11 +119,16 @@ int tapsec_tls_take_seq(struct tapsec_ctx *ctx, struct tapsec_tls_dir *d,
  *	Sealing, where the input comes from: the additional data (the header
  *	in @buf in TLS 1.3, @d->aad in TLS 1.2), then the text; the output
  *	goes to @buf.
+ * @in: opening into @ext only, NULL when the text and tag are in @buf.
+ *	Else where they are (TCP's skbs), from the second entry on; the
+ *	first is set here to the additional data, and @buf need hold only
+ *	the header and the explicit nonce.
  *
  * Return: 0, -EBADMSG when opening fails authentication, or another error.
  */
 int tapsec_tls_crypt(struct tapsec_tls_dir *d, bool encrypt, u8 *buf,
-		     u64 seq, u8 type, u32 textlen, struct scatterlist *ext)
+		     u64 seq, u8 type, u32 textlen, struct scatterlist *ext,
+		     struct scatterlist *in)
 {
 	struct scatterlist *src, *dst;
 	u32 cryptlen = textlen + (encrypt ? 0 : TAPSEC_TAG_LEN);
@@ -140,12 +145,15 @@ int tapsec_tls_crypt(struct tapsec_tls_dir *d, bool encrypt, u8 *buf,
 		tapsec_aead_xor_nonce(&d->aead, seq, nonce);
 	}
 
-	src = encrypt && ext ? ext : sg;
+	src = encrypt && ext ? ext : in ?: sg;
 	dst = !encrypt && ext ? ext : sg;
 	if (d->version == TAPSEC_TLS_1_3_VERSION) {
 		/* The additional data is the record header itself. */
-		sg_init_one(sg, buf, TAPSEC_TLS_HEADER_LEN + textlen +
-			    TAPSEC_TAG_LEN);
+		if (in)
+			sg_set_buf(in, buf, TAPSEC_TLS_HEADER_LEN);
+		else
+			sg_init_one(sg, buf, TAPSEC_TLS_HEADER_LEN + textlen +
+				    TAPSEC_TAG_LEN);
 		err = tapsec_aead_crypt(&d->aead, encrypt, src, dst,
 					TAPSEC_TLS_HEADER_LEN, cryptlen, nonce);
 	} else {
@@ -153,10 +161,14 @@ int tapsec_tls_crypt(struct tapsec_tls_dir *d, bool encrypt, u8 *buf,
 		d->aad[8] = type;
 		put_unaligned_be16(TAPSEC_TLS_LEGACY_VERSION, d->aad + 9);
 		put_unaligned_be16(textlen, d->aad + 11);
-		sg_init_table(sg, 2);
-		sg_set_buf(&sg[0], d->aad, TAPSEC_TLS12_AAD_LEN);
-		sg_set_buf(&sg[1], buf + TAPSEC_TLS_HEADER_LEN + d->explicit_len,
-			   textlen + TAPSEC_TAG_LEN);
+		if (in) {
+			sg_set_buf(in, d->aad, TAPSEC_TLS12_AAD_LEN);
+		} else {
+			sg_init_table(sg, 2);
+			sg_set_buf(&sg[0], d->aad, TAPSEC_TLS12_AAD_LEN);
+			sg_set_buf(&sg[1], buf + TAPSEC_TLS_HEADER_LEN +
+				   d->explicit_len, textlen + TAPSEC_TAG_LEN);
+		}
 		err = tapsec_aead_crypt(&d->aead, encrypt, src, dst,
 					TAPSEC_TLS12_AAD_LEN, cryptlen, nonce);
 	}
@@ -169,9 +181,9 @@ int tapsec_tls_crypt(struct tapsec_tls_dir *d, bool encrypt, u8 *buf,
  * @it: the buffer, user memory; advanced past what is taken
  * @len: bytes to take
  * @pages: set to the pages, TAPSEC_TLS_USER_PAGES at most
- * @sgt: a table of TAPSEC_TLS_USER_PAGES + 2 entries, initialised here:
+ * @sgt: a table of TAPSEC_TLS_USER_SG entries, initialised here:
  *	the first is left for the additional data, the next ones are set to
- *	the pages' pieces, one more may follow them
+ *	the pages' pieces, two more may follow them
  *
  * Writable pages when @it is a destination.  Release them with
  * tapsec_tls_unpin().
@@ -187,7 +199,7 @@ unsigned int tapsec_tls_pin(struct iov_iter *it, u32 len, struct page **pages,
 	unsigned int n = 0;
 	size_t got = 0;
 
-	sg_init_table(sgt, TAPSEC_TLS_USER_PAGES + 2);
+	sg_init_table(sgt, TAPSEC_TLS_USER_SG);
 
 	while (got < len) {
 		size_t start;
@@ -353,7 +365,7 @@ static int tapsec_tls_set_rx(struct sock *sk, struct tapsec_ctx *ctx,
 	WRITE_ONCE(ctx->rcvlowat, READ_ONCE(sk->sk_rcvlowat));
 	WRITE_ONCE(sk->sk_rcvlowat, 1);
 	/* Bytes TCP queued before the key was there. */
-	tapsec_tls_rx_fill(sk, rx, true);
+	tapsec_tls_rx_fill(sk, rx);
 	if (tapsec_tls_rx_readable(rx))
 		tls->saved_data_ready(sk);
 	return 0;

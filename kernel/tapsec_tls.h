@@ -29,6 +29,14 @@
 #define TAPSEC_TLS_LEGACY_VERSION	0x0303
 /* User pages one record may be sealed from or opened into */
 #define TAPSEC_TLS_USER_PAGES		16
+/* Their table: additional data, the pages, two more pieces (tapsec_tls_pin) */
+#define TAPSEC_TLS_USER_SG		(TAPSEC_TLS_USER_PAGES + 3)
+/*
+ * Pieces one record may be opened from: the additional data, bytes
+ * already in the record buffer, then the heads and frags of TCP's skbs
+ * (a 16 KiB record in 1448-byte segments TCP did not coalesce takes 12)
+ */
+#define TAPSEC_TLS_SKB_PIECES		48
 
 /**
  * struct tapsec_tls_dir - parameters of one direction
@@ -94,7 +102,7 @@ struct tapsec_tls_tx {
 	struct tapsec_key_use use;
 	u8 inner_type;
 	struct page *pages[TAPSEC_TLS_USER_PAGES];
-	struct scatterlist sg[TAPSEC_TLS_USER_PAGES + 2];
+	struct scatterlist sg[TAPSEC_TLS_USER_SG];
 };
 
 /**
@@ -109,7 +117,7 @@ struct tapsec_tls_tx {
  * @data_len: bytes of it
  * @ready: a complete record, plaintext or an error is waiting (for poll)
  * @queued: the rest of the record whose header is in @buf is in TCP's
- *	receive queue, for the reader to move
+ *	receive queue, for the reader to open from there or to move
  * @err: sticky fatal error (negative errno)
  * @peer_closed: close_notify received: end of file
  * @truncated: end of stream without close_notify, reported once
@@ -118,7 +126,10 @@ struct tapsec_tls_tx {
  * @tail: the last byte of such a TLS 1.3 record: its inner content type,
  *	or 0 when it is padded
  * @pages: the reader's pages the record is opened into
- * @sg: @aad_out, the reader's pages, @tail
+ * @sg: @aad_out, the reader's pages, the rest of the plaintext in @buf
+ *	when the reader has no room for it, @tail
+ * @src: the additional data, the record's text and tag where they are
+ *	when it is opened from TCP's receive queue (tapsec_tls_rx.c)
  */
 struct tapsec_tls_rx {
 	struct tapsec_tls_dir d;
@@ -137,7 +148,8 @@ struct tapsec_tls_rx {
 	u8 aad_out[TAPSEC_TLS12_AAD_LEN];
 	u8 tail;
 	struct page *pages[TAPSEC_TLS_USER_PAGES];
-	struct scatterlist sg[TAPSEC_TLS_USER_PAGES + 2];
+	struct scatterlist sg[TAPSEC_TLS_USER_SG];
+	struct scatterlist src[TAPSEC_TLS_SKB_PIECES];
 };
 
 /**
@@ -183,7 +195,8 @@ void tapsec_tls_dir_wipe(struct tapsec_tls_dir *d);
 int tapsec_tls_take_seq(struct tapsec_ctx *ctx, struct tapsec_tls_dir *d,
 			u64 *seq);
 int tapsec_tls_crypt(struct tapsec_tls_dir *d, bool encrypt, u8 *buf,
-		     u64 seq, u8 type, u32 textlen, struct scatterlist *ext);
+		     u64 seq, u8 type, u32 textlen, struct scatterlist *ext,
+		     struct scatterlist *in);
 unsigned int tapsec_tls_pin(struct iov_iter *it, u32 len, struct page **pages,
 			    struct scatterlist *sgt);
 void tapsec_tls_unpin(struct page **pages, unsigned int n, bool dirty);
@@ -219,8 +232,7 @@ int tapsec_tls_cmsg_type(struct msghdr *msg, u8 *type);
 int tapsec_tls_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
 		       struct msghdr *msg, size_t len, int flags);
 void tapsec_tls_data_ready(struct sock *sk);
-void tapsec_tls_rx_fill(struct sock *sk, struct tapsec_tls_rx *rx,
-			bool reader);
+void tapsec_tls_rx_fill(struct sock *sk, struct tapsec_tls_rx *rx);
 bool tapsec_tls_rx_readable(const struct tapsec_tls_rx *rx);
 int tapsec_tls_rx_alloc(struct tapsec_tls_rx **rxp);
 void tapsec_tls_rx_free(struct tapsec_tls_rx *rx);

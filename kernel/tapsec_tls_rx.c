@@ -2,17 +2,19 @@
 /*
  * tapsec: TLS records on receive.
  *
- * sk_data_ready (in softirq or from the backlog) takes the header of the
- * next record out of TCP's receive queue into the socket's one record
- * buffer.  When the body is all queued too it stays there for the reader
- * to move, so that the copy runs on the reader's CPU rather than in the
- * softirq of the sender's (loopback) or of the NIC queue's; the bytes of
- * a record not all there yet are moved as they come.  Records after the
- * current one stay queued in TCP, whose window then
- * paces the peer.  Records are opened by the reader, in process context:
- * application data the reader's buffer can hold whole goes straight into
- * its pages (the record buffer keeps the ciphertext); anything else is
- * opened in place and handed out from the record buffer.  Readers are
+ * sk_data_ready (in softirq or from the backlog) and the reader take the
+ * header of the next record out of TCP's receive queue into the socket's
+ * one record buffer.  The body stays in TCP's queue: the reader opens it
+ * from there in process context, on its own CPU, once it is all in.  Only when TCP needs the
+ * room back are the bytes of an incomplete record moved as they come.
+ * Records after the current one stay queued in TCP, whose window then
+ * paces the peer.
+ *
+ * Application data is opened straight into the reader's pages, from TCP's
+ * skbs (no copy at all) or from the record buffer, which keeps the
+ * ciphertext; what the reader has no room for is opened into the record
+ * buffer, for the next call.  Anything else is moved into the record
+ * buffer, opened in place and handed out from there.  Readers are
  * woken only when a whole record is in, so poll() reports readable only
  * when data can be read.
  */
@@ -144,52 +146,163 @@ static int tapsec_tls_rx_read(struct sock *sk, struct tapsec_tls_reader *r,
 }
 
 /*
- * Whether sk_data_ready may leave the body of the record whose header it
- * has in TCP's queue, for the reader to move on its own CPU: only when all
- * of it is there, so that the record is ready and a reader on its way.
- * The bytes of a record still incomplete are moved out as they come, as
- * the peer may be waiting for the window they hold to open (a receive
- * buffer smaller than a record, or a sender that sends no segment smaller
- * than its MSS into a window smaller than that).
+ * Whether the body of the record whose header is in rx->buf may stay in
+ * TCP's queue, to be opened from there.  A whole one may: the record is
+ * ready and a reader on its way.  So may the part there is of one still
+ * incomplete, unless TCP needs the room it takes back, as kTLS's
+ * strparser decides: its receive memory is nearly all used (a receive
+ * buffer smaller than a record) or its window is down to a segment (a
+ * sender sends no segment smaller than its MSS into a smaller window).
+ * Only a reader, who is not woken yet, would open that room otherwise.
  */
 static bool tapsec_tls_rx_leave(struct sock *sk, struct tapsec_tls_rx *rx)
 {
-	if (rx->have < TAPSEC_TLS_HEADER_LEN ||
-	    tcp_inq(sk) < rx->need - rx->have)
+	if (rx->have < TAPSEC_TLS_HEADER_LEN)
 		return false;
+	if (tcp_inq(sk) < rx->need - rx->have)
+		return !tcp_epollin_ready(sk, INT_MAX);
 	rx->queued = true;
 	return true;
 }
 
 /**
- * tapsec_tls_rx_fill() - move bytes of the next record out of TCP
+ * tapsec_tls_rx_fill() - take the next record's header out of TCP
  * @sk: the socket, owned by the caller or locked in softirq
  * @rx: its receive side
- * @reader: called by the reader, who is about to open the record; else
- *	(sk_data_ready) the body may stay in TCP's queue, see
- *	tapsec_tls_rx_leave()
  *
- * Stops at the end of the record; a malformed header kills the receive
- * side.
+ * The body stays in TCP unless TCP needs its room (tapsec_tls_rx_leave()),
+ * else what there is of it is moved out too.  Stops at the end of the
+ * record; a malformed header kills the receive side.
  */
-void tapsec_tls_rx_fill(struct sock *sk, struct tapsec_tls_rx *rx,
-			bool reader)
+void tapsec_tls_rx_fill(struct sock *sk, struct tapsec_tls_rx *rx)
 {
 	struct tapsec_ctx *ctx = tapsec_stream_ctx(sk);
 	struct tapsec_tls_reader r = { .ctx = ctx, .rx = rx };
 
 	if (rx->err || rx->opened || rx->have == rx->need || rx->peer_closed)
 		return;
-	if (reader) {
-		rx->queued = false;
+	rx->queued = false;
+	if (!tapsec_tls_rx_read(sk, &r, TAPSEC_TLS_HEADER_LEN) &&
+	    !tapsec_tls_rx_leave(sk, rx))
 		tapsec_tls_rx_read(sk, &r, U32_MAX);
-	} else if (!tapsec_tls_rx_read(sk, &r, TAPSEC_TLS_HEADER_LEN) &&
-		   !tapsec_tls_rx_leave(sk, rx)) {
-		tapsec_tls_rx_read(sk, &r, U32_MAX);
-	}
 	if (r.err)
 		tapsec_tls_record_error(sk, ctx, r.err);
 	tapsec_tls_rx_update_ready(rx);
+}
+
+/*
+ * Move the bytes of the ready record that are still in TCP (up to @upto)
+ * into the record buffer.
+ */
+static int tapsec_tls_rx_take(struct sock *sk, struct tapsec_ctx *ctx,
+			      struct tapsec_tls_rx *rx, u32 upto)
+{
+	struct tapsec_tls_reader r = { .ctx = ctx, .rx = rx };
+
+	upto = min(upto, rx->need);
+	if (rx->have >= upto)
+		return 0;
+	if (tapsec_tls_rx_read(sk, &r, upto))
+		return r.err;
+	/* Only a reader takes bytes out of TCP's queue, and it owns it. */
+	return rx->have == upto ? 0 : -EPIPE;
+}
+
+/*
+ * Describe in @sg, from entry @n on, @len bytes of @skb from @off: its
+ * head, its frags, the skbs on its frag_list (which have none of their
+ * own).  Return: the next free entry, or -EMSGSIZE when @max entries
+ * would not do.
+ */
+static int tapsec_tls_skb_to_sg(struct sk_buff *skb, u32 off, u32 len,
+				struct scatterlist *sg, int n, int max)
+{
+	u32 start = 0, end = skb_headlen(skb), take;
+	struct sk_buff *frag;
+	int i;
+
+	if (off < end) {
+		take = min(len, end - off);
+		if (n == max)
+			return -EMSGSIZE;
+		sg_set_buf(&sg[n++], skb->data + off, take);
+		off += take;
+		len -= take;
+	}
+	for (i = 0; len && i < skb_shinfo(skb)->nr_frags; i++) {
+		const skb_frag_t *f = &skb_shinfo(skb)->frags[i];
+
+		start = end;
+		end = start + skb_frag_size(f);
+		if (off >= end)
+			continue;
+		take = min(len, end - off);
+		if (n == max)
+			return -EMSGSIZE;
+		sg_set_page(&sg[n++], skb_frag_page(f), take,
+			    skb_frag_off(f) + off - start);
+		off += take;
+		len -= take;
+	}
+	skb_walk_frags(skb, frag) {
+		if (!len)
+			break;
+		start = end;
+		end = start + frag->len;
+		if (off >= end)
+			continue;
+		if (skb_has_frag_list(frag))
+			return -EMSGSIZE;
+		take = min(len, end - off);
+		n = tapsec_tls_skb_to_sg(frag, off - start, take, sg, n, max);
+		if (n < 0)
+			return n;
+		off += take;
+		len -= take;
+	}
+	return len ? -EMSGSIZE : n;
+}
+
+/*
+ * Describe in rx->src the ready record's text and tag from the explicit
+ * nonce on: what of it is in the record buffer, then the rest where it is
+ * in TCP's receive queue (the first entry is left for the additional
+ * data).  The skbs stay valid while the caller owns the socket and reads
+ * nothing else out of TCP.  Return: false when they cannot be described
+ * (too many pieces, frags the host cannot read, a gap); the caller then
+ * moves the record out of TCP.
+ */
+static bool tapsec_tls_rx_map(struct sock *sk, struct tapsec_tls_rx *rx)
+{
+	u32 body = TAPSEC_TLS_HEADER_LEN + rx->d.explicit_len;
+	u32 seq = tcp_sk(sk)->copied_seq, left = rx->need - rx->have, off;
+	struct scatterlist *sg = rx->src;
+	struct sk_buff *skb;
+	int n = 1;
+
+	sg_init_table(sg, TAPSEC_TLS_SKB_PIECES);
+	if (rx->have > body)
+		sg_set_buf(&sg[n++], rx->buf + body, rx->have - body);
+	skb = tcp_recv_skb(sk, seq, &off);
+	while (left) {
+		u32 take;
+
+		if (!skb || off >= skb->len || !tapsec_skb_readable(skb) ||
+		    TCP_SKB_CB(skb)->seq + off != seq ||
+		    (TCP_SKB_CB(skb)->tcp_flags & TCPHDR_SYN))
+			return false;
+		take = min(left, skb->len - off);
+		n = tapsec_tls_skb_to_sg(skb, off, take, sg, n,
+					 TAPSEC_TLS_SKB_PIECES);
+		if (n < 0)
+			return false;
+		seq += take;
+		left -= take;
+		off = 0;
+		skb = skb_peek_next(skb, &sk->sk_receive_queue);
+	}
+	sg_mark_end(&sg[n - 1]);
+	return true;
 }
 
 /**
@@ -203,7 +316,7 @@ void tapsec_tls_data_ready(struct sock *sk)
 
 	if (!tls)
 		return;
-	tapsec_tls_rx_fill(sk, tls->rx, false);
+	tapsec_tls_rx_fill(sk, tls->rx);
 	if (tapsec_tls_rx_readable(tls->rx))
 		tls->saved_data_ready(sk);
 }
@@ -221,7 +334,7 @@ static int tapsec_tls_open(struct tapsec_ctx *ctx, struct tapsec_tls_rx *rx,
 	int err;
 
 	plen = clen - d->explicit_len - TAPSEC_TAG_LEN;
-	err = tapsec_tls_crypt(d, false, buf, seq, buf[0], plen, NULL);
+	err = tapsec_tls_crypt(d, false, buf, seq, buf[0], plen, NULL, NULL);
 	if (err == -EBADMSG) {
 		TAPSEC_COUNT(ctx, rx_bad_tag, 1);
 		return err;
@@ -266,14 +379,13 @@ static int tapsec_tls_open(struct tapsec_ctx *ctx, struct tapsec_tls_rx *rx,
 }
 
 /*
- * Application data bytes the complete record in @rx->buf would put in the
- * reader's buffer if it were opened there (a TLS 1.3 record's inner type
- * is taken to be application data, without padding); 0 when it cannot be:
- * a peek, a kernel or splice reader, less @room than the record needs.
+ * Application data bytes of the complete record whose header is in
+ * @rx->buf, if it may be opened into the reader's buffer (a TLS 1.3
+ * record's inner type is taken to be application data, without padding);
+ * 0 when it may not: a peek, a kernel or splice reader.
  */
 static u32 tapsec_tls_direct_len(const struct tapsec_tls_rx *rx,
-				 const struct msghdr *msg, size_t room,
-				 int flags)
+				 const struct msghdr *msg, int flags)
 {
 	const struct tapsec_tls_dir *d = &rx->d;
 	u32 plen = rx->need - TAPSEC_TLS_HEADER_LEN - d->explicit_len -
@@ -284,7 +396,7 @@ static u32 tapsec_tls_direct_len(const struct tapsec_tls_rx *rx,
 	else if (rx->buf[0] != TAPSEC_RECORD_APPLICATION_DATA)
 		return 0;
 	if ((flags & MSG_PEEK) || !user_backed_iter(&msg->msg_iter) ||
-	    !plen || plen > room || plen > TAPSEC_TLS_MAX_PLAINTEXT)
+	    !plen || plen > TAPSEC_TLS_MAX_PLAINTEXT)
 		return 0;
 	return plen;
 }
@@ -299,43 +411,51 @@ static void tapsec_tls_rx_undo(struct tapsec_tls_rx *rx, struct iov_iter *to,
 }
 
 /*
- * Open the complete record in @rx->buf, sequence number @seq, into the
- * reader's buffer, @plen bytes of application data (tapsec_tls_direct_len).
- * The record buffer keeps the ciphertext, so a record that turns out not
- * to be such data (TLS 1.3 padding or another inner type) can still be
- * opened in place, and the reader's buffer is cleared again: it never
- * keeps plaintext that failed authentication or that the call does not
- * return.  On success the pages stay taken, *@pinned of them.
+ * Open the complete record, sequence number @seq, @plen bytes of
+ * application data (tapsec_tls_direct_len()), into the reader's buffer:
+ * its first @ulen bytes, the rest to the record buffer where an in-place
+ * open would put it.  From @in, which tapsec_tls_rx_map() set, or from
+ * @rx->buf when all of it goes to the reader.  The ciphertext stays where
+ * it is, so a record that turns out not to be such data (TLS 1.3 padding
+ * or another inner type) can still be opened in place, and the reader's
+ * buffer is cleared again: it never keeps plaintext that failed
+ * authentication or that the call does not return.  On success the pages
+ * stay taken, *@pinned of them.
  *
  * Return: 1 when the data is in the reader's buffer; 0 when the record is
  * to be opened in place; or a negative errno.
  */
 static int tapsec_tls_open_direct(struct tapsec_ctx *ctx,
 				  struct tapsec_tls_rx *rx, struct iov_iter *to,
-				  u64 seq, u32 plen, unsigned int *pinned)
+				  u64 seq, u32 plen, u32 ulen,
+				  struct scatterlist *in, unsigned int *pinned)
 {
 	struct tapsec_tls_dir *d = &rx->d;
 	bool tls13 = d->version == TAPSEC_TLS_1_3_VERSION;
+	u8 *rest = rx->buf + TAPSEC_TLS_HEADER_LEN + d->explicit_len + ulen;
 	unsigned int n, last;
 	int err;
 
-	n = tapsec_tls_pin(to, plen, rx->pages, rx->sg);
+	n = tapsec_tls_pin(to, ulen, rx->pages, rx->sg);
 	if (!n)
 		return 0;
 	sg_set_buf(&rx->sg[0], rx->aad_out,
 		   tls13 ? TAPSEC_TLS_HEADER_LEN : TAPSEC_TLS12_AAD_LEN);
 	last = n;
+	if (ulen < plen)
+		sg_set_buf(&rx->sg[++last], rest, plen - ulen);
 	if (tls13) {
 		rx->tail = 0;
 		sg_set_buf(&rx->sg[++last], &rx->tail, 1);
 	}
 	sg_mark_end(&rx->sg[last]);
 	err = tapsec_tls_crypt(d, false, rx->buf, seq, rx->buf[0],
-			       tls13 ? plen + 1 : plen, rx->sg);
+			       tls13 ? plen + 1 : plen, rx->sg, in);
 	if (!err && tls13 && rx->tail != TAPSEC_RECORD_APPLICATION_DATA)
 		err = 1;
 	if (err) {
-		tapsec_tls_rx_undo(rx, to, n, plen);
+		tapsec_tls_rx_undo(rx, to, n, ulen);
+		memzero_explicit(rest, plen - ulen);
 		if (err == -EBADMSG)
 			TAPSEC_COUNT(ctx, rx_bad_tag, 1);
 		return err < 0 ? err : 0;
@@ -345,20 +465,83 @@ static int tapsec_tls_open_direct(struct tapsec_ctx *ctx,
 }
 
 /*
- * Open the complete record in rx->buf: straight into the reader's buffer
- * when it is application data that fits in @room, else in place.  @first:
- * nothing was read yet in this call, so the content type is still to be
- * told.
+ * Open the complete record straight into the reader's buffer, @plen bytes
+ * of application data, as much as @room takes: from TCP's skbs when the
+ * rest of it is there and they can be described, else from the record
+ * buffer.  What the reader has no room for goes to the record buffer,
+ * opened, for the next call; only from TCP's skbs, as the ciphertext must
+ * not be where it goes.  Bytes opened out of TCP are let go there whatever
+ * the outcome, unless the record is to be opened in place.
  *
- * Return: bytes put in the reader's buffer; 0 when the record was opened
- * in place; or a negative errno.
+ * Return: bytes put in the reader's buffer; 0 when the record is to be
+ * opened in place; or a negative errno.
  */
-static int tapsec_tls_rx_open_record(struct tapsec_ctx *ctx,
+static int tapsec_tls_rx_direct(struct sock *sk, struct tapsec_ctx *ctx,
+				struct tapsec_tls_rx *rx, struct msghdr *msg,
+				u64 seq, u32 plen, size_t room, bool first)
+{
+	u32 body = TAPSEC_TLS_HEADER_LEN + rx->d.explicit_len;
+	u32 ulen = min_t(size_t, plen, room);
+	struct scatterlist *in = NULL;
+	unsigned int pinned;
+	int err;
+
+	/* TLS 1.2 AES-GCM: the explicit nonce is part of the nonce. */
+	err = tapsec_tls_rx_take(sk, ctx, rx, body);
+	if (err)
+		return err;
+	if (rx->have < rx->need && tapsec_tls_rx_map(sk, rx))
+		in = rx->src;
+	else
+		err = tapsec_tls_rx_take(sk, ctx, rx, rx->need);
+	if (err)
+		return err;
+	if (ulen < plen && (!in || rx->have > body + ulen))
+		return 0;
+	err = tapsec_tls_open_direct(ctx, rx, &msg->msg_iter, seq, plen, ulen,
+				     in, &pinned);
+	if (err > 0 && first &&
+	    tapsec_tls_put_type(msg, TAPSEC_RECORD_APPLICATION_DATA)) {
+		/* Keep the record for a reader that can be told. */
+		tapsec_tls_rx_undo(rx, &msg->msg_iter, pinned, ulen);
+		err = 0;
+	}
+	if (in && err) {
+		tcp_read_done(sk, rx->need - rx->have);
+		rx->have = rx->need;
+	}
+	if (err <= 0)
+		return err;
+	tapsec_tls_unpin(rx->pages, pinned, true);
+	TAPSEC_COUNT(ctx, rx_records, 1);
+	TAPSEC_COUNT(ctx, rx_bytes, plen);
+	TAPSEC_COUNT(ctx, rx_direct, 1);
+	if (in)
+		TAPSEC_COUNT(ctx, rx_from_skb, 1);
+	if (ulen < plen) {
+		rx->opened = true;
+		rx->type = TAPSEC_RECORD_APPLICATION_DATA;
+		rx->data_off = body + ulen;
+		rx->data_len = plen - ulen;
+	}
+	return ulen;
+}
+
+/*
+ * Open the complete record, whose header is in rx->buf: straight into the
+ * reader's buffer, as much as @room takes, when it is application data,
+ * else in place, moved out of TCP first.  @first: nothing was read yet in
+ * this call, so the content type is still to be told.
+ *
+ * Return: bytes put in the reader's buffer (the rest, if any, waits opened
+ * in the record buffer); 0 when the record was opened in place; or a
+ * negative errno.
+ */
+static int tapsec_tls_rx_open_record(struct sock *sk, struct tapsec_ctx *ctx,
 				     struct tapsec_tls_rx *rx,
 				     struct msghdr *msg, size_t room,
 				     int flags, bool first)
 {
-	unsigned int pinned;
 	u64 seq;
 	u32 plen;
 	int err;
@@ -366,26 +549,16 @@ static int tapsec_tls_rx_open_record(struct tapsec_ctx *ctx,
 	err = tapsec_tls_take_seq(ctx, &rx->d, &seq);
 	if (err)
 		return err;
-	plen = tapsec_tls_direct_len(rx, msg, room, flags);
+	plen = tapsec_tls_direct_len(rx, msg, flags);
 	if (plen) {
-		err = tapsec_tls_open_direct(ctx, rx, &msg->msg_iter, seq,
-					     plen, &pinned);
-		if (err < 0)
+		err = tapsec_tls_rx_direct(sk, ctx, rx, msg, seq, plen, room,
+					   first);
+		if (err)
 			return err;
-		if (err && first &&
-		    tapsec_tls_put_type(msg, TAPSEC_RECORD_APPLICATION_DATA)) {
-			/* Keep the record for a reader that can be told. */
-			tapsec_tls_rx_undo(rx, &msg->msg_iter, pinned, plen);
-			err = 0;
-		}
-		if (err) {
-			tapsec_tls_unpin(rx->pages, pinned, true);
-			TAPSEC_COUNT(ctx, rx_records, 1);
-			TAPSEC_COUNT(ctx, rx_bytes, plen);
-			TAPSEC_COUNT(ctx, rx_direct, 1);
-			return plen;
-		}
 	}
+	err = tapsec_tls_rx_take(sk, ctx, rx, rx->need);
+	if (err)
+		return err;
 	return tapsec_tls_open(ctx, rx, seq);
 }
 
@@ -440,7 +613,7 @@ static int tapsec_tls_rx_wait(struct sock *sk, struct tapsec_ctx *ctx,
 	DEFINE_WAIT_FUNC(wait, woken_wake_function);
 
 	for (;;) {
-		tapsec_tls_rx_fill(sk, rx, true);
+		tapsec_tls_rx_fill(sk, rx);
 		if (tapsec_tls_rx_readable(rx))
 			return 0;
 		if (sk->sk_err)
@@ -558,7 +731,7 @@ int tapsec_tls_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
 			}
 			if (rx->err)
 				continue;
-			err = tapsec_tls_rx_open_record(ctx, rx, msg,
+			err = tapsec_tls_rx_open_record(sk, ctx, rx, msg,
 							len - copied, flags,
 							!type);
 			if (err < 0) {
@@ -569,8 +742,10 @@ int tapsec_tls_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
 				copied += err;
 				err = 0;
 				type = TAPSEC_RECORD_APPLICATION_DATA;
-				tapsec_tls_rx_next(rx);
-				tapsec_tls_rx_fill(sk, rx, true);
+				if (!rx->opened) {
+					tapsec_tls_rx_next(rx);
+					tapsec_tls_rx_fill(sk, rx);
+				}
 				tapsec_tls_rx_update_ready(rx);
 				continue;
 			}
@@ -586,7 +761,7 @@ int tapsec_tls_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
 			if (err) {
 				err = 0;
 				tapsec_tls_rx_next(rx);
-				tapsec_tls_rx_fill(sk, rx, true);
+				tapsec_tls_rx_fill(sk, rx);
 				tapsec_tls_rx_update_ready(rx);
 				continue;
 			}
@@ -612,7 +787,7 @@ int tapsec_tls_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
 		rx->data_len -= n;
 		if (!rx->data_len) {
 			tapsec_tls_rx_next(rx);
-			tapsec_tls_rx_fill(sk, rx, true);
+			tapsec_tls_rx_fill(sk, rx);
 		}
 		tapsec_tls_rx_update_ready(rx);
 		if (type != TAPSEC_RECORD_APPLICATION_DATA)

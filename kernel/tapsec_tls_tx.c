@@ -174,7 +174,7 @@ static int __tapsec_tls_seal(struct tapsec_ctx *ctx, struct tapsec_tls_tx *tx,
 	}
 	err = tapsec_tls_crypt(d, true, buf, seq, tx->open_type,
 			       tls13 ? plen + 1 : plen,
-			       src_pages ? tx->sg : NULL);
+			       src_pages ? tx->sg : NULL, NULL);
 	if (err) {
 		/* The sequence number is spent: the stream cannot go on. */
 		tx->err = err;

@@ -1648,10 +1648,10 @@ TEST_F(bad, empty_records)
 
 /*
  * Opening into the reader's buffer.  Application data goes straight into
- * the reader's pages when the whole record fits there (rx_direct counts
- * those records); a record that cannot (a peek, too little room, a buffer
- * in too many pieces, a reader that cannot be told the type) is opened in
- * place and copied.  Either way the reader gets the same bytes, and its
+ * the reader's pages (rx_direct counts those records), what they have no
+ * room for into the record buffer for the next read; a record that cannot
+ * (a peek, a buffer in too many pieces, a reader that cannot be told the
+ * type) is opened in place and copied.  Either way the reader gets the same bytes, and its
  * buffer past what recv() returns never holds plaintext: not of a record
  * that failed authentication, not of a record of another type or with
  * padding that was opened there first.
@@ -1729,21 +1729,28 @@ TEST_F(bad, direct_open)
 	EXPECT_EQ(0, memcmp(buf, stream(51), 1000));
 	EXPECT_EQ(1, CNT(self->vfd, rx_direct));
 
-	/* One byte too little room: copied, over two reads. */
+	/*
+	 * One byte too little room: opened into the reader's buffer but for
+	 * the last byte, which waits, opened, for the next read.
+	 */
 	send_alg(_metadata, self, 2, T_DATA, stream(52), 1000, 0);
+	ASSERT_NE(0, wait_fd(self->vfd, POLLIN, WAIT_MS));
+	memset(buf, FILL, BIG);
 	ASSERT_EQ(999, recv(self->vfd, buf, 999, 0));
+	EXPECT_TRUE(untouched(buf + 999, BIG - 999));
+	EXPECT_EQ(2, CNT(self->vfd, rx_direct));
 	ASSERT_EQ(1, recv(self->vfd, buf + 999, 1, 0));
 	EXPECT_EQ(0, memcmp(buf, stream(52), 1000));
-	EXPECT_EQ(1, CNT(self->vfd, rx_direct));
+	EXPECT_EQ(2, CNT(self->vfd, rx_direct));
 
 	/* More pieces than a record may be opened into: copied. */
 	send_alg(_metadata, self, 3, T_DATA, stream(53), MAX_PLAIN, 0);
 	recv_pieces(_metadata, self->vfd, area, PIECES, 1000, MAX_PLAIN, 53);
-	EXPECT_EQ(1, CNT(self->vfd, rx_direct));
+	EXPECT_EQ(2, CNT(self->vfd, rx_direct));
 	/* Fewer, bigger pieces: opened into them. */
 	send_alg(_metadata, self, 4, T_DATA, stream(54), MAX_PLAIN, 0);
 	recv_pieces(_metadata, self->vfd, area, 10, 2000, MAX_PLAIN, 54);
-	EXPECT_EQ(2, CNT(self->vfd, rx_direct));
+	EXPECT_EQ(3, CNT(self->vfd, rx_direct));
 
 	/*
 	 * No room for the type: EIO, nothing left in the buffer, and the
@@ -1757,10 +1764,171 @@ TEST_F(bad, direct_open)
 	EXPECT_TRUE(fill_or_zero(buf, BIG));
 	ASSERT_EQ(3000, recv(self->vfd, buf, BIG, 0));
 	EXPECT_EQ(0, memcmp(buf, stream(55), 3000));
-	EXPECT_EQ(2, CNT(self->vfd, rx_direct));
+	EXPECT_EQ(3, CNT(self->vfd, rx_direct));
 	EXPECT_EQ(6, CNT(self->vfd, rx_records));
 	EXPECT_EQ(0, CNT(self->vfd, rx_bad_record));
 	free(area);
+	free(buf);
+	BYSTANDER_OK();
+}
+
+/*
+ * Opening from TCP's skbs.  A whole record that the reader's buffer can
+ * hold is opened straight from where TCP keeps it (rx_from_skb counts
+ * those), also when it came in two pieces while nobody read: cut in the
+ * header (whose bytes are moved into the record buffer as they come), in
+ * the explicit nonce or in the body (which wait in TCP for the rest).  A
+ * peek moves the record out of TCP first.  Every byte is returned once:
+ * the next record's header is found where it should be.
+ */
+TEST_F(bad, direct_from_skb)
+{
+	static const size_t cut[] = { 0, 3, 7, 13, 100 };
+	uint8_t *buf = malloc(BIG);
+	int i;
+
+	ASSERT_NE(NULL, buf);
+	for (i = 0; i < 5; i++) {
+		const struct rec_spec *sp = &bad_specs[i];
+
+		if (cut[i]) {
+			ASSERT_EQ(cut[i], send(self->rfd, REC(i), cut[i], 0));
+			usleep(20000);	/* moved out of TCP, nobody reads */
+			EXPECT_EQ(0, wait_fd(self->vfd, POLLIN, 0));
+		}
+		ASSERT_EQ(RECLEN(i) - cut[i],
+			  send(self->rfd, REC(i) + cut[i], RECLEN(i) - cut[i],
+			       0));
+		ASSERT_NE(0, wait_fd(self->vfd, POLLIN, WAIT_MS));
+		memset(buf, FILL, BIG);
+		ASSERT_EQ(sp->len, recv(self->vfd, buf, BIG, 0))
+			TH_LOG("record %d: %s", i, strerror(errno));
+		EXPECT_EQ(0, memcmp(buf, stream(sp->seed), sp->len))
+			TH_LOG("record %d, cut at %zu", i, cut[i]);
+		EXPECT_TRUE(untouched(buf + sp->len, BIG - sp->len));
+		EXPECT_EQ(i + 1, CNT(self->vfd, rx_from_skb));
+	}
+	EXPECT_EQ(5, CNT(self->vfd, rx_direct));
+
+	ASSERT_EQ(RECLEN(5), send(self->rfd, REC(5), RECLEN(5), 0));
+	ASSERT_NE(0, wait_fd(self->vfd, POLLIN, WAIT_MS));
+	ASSERT_EQ(bad_specs[5].len, recv(self->vfd, buf, BIG, MSG_PEEK));
+	ASSERT_EQ(bad_specs[5].len, recv(self->vfd, buf, BIG, 0));
+	EXPECT_EQ(0, memcmp(buf, stream(bad_specs[5].seed), bad_specs[5].len));
+	EXPECT_EQ(5, CNT(self->vfd, rx_from_skb));
+	EXPECT_EQ(6, CNT(self->vfd, rx_records));
+
+	ASSERT_EQ(RECLEN(6), send(self->rfd, REC(6), RECLEN(6), 0));
+	EXPECT_EQ(0, recv(self->vfd, buf, BIG, 0));
+	EXPECT_EQ(1, CNT(self->vfd, close_notify_rx));
+	EXPECT_EQ(0, CNT(self->vfd, rx_bad_record));
+	free(buf);
+	BYSTANDER_OK();
+}
+
+/*
+ * A record in more pieces than it may be opened from: ten-byte segments,
+ * each sent once the last is in, queued as a frag each before the ULP and
+ * the key were there.  It is moved out of TCP first and still opened into
+ * the reader's buffer; the next record, in one piece, comes from TCP's
+ * skbs again.
+ */
+TEST_F(bad, direct_from_skb_in_pieces)
+{
+	uint8_t *buf = malloc(BIG);
+	int c, a, one = 1, inq, n, tries;
+	size_t i;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, tcp_pair(AF_INET, 0, 0, &c, &a));
+	ASSERT_EQ(0, setsockopt(a, SOL_TCP, TCP_NODELAY, &one, sizeof(one)));
+	for (i = 0; i < RECLEN(0); i += n) {
+		n = RECLEN(0) - i < 10 ? RECLEN(0) - i : 10;
+		ASSERT_EQ(n, send(a, REC(0) + i, n, 0));
+		for (tries = 0, inq = 0; inq < (int)(i + n) && tries < 5000;
+		     tries++) {
+			ASSERT_EQ(0, ioctl(c, FIONREAD, &inq));
+			if (inq < (int)(i + n))
+				usleep(200);
+		}
+		ASSERT_EQ(i + n, inq);
+	}
+	ASSERT_EQ(0, setsockopt(c, SOL_TCP, TCP_ULP, TAPSEC_ULP_NAME,
+				strlen(TAPSEC_ULP_NAME)));
+	ASSERT_EQ(0, tapsec_key(c, TAPSEC_RX, &self->k));
+	ASSERT_EQ(bad_specs[0].len, recv(c, buf, BIG, 0));
+	EXPECT_EQ(0, memcmp(buf, stream(bad_specs[0].seed), bad_specs[0].len));
+	EXPECT_EQ(1, CNT(c, rx_direct));
+	EXPECT_EQ(0, CNT(c, rx_from_skb));
+
+	ASSERT_EQ(RECLEN(1), send(a, REC(1), RECLEN(1), 0));
+	ASSERT_EQ(bad_specs[1].len, recv(c, buf, BIG, 0));
+	EXPECT_EQ(0, memcmp(buf, stream(bad_specs[1].seed), bad_specs[1].len));
+	EXPECT_EQ(2, CNT(c, rx_direct));
+	EXPECT_EQ(1, CNT(c, rx_from_skb));
+	close(a);
+	close(c);
+	free(buf);
+}
+
+/*
+ * A reader with less room than a record: the part it has room for is
+ * opened into its buffer, the rest into the record buffer, which the next
+ * reads hand out.  A TLS 1.3 record that turns out padded is opened again
+ * in place; a forged one leaves nothing in the reader's buffer.
+ */
+TEST_F(bad, direct_split)
+{
+	uint8_t *buf = malloc(BIG), *r = malloc(MAX_REC);
+	size_t len = bad_specs[1].len;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, r);
+	ASSERT_EQ(RECLEN(0), send(self->rfd, REC(0), RECLEN(0), 0));
+	ASSERT_NE(0, wait_fd(self->vfd, POLLIN, WAIT_MS));
+	memset(buf, FILL, BIG);
+	ASSERT_EQ(1, recv(self->vfd, buf, 1, 0));
+	EXPECT_TRUE(untouched(buf + 1, BIG - 1));
+	ASSERT_EQ(500, recv(self->vfd, buf + 1, 500, 0));
+	ASSERT_EQ(499, recv(self->vfd, buf + 501, BIG, 0));
+	EXPECT_EQ(0, memcmp(buf, stream(bad_specs[0].seed), 1000));
+
+	ASSERT_EQ(RECLEN(1), send(self->rfd, REC(1), RECLEN(1), 0));
+	ASSERT_NE(0, wait_fd(self->vfd, POLLIN, WAIT_MS));
+	memset(buf, FILL, BIG);
+	ASSERT_EQ(1000, recv(self->vfd, buf, 1000, 0));
+	EXPECT_TRUE(untouched(buf + 1000, BIG - 1000));
+	ASSERT_EQ(len - 1000, recv(self->vfd, buf + 1000, BIG, 0));
+	EXPECT_EQ(0, memcmp(buf, stream(bad_specs[1].seed), len));
+	EXPECT_EQ(2, CNT(self->vfd, rx_direct));
+	EXPECT_EQ(2, CNT(self->vfd, rx_from_skb));
+
+	if (variant->version == TLS13 && have_af_alg()) {
+		send_alg(_metadata, self, 2, T_DATA, stream(70), 300, 20);
+		ASSERT_NE(0, wait_fd(self->vfd, POLLIN, WAIT_MS));
+		memset(buf, FILL, BIG);
+		ASSERT_EQ(100, recv(self->vfd, buf, 100, 0));
+		EXPECT_TRUE(fill_or_zero(buf + 100, BIG - 100));
+		ASSERT_EQ(200, recv(self->vfd, buf + 100, BIG, 0));
+		EXPECT_EQ(0, memcmp(buf, stream(70), 300));
+		EXPECT_EQ(2, CNT(self->vfd, rx_direct));
+	} else {
+		ASSERT_EQ(RECLEN(2), send(self->rfd, REC(2), RECLEN(2), 0));
+		ASSERT_EQ(bad_specs[2].len, read_exact(self->vfd, buf,
+						       bad_specs[2].len,
+						       WAIT_MS));
+	}
+
+	memcpy(r, REC(3), RECLEN(3));
+	r[RECLEN(3) - 1] ^= 0x01;
+	ASSERT_EQ(RECLEN(3), send(self->rfd, r, RECLEN(3), 0));
+	ASSERT_NE(0, wait_fd(self->vfd, POLLIN, WAIT_MS));
+	memset(buf, FILL, BIG);
+	EXPECT_EQ(-1, recv(self->vfd, buf, 100, 0));
+	EXPECT_EQ(EBADMSG, errno);
+	EXPECT_TRUE(fill_or_zero(buf, BIG));
+	EXPECT_EQ(1, CNT(self->vfd, rx_bad_tag));
+	free(r);
 	free(buf);
 	BYSTANDER_OK();
 }
@@ -2258,7 +2426,8 @@ TEST_F(sk, large_write)
 /*
  * A receive buffer smaller than a record: records still arrive and poll()
  * still reports them, since their bytes leave TCP's queue when it would
- * otherwise close the window with the record incomplete.
+ * otherwise close the window with the record incomplete.  The last bytes
+ * of each, which complete it, wait in TCP and are opened from there.
  */
 TEST_F(sk, small_rcvbuf)
 {
@@ -2268,6 +2437,8 @@ TEST_F(sk, small_rcvbuf)
 				sizeof(small)));
 	XFER(self->kfd, self->tfd, (256 << 10) + 7, 14);
 	EXPECT_LE(17, CNT(self->tfd, rx_records));
+	EXPECT_LT(0, CNT(self->tfd, rx_direct));
+	EXPECT_EQ(CNT(self->tfd, rx_direct), CNT(self->tfd, rx_from_skb));
 }
 
 /* Read one record header off a raw reader; returns its length or -1. */
@@ -2949,14 +3120,26 @@ TEST(close_with_unread_data)
 	EXPECT_NE(0, wait_fd(p, POLLIN, WAIT_MS));
 	close(p);
 
-	/* Half a record in the buffer. */
+	/*
+	 * Half a record, waiting in TCP for the rest: unread data, so the
+	 * peer gets a reset, as from kTLS (whose strparser leaves it in TCP
+	 * too) and from TCP.
+	 */
 	key_make(&k, TLS12, CHACHA, 0);
 	ASSERT_LT(0, ktls_records(&k, spec, 1, rec, sizeof(rec), off));
 	ASSERT_EQ(0, raw_rx_pair(&k, &t, &p));
 	ASSERT_EQ(off[1] / 2, send(p, rec, off[1] / 2, 0));
 	usleep(10000);
 	close(t);
-	EXPECT_EQ(0, read_exact(p, buf, sizeof(buf), WAIT_MS));	/* FIN */
+	EXPECT_EQ(-ECONNRESET, read_exact(p, buf, sizeof(buf), WAIT_MS));
+	close(p);
+	ASSERT_EQ(0, tcp_pair(AF_INET, 0, 0, &t, &p));
+	ASSERT_EQ(0, ktls_key(t, TAPSEC_RX, &k));
+	ASSERT_EQ(off[1] / 2, send(p, rec, off[1] / 2, 0));
+	usleep(10000);
+	close(t);
+	EXPECT_EQ(-ECONNRESET, read_exact(p, buf, sizeof(buf), WAIT_MS))
+		TH_LOG("kTLS");
 	close(p);
 
 	/* A record complete, not opened, plus bytes still in TCP. */

@@ -52,7 +52,7 @@ static const char *const counter_names[] = {
 	"hs_done", "hs_failed", "rx_post_handshake", "tx_key_updates",
 	"rx_key_updates", "rx_replayed", "rx_bad_epoch", "tx_cookies",
 	"rx_bad_cookie", "peer_moves", "tx_flight_resent", "rx_direct",
-	"tx_direct",
+	"tx_direct", "rx_from_skb",
 };
 
 _Static_assert(sizeof(counter_names) / sizeof(counter_names[0]) ==

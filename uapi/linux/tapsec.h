@@ -367,6 +367,7 @@ struct tapsec_counters {
 	__u64 tx_flight_resent;	/* DTLS 1.2: last handshake flight datagrams resent */
 	__u64 rx_direct;	/* TLS: records opened into the reader's buffer */
 	__u64 tx_direct;	/* TLS: records sealed from the sender's buffer */
+	__u64 rx_from_skb;	/* TLS: of rx_direct, opened from TCP's skbs */
 };
 
 struct tapsec_sock_info {
@@ -491,6 +492,7 @@ enum tapsec_stats_attr {
 	TAPSEC_A_STATS_TX_FLIGHT_RESENT,
 	TAPSEC_A_STATS_RX_DIRECT,
 	TAPSEC_A_STATS_TX_DIRECT,
+	TAPSEC_A_STATS_RX_FROM_SKB,
 	TAPSEC_A_STATS_PAD,
 
 	__TAPSEC_A_STATS_MAX,
