@@ -178,7 +178,6 @@ void tapsec_nl_event(struct net *net, u32 type, u64 inode, int err,
 
 /* tapsec_handshake.c */
 extern const struct nla_policy tapsec_hs_nl_policy[TAPSEC_A_HS_MAX + 1];
-extern const struct nla_policy tapsec_hs_psk_nl_policy[TAPSEC_A_HS_MAX + 1];
 int tapsec_hs_init(void);
 void tapsec_hs_exit(void);
 bool tapsec_hs_delegated(const struct tapsec_ctx *ctx);
@@ -198,7 +197,6 @@ int tapsec_hs_may_install(const struct tapsec_ctx *ctx);
 int tapsec_hs_post_handshake(struct tapsec_ctx *ctx, const u8 *buf, u32 len);
 int tapsec_hs_nl_accept(struct sk_buff *skb, struct genl_info *info);
 int tapsec_hs_nl_done(struct sk_buff *skb, struct genl_info *info);
-int tapsec_hs_nl_psk(struct sk_buff *skb, struct genl_info *info);
 
 /* tapsec_psk.c */
 extern const struct nla_policy tapsec_psk_nl_policy[TAPSEC_A_PSK_MAX + 1];
@@ -208,8 +206,8 @@ void tapsec_psk_exit(void);
 int tapsec_psk_nl_add(struct sk_buff *skb, struct genl_info *info);
 int tapsec_psk_nl_del(struct sk_buff *skb, struct genl_info *info);
 int tapsec_psk_nl_dump(struct sk_buff *skb, struct netlink_callback *cb);
-int tapsec_psk_get(struct net *net, const char *identity, u8 *key,
-		   u32 *keylen, u32 *hash);
+int tapsec_psk_get(struct net *net, const char *identity,
+		   const struct cred *cred, u8 *key, u32 *keylen, u32 *hash);
 
 /* tapsec_fault.c */
 #ifdef CONFIG_FAULT_INJECTION_DEBUG_FS

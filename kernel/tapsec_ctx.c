@@ -240,6 +240,7 @@ int tapsec_ctx_setsockopt(struct tapsec_ctx *ctx, int optname,
 		/* Stream sockets take these in tapsec_tls.c. */
 		return -EPROTONOSUPPORT;
 	case TAPSEC_HANDSHAKE ... TAPSEC_PEER_VERDICT:
+	case TAPSEC_HANDSHAKE_PSK:
 		return tapsec_hs_setsockopt(ctx, optname, optval, optlen);
 	default:
 		return -ENOPROTOOPT;
@@ -307,6 +308,7 @@ int tapsec_ctx_getsockopt(struct tapsec_ctx *ctx, int optname,
 	case TAPSEC_RX_KEY:
 		return -ENOKEY;
 	case TAPSEC_HANDSHAKE ... TAPSEC_PEER_VERDICT:
+	case TAPSEC_HANDSHAKE_PSK:
 		return tapsec_hs_getsockopt(ctx, optname, optval, optlen);
 	default:
 		return -ENOPROTOOPT;

@@ -21,6 +21,8 @@
  * ESRCH no daemon listening, ETIMEDOUT deadline passed, ECONNABORTED the
  * daemon went away, whatever the daemon reported otherwise.
  */
+#include <linux/capability.h>
+#include <linux/cred.h>
 #include <linux/file.h>
 #include <linux/net.h>
 #include <linux/netlink.h>
@@ -82,6 +84,8 @@
  *	connect() waits for the TCP handshake to start ours
  * @start_work: starts that handshake in process context
  * @starting: @start_work is scheduled and has not queued the socket yet
+ * @cred: credentials of the socket's file when the handshake was asked
+ *	for: who the daemon may act for (Documentation/security.rst)
  */
 struct tapsec_hs {
 	struct tapsec_ctx *ctx;
@@ -121,6 +125,7 @@ struct tapsec_hs {
 	void (*saved_state_change)(struct sock *sk);
 	struct work_struct start_work;
 	bool starting;
+	const struct cred *cred;
 };
 
 struct tapsec_hs_net {
@@ -138,6 +143,8 @@ static void tapsec_hs_timeout(struct work_struct *work);
 static void tapsec_hs_start(struct work_struct *work);
 static int tapsec_hs_verdict(struct tapsec_ctx *ctx, sockptr_t optval,
 			     unsigned int optlen);
+static int tapsec_hs_get_psk(struct tapsec_ctx *ctx, char __user *optval,
+			     int __user *optlen);
 
 static struct tapsec_hs_net *tapsec_hs_pernet(const struct net *net)
 {
@@ -156,6 +163,7 @@ static void tapsec_hs_setup(struct tapsec_hs *hs, struct tapsec_ctx *ctx)
 	hs->saved_state_change = NULL;
 	hs->chain = NULL;
 	hs->chain_len = 0;
+	hs->cred = NULL;
 	INIT_LIST_HEAD(&hs->node);
 	init_waitqueue_head(&hs->wq);
 	INIT_DELAYED_WORK(&hs->timeout_work, tapsec_hs_timeout);
@@ -168,6 +176,8 @@ static void tapsec_hs_put(struct tapsec_hs *hs)
 	if (!refcount_dec_and_test(&hs->ref))
 		return;
 	put_pid(hs->owner);
+	if (hs->cred)
+		put_cred(hs->cred);
 	kfree(hs->chain);
 	kfree_sensitive(hs);
 }
@@ -344,7 +354,8 @@ int tapsec_hs_setsockopt(struct tapsec_ctx *ctx, int optname,
 
 	if (optname == TAPSEC_HANDSHAKE_INFO ||
 	    optname == TAPSEC_ALPN_NEGOTIATED ||
-	    optname == TAPSEC_PEER_IDENTITY || optname == TAPSEC_PEER_CHAIN)
+	    optname == TAPSEC_PEER_IDENTITY || optname == TAPSEC_PEER_CHAIN ||
+	    optname == TAPSEC_HANDSHAKE_PSK)
 		return -EPERM;	/* read only */
 	if (optname == TAPSEC_PEER_VERDICT)
 		return tapsec_hs_verdict(ctx, optval, optlen);
@@ -386,6 +397,8 @@ int tapsec_hs_getsockopt(struct tapsec_ctx *ctx, int optname,
 	u32 val;
 	int err;
 
+	if (optname == TAPSEC_HANDSHAKE_PSK)
+		return tapsec_hs_get_psk(ctx, optval, optlen);
 	lock_sock(sk);
 	switch (optname) {
 	case TAPSEC_HANDSHAKE:
@@ -585,11 +598,16 @@ static void tapsec_hs_timeout(struct work_struct *work)
 
 /*
  * Queue @hs's socket for the daemon, in process context.  The queue takes
- * a reference on @file, the socket's file.  With no daemon in the socket's
- * namespace (the multicast reached nobody) it fails at once with -ESRCH.
+ * a reference on @file, the socket's file, and the handshake its
+ * credentials.  With no daemon in the socket's namespace (the multicast
+ * reached nobody) it fails at once with -ESRCH.  Only the first of
+ * concurrent callers (two connect()s, connect() and the non-blocking
+ * start) queues it: the state is checked under the queue's lock, and the
+ * others get -EALREADY.
  */
 static int tapsec_hs_submit(struct tapsec_hs *hs, struct file *file, u8 role)
 {
+	const struct cred *cred = get_cred(file->f_cred);
 	struct sock *sk = hs->sk;
 	struct net *net = sock_net(sk);
 	struct tapsec_hs_net *hn = tapsec_hs_pernet(net);
@@ -597,13 +615,18 @@ static int tapsec_hs_submit(struct tapsec_hs *hs, struct file *file, u8 role)
 	u32 pending;
 	int err;
 
-	hs->role = role;
-	hs->deadline = jiffies + msecs_to_jiffies(hs->timeout_ms);
+	spin_lock_bh(&hn->lock);
+	if (hs->state != TAPSEC_HS_IDLE) {
+		spin_unlock_bh(&hn->lock);
+		put_cred(cred);
+		return -EALREADY;
+	}
 	get_file(file);
 	sock_hold(sk);
 	refcount_inc(&hs->ref);
-
-	spin_lock_bh(&hn->lock);
+	hs->role = role;
+	hs->deadline = jiffies + msecs_to_jiffies(hs->timeout_ms);
+	hs->cred = cred;
 	hs->file = file;
 	WRITE_ONCE(hs->state, TAPSEC_HS_PENDING);
 	list_add_tail(&hs->node, &hn->queue);
@@ -694,7 +717,9 @@ static void tapsec_hs_start(struct work_struct *work)
 		file = tapsec_hs_sock_file(sk);
 	release_sock(sk);
 	if (file) {
-		if (tapsec_hs_submit(hs, file, TAPSEC_ROLE_CLIENT))
+		int err = tapsec_hs_submit(hs, file, TAPSEC_ROLE_CLIENT);
+
+		if (err && err != -EALREADY)
 			sk_error_report(sk);	/* sk_err is set */
 		fput(file);
 	}
@@ -791,6 +816,12 @@ int tapsec_hs_connect(struct socket *sock, struct tapsec_ctx *ctx, int tcp_err)
 		if (tcp_err || !sock->file || tapsec_hs_starting(hs))
 			return tcp_err ?: -EALREADY;
 		err = tapsec_hs_submit(hs, sock->file, TAPSEC_ROLE_CLIENT);
+		if (err == -EALREADY) {
+			/* Another connect() queued it first: as for RUNNING. */
+			if (nonblock)
+				return -EALREADY;
+			break;
+		}
 		if (err)
 			return err;
 		if (nonblock)
@@ -1093,6 +1124,26 @@ int tapsec_hs_post_handshake(struct tapsec_ctx *ctx, const u8 *buf, u32 len)
 	return 0;
 }
 
+/*
+ * Who asked for the handshake, as the daemon's user namespace names them:
+ * the owner of the socket's file and its groups.
+ */
+static int tapsec_hs_fill_cred(struct sk_buff *msg, const struct cred *cred)
+{
+	struct user_namespace *ns = current_user_ns();
+	const struct group_info *gi = cred->group_info;
+	u32 groups[TAPSEC_HS_GROUPS_MAX];
+	int i, n = min_t(int, gi->ngroups, TAPSEC_HS_GROUPS_MAX);
+
+	for (i = 0; i < n; i++)
+		groups[i] = from_kgid_munged(ns, gi->gid[i]);
+	if (nla_put_u32(msg, TAPSEC_A_HS_UID, from_kuid_munged(ns, cred->fsuid)) ||
+	    nla_put_u32(msg, TAPSEC_A_HS_GID, from_kgid_munged(ns, cred->fsgid)) ||
+	    (n && nla_put(msg, TAPSEC_A_HS_GROUPS, n * sizeof(u32), groups)))
+		return -EMSGSIZE;
+	return 0;
+}
+
 /* Reply to ACCEPT: the socket as the daemon sees it. */
 static int tapsec_hs_fill(struct sk_buff *msg, struct tapsec_hs *hs, int fd)
 {
@@ -1113,7 +1164,8 @@ static int tapsec_hs_fill(struct sk_buff *msg, struct tapsec_hs *hs, int fd)
 	    nla_put_u16(msg, TAPSEC_A_HS_VERSION_MAX, hs->vmax) ||
 	    nla_put_u64_64bit(msg, TAPSEC_A_HS_INODE, sock_i_ino(sk),
 			      TAPSEC_A_HS_PAD) ||
-	    tapsec_nl_put_addr(msg, TAPSEC_A_HS_PEER, sk, true))
+	    tapsec_nl_put_addr(msg, TAPSEC_A_HS_PEER, sk, true) ||
+	    tapsec_hs_fill_cred(msg, hs->cred))
 		return -EMSGSIZE;
 	if ((hs->server_name[0] &&
 	     nla_put_string(msg, TAPSEC_A_HS_SERVER_NAME, hs->server_name)) ||
@@ -1221,13 +1273,6 @@ const struct nla_policy tapsec_hs_nl_policy[TAPSEC_A_HS_MAX + 1] = {
 	[TAPSEC_A_HS_PSK] = { .type = NLA_FLAG },
 	[TAPSEC_A_HS_PEER_CHAIN] = { .type = NLA_BINARY,
 				     .len = TAPSEC_PEER_CHAIN_MAX },
-};
-
-/* Policy of TAPSEC_A_HS in HANDSHAKE_PSK requests. */
-const struct nla_policy tapsec_hs_psk_nl_policy[TAPSEC_A_HS_MAX + 1] = {
-	[TAPSEC_A_HS_FD] = { .type = NLA_U32 },
-	[TAPSEC_A_HS_PSK_IDENTITY] = { .type = NLA_NUL_STRING,
-				       .len = TAPSEC_PSK_IDENTITY_MAX },
 };
 
 /* The context of a tapsec stream or datagram socket, or NULL. */
@@ -1392,91 +1437,70 @@ int tapsec_hs_nl_done(struct sk_buff *skb, struct genl_info *info)
 	return err;
 }
 
-/* Reply to HANDSHAKE_PSK: the PSK, key included. */
-static int tapsec_hs_psk_reply(struct genl_info *info, const char *identity,
-			       const u8 *key, u32 keylen, u32 hash)
-{
-	struct nlattr *nest;
-	struct sk_buff *msg;
-	void *hdr;
-
-	msg = tapsec_nl_reply(info, TAPSEC_CMD_HANDSHAKE_PSK, &hdr);
-	if (!msg)
-		return -ENOMEM;
-	nest = hdr ? nla_nest_start(msg, TAPSEC_A_PSK) : NULL;
-	if (!nest || nla_put_string(msg, TAPSEC_A_PSK_IDENTITY, identity) ||
-	    nla_put(msg, TAPSEC_A_PSK_KEY, keylen, key) ||
-	    nla_put_u32(msg, TAPSEC_A_PSK_HASH, hash)) {
-		nlmsg_free(msg);
-		return -EMSGSIZE;
-	}
-	nla_nest_end(msg, nest);
-	genlmsg_end(msg, hdr);
-	return genlmsg_reply(msg, info);
-}
-
-/**
- * tapsec_hs_nl_psk() - TAPSEC_CMD_HANDSHAKE_PSK
- * @skb: the request
- * @info: its details
- *
- * The daemon running the handshake on TAPSEC_A_HS_FD fetches the key of
- * PSK TAPSEC_A_HS_PSK_IDENTITY.  A client socket may only use its own
- * TAPSEC_PSK_IDENTITY; a server socket that one too, or any identity of
- * the store when it is TAPSEC_PSK_ANY.
- *
- * Return: 0 with the reply sent, -EINVAL for a socket this daemon is not
- * running, -EPERM for an identity the socket may not use, -ENOKEY for an
- * identity the store does not hold.
+/*
+ * TAPSEC_HANDSHAKE_PSK: the daemon running the socket's handshake reads
+ * the key of a PSK the socket may use.  A client socket may only use its
+ * own TAPSEC_PSK_IDENTITY; a server socket that one too, or any identity
+ * of the store when it is TAPSEC_PSK_ANY; in every case the PSK's owners
+ * must include the socket's (tapsec_psk_get()).  The key goes from the
+ * store to the caller's buffer through memory wiped here.
  */
-int tapsec_hs_nl_psk(struct sk_buff *skb, struct genl_info *info)
+static int tapsec_hs_get_psk(struct tapsec_ctx *ctx, char __user *optval,
+			     int __user *optlen)
 {
-	char want[sizeof_field(struct tapsec_hs, psk_identity)];
-	struct nlattr *tb[TAPSEC_A_HS_MAX + 1];
-	u8 key[TAPSEC_PSK_KEY_MAX];
-	struct tapsec_hs_net *hn;
-	const char *identity;
-	struct tapsec_hs *hs;
-	struct socket *sock;
-	u32 keylen, hash;
+	struct tapsec_hs *hs = READ_ONCE(ctx->hs);
+	struct sock *sk = ctx->sk;
+	struct tapsec_hs_net *hn = tapsec_hs_pernet(sock_net(sk));
+	const struct cred *cred = NULL;
+	struct tapsec_hs_psk *req;
+	const char *want;
 	u8 role = 0;
-	int err;
+	int len, err;
 
-	sock = tapsec_hs_nl_sock(info, tb, tapsec_hs_psk_nl_policy,
-				 TAPSEC_A_HS_PSK_IDENTITY, &err);
-	if (!sock)
-		return err;
-	identity = nla_data(tb[TAPSEC_A_HS_PSK_IDENTITY]);
-	hn = tapsec_hs_pernet(sock_net(sock->sk));
-	want[0] = '\0';
-	err = -EINVAL;
+	if (!ns_capable(sock_net(sk)->user_ns, CAP_NET_ADMIN))
+		return -EPERM;
+	if (get_user(len, optlen))
+		return -EFAULT;
+	if (len < (int)sizeof(*req))
+		return -EINVAL;
+	req = kzalloc(sizeof(*req), GFP_KERNEL);
+	if (!req)
+		return -ENOMEM;
+	err = -EFAULT;
+	if (copy_from_user(req->identity, optval, sizeof(req->identity)))
+		goto out;
+	req->identity[TAPSEC_PSK_IDENTITY_MAX] = '\0';
+
+	err = -EPERM;
 	spin_lock_bh(&hn->lock);
-	hs = tapsec_hs_running(info, sock);
-	if (hs) {
+	if (hs && tapsec_hs_raw(ctx)) {
 		role = hs->role;
-		strscpy(want, hs->psk_identity, sizeof(want));
+		cred = get_cred(hs->cred);
 		err = 0;
 	}
 	spin_unlock_bh(&hn->lock);
-	if (err) {
-		NL_SET_ERR_MSG(info->extack,
-			       "no handshake of this daemon on that socket");
-		goto out;
-	}
-	if (!want[0] || !*identity ||
-	    (strcmp(want, identity) &&
+	if (err)
+		goto out;	/* not the daemon running this handshake */
+
+	/* The parameters are fixed once the handshake was asked for. */
+	want = hs->psk_identity;
+	if (!want[0] || !req->identity[0] ||
+	    (strcmp(want, req->identity) &&
 	     (role != TAPSEC_ROLE_SERVER || strcmp(want, TAPSEC_PSK_ANY)))) {
-		NL_SET_ERR_MSG(info->extack,
-			       "the socket did not ask for that PSK identity");
 		err = -EPERM;
 		goto out;
 	}
-	err = tapsec_psk_get(sock_net(sock->sk), identity, key, &keylen, &hash);
-	if (!err)
-		err = tapsec_hs_psk_reply(info, identity, key, keylen, hash);
-	memzero_explicit(key, sizeof(key));
+	err = tapsec_psk_get(sock_net(sk), req->identity, cred, req->key,
+			     &req->key_len, &req->hash);
+	if (err == -EACCES)
+		TAPSEC_COUNT(ctx, psk_denied, 1);
+	if (!err && (put_user((int)sizeof(*req), optlen) ||
+		     copy_to_user(optval, req, sizeof(*req))))
+		err = -EFAULT;
 out:
-	sockfd_put(sock);
+	if (cred)
+		put_cred(cred);
+	kfree_sensitive(req);
 	return err;
 }
 

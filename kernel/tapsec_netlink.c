@@ -5,8 +5,9 @@
  * The family is netns-aware: every answer describes the caller's network
  * namespace.  Commands that only read are open to everyone; commands that
  * change state carry GENL_UNS_ADMIN_PERM (CAP_NET_ADMIN in the user
- * namespace owning the network namespace).  Two multicast groups:
- * "handshake" wakes the daemon, "events" reports what happens to sockets.
+ * namespace owning the network namespace).  Two multicast groups, which
+ * only the same capability joins: "handshake" wakes the daemon, "events"
+ * reports what happens to sockets.
  * Documentation/netlink/tapsec.yaml is the specification of this file.
  */
 #include <linux/in.h>
@@ -26,9 +27,16 @@ enum tapsec_nl_groups {
 	TAPSEC_NLGRP_EVENTS,
 };
 
+/*
+ * Both groups name sockets, peers and failure reasons of the namespace,
+ * and a listener on "handshake" stands for the daemon: only
+ * CAP_NET_ADMIN in the namespace's user namespace joins them.
+ */
 static const struct genl_multicast_group tapsec_nl_mcgrps[] = {
-	[TAPSEC_NLGRP_HANDSHAKE] = { .name = TAPSEC_MCGRP_HANDSHAKE },
-	[TAPSEC_NLGRP_EVENTS] = { .name = TAPSEC_MCGRP_EVENTS },
+	[TAPSEC_NLGRP_HANDSHAKE] = { .name = TAPSEC_MCGRP_HANDSHAKE,
+				     .flags = GENL_MCAST_CAP_NET_ADMIN },
+	[TAPSEC_NLGRP_EVENTS] = { .name = TAPSEC_MCGRP_EVENTS,
+				  .flags = GENL_MCAST_CAP_NET_ADMIN },
 };
 
 /* Events that could not be delivered, not yet reported in an event. */
@@ -338,13 +346,6 @@ static const struct nla_policy tapsec_nl_hs_policy[TAPSEC_A_MAX + 1] = {
 	[TAPSEC_A_PSK] = { .type = NLA_REJECT },
 };
 
-/* HANDSHAKE_PSK: one TAPSEC_A_HS with the fd and the PSK identity. */
-static const struct nla_policy tapsec_nl_hs_psk_policy[TAPSEC_A_MAX + 1] = {
-	TAPSEC_NL_REJECT_REPLY_ATTRS,
-	[TAPSEC_A_HS] = NLA_POLICY_NESTED(tapsec_hs_psk_nl_policy),
-	[TAPSEC_A_PSK] = { .type = NLA_REJECT },
-};
-
 /* PSK_ADD: one TAPSEC_A_PSK with identity, key and maybe hash. */
 static const struct nla_policy tapsec_nl_psk_add_policy[TAPSEC_A_MAX + 1] = {
 	TAPSEC_NL_REJECT_REPLY_ATTRS,
@@ -410,13 +411,6 @@ static const struct genl_ops tapsec_nl_ops[] = {
 		.cmd = TAPSEC_CMD_PSK_GET,
 		.dumpit = tapsec_psk_nl_dump,
 		.policy = tapsec_nl_policy,
-		.maxattr = TAPSEC_A_MAX,
-		.flags = GENL_UNS_ADMIN_PERM,
-	},
-	{
-		.cmd = TAPSEC_CMD_HANDSHAKE_PSK,
-		.doit = tapsec_hs_nl_psk,
-		.policy = tapsec_nl_hs_psk_policy,
 		.maxattr = TAPSEC_A_MAX,
 		.flags = GENL_UNS_ADMIN_PERM,
 	},

@@ -3,11 +3,15 @@
  * tapsec: the store of external pre-shared keys, one per network namespace.
  *
  * An administrator adds, deletes and lists PSKs over netlink; a listing
- * never carries a key.  The only way a key leaves the kernel is
- * TAPSEC_CMD_HANDSHAKE_PSK (tapsec_handshake.c), to the daemon running the
- * handshake of a socket that asked for that identity.  Keys are wiped when
- * deleted, replaced, and when the namespace or the module goes away.
+ * never carries a key.  Each PSK has owners, the uids and gids that may
+ * use it (uid 0 alone unless the administrator names others).  The only
+ * way a key leaves the kernel is the TAPSEC_HANDSHAKE_PSK socket option
+ * (tapsec_handshake.c), to the daemon running the handshake of a socket
+ * that asked for that identity and whose owner is one of the PSK's.  Keys
+ * are wiped when deleted, replaced, and when the namespace or the module
+ * goes away, and in the PSK_ADD request once copied.
  */
+#include <linux/cred.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/slab.h>
@@ -27,6 +31,10 @@
  * @keylen: bytes of @key in use
  * @hash: enum tapsec_psk_hash
  * @added: ktime_get_boottime_seconds() when added
+ * @nuids: entries in @uids
+ * @uids: owners by user
+ * @ngids: entries in @gids
+ * @gids: owners by group
  */
 struct tapsec_psk {
 	struct list_head node;
@@ -35,6 +43,10 @@ struct tapsec_psk {
 	u8 keylen;
 	u32 hash;
 	u64 added;
+	u8 nuids;
+	kuid_t uids[TAPSEC_PSK_OWNERS_MAX];
+	u8 ngids;
+	kgid_t gids[TAPSEC_PSK_OWNERS_MAX];
 };
 
 struct tapsec_psk_net {
@@ -58,6 +70,10 @@ const struct nla_policy tapsec_psk_nl_policy[TAPSEC_A_PSK_MAX + 1] = {
 	[TAPSEC_A_PSK_HASH] = NLA_POLICY_MAX(NLA_U32, TAPSEC_PSK_HASH_SHA384),
 	[TAPSEC_A_PSK_ADDED] = { .type = NLA_REJECT },
 	[TAPSEC_A_PSK_PAD] = { .type = NLA_REJECT },
+	[TAPSEC_A_PSK_UIDS] = { .type = NLA_BINARY,
+				.len = TAPSEC_PSK_OWNERS_MAX * sizeof(u32) },
+	[TAPSEC_A_PSK_GIDS] = { .type = NLA_BINARY,
+				.len = TAPSEC_PSK_OWNERS_MAX * sizeof(u32) },
 };
 
 /* Policy of TAPSEC_A_PSK in PSK_DEL: the identity only. */
@@ -68,6 +84,8 @@ const struct nla_policy tapsec_psk_nl_del_policy[TAPSEC_A_PSK_MAX + 1] = {
 	[TAPSEC_A_PSK_HASH] = { .type = NLA_REJECT },
 	[TAPSEC_A_PSK_ADDED] = { .type = NLA_REJECT },
 	[TAPSEC_A_PSK_PAD] = { .type = NLA_REJECT },
+	[TAPSEC_A_PSK_UIDS] = { .type = NLA_REJECT },
+	[TAPSEC_A_PSK_GIDS] = { .type = NLA_REJECT },
 };
 
 /* Called with the lock held. */
@@ -104,6 +122,82 @@ static int tapsec_psk_parse(struct genl_info *info, struct nlattr **tb,
 	return 0;
 }
 
+/*
+ * TAPSEC_A_PSK_UIDS or _GIDS of a request: ids of the caller's user
+ * namespace, @gid says which kind.  Returns how many, or -EINVAL.
+ */
+static int tapsec_psk_owners(struct genl_info *info, const struct nlattr *a,
+			     bool gid, kuid_t *uids, kgid_t *gids)
+{
+	struct user_namespace *ns = current_user_ns();
+	const u32 *v = nla_data(a);
+	int i, n = nla_len(a) / sizeof(u32);
+
+	if (nla_len(a) % sizeof(u32)) {
+		NL_SET_ERR_MSG_ATTR(info->extack, a, "not a list of 32-bit ids");
+		return -EINVAL;
+	}
+	for (i = 0; i < n; i++) {
+		if (gid)
+			gids[i] = make_kgid(ns, v[i]);
+		else
+			uids[i] = make_kuid(ns, v[i]);
+		if (gid ? !gid_valid(gids[i]) : !uid_valid(uids[i])) {
+			NL_SET_ERR_MSG_ATTR(info->extack, a,
+					    "an id this namespace does not map");
+			return -EINVAL;
+		}
+	}
+	return n;
+}
+
+/* Fill @psk's owners from the request; uid 0 alone without any. */
+static int tapsec_psk_set_owners(struct genl_info *info, struct nlattr **tb,
+				 struct tapsec_psk *psk)
+{
+	int n;
+
+	if (tb[TAPSEC_A_PSK_UIDS]) {
+		n = tapsec_psk_owners(info, tb[TAPSEC_A_PSK_UIDS], false,
+				      psk->uids, NULL);
+		if (n < 0)
+			return n;
+		psk->nuids = n;
+	}
+	if (tb[TAPSEC_A_PSK_GIDS]) {
+		n = tapsec_psk_owners(info, tb[TAPSEC_A_PSK_GIDS], true, NULL,
+				      psk->gids);
+		if (n < 0)
+			return n;
+		psk->ngids = n;
+	}
+	if (!psk->nuids && !psk->ngids) {
+		psk->uids[0] = make_kuid(current_user_ns(), 0);
+		psk->nuids = uid_valid(psk->uids[0]);
+	}
+	return 0;
+}
+
+/* Whether the owner of a file opened with @cred may use @psk. */
+static bool tapsec_psk_may_use(const struct tapsec_psk *psk,
+			       const struct cred *cred)
+{
+	const struct group_info *gi = cred->group_info;
+	int i, j;
+
+	for (i = 0; i < psk->nuids; i++)
+		if (uid_eq(psk->uids[i], cred->fsuid))
+			return true;
+	for (i = 0; i < psk->ngids; i++) {
+		if (gid_eq(psk->gids[i], cred->fsgid))
+			return true;
+		for (j = 0; j < gi->ngroups; j++)
+			if (gid_eq(psk->gids[i], gi->gid[j]))
+				return true;
+	}
+	return false;
+}
+
 /**
  * tapsec_psk_nl_add() - TAPSEC_CMD_PSK_ADD
  * @skb: the request
@@ -119,31 +213,38 @@ int tapsec_psk_nl_add(struct sk_buff *skb, struct genl_info *info)
 {
 	struct tapsec_psk_net *pn = tapsec_psk_pernet(genl_info_net(info));
 	struct nlattr *tb[TAPSEC_A_PSK_MAX + 1];
-	struct tapsec_psk *psk;
+	struct tapsec_psk *psk = NULL;
+	struct nlattr *key;
 	int err, len;
 
 	err = tapsec_psk_parse(info, tb, tapsec_psk_nl_policy);
 	if (err)
 		return err;
-	if (!tb[TAPSEC_A_PSK_KEY]) {
+	key = tb[TAPSEC_A_PSK_KEY];
+	if (!key) {
 		NL_SET_ERR_MSG(info->extack, "missing PSK key");
 		return -EINVAL;
 	}
-	len = nla_len(tb[TAPSEC_A_PSK_KEY]);
+	len = nla_len(key);
+	err = -EINVAL;
 	if (len < TAPSEC_PSK_KEY_MIN || len > TAPSEC_PSK_KEY_MAX) {
 		NL_SET_ERR_MSG(info->extack, "PSK key length out of range");
-		return -EINVAL;
+		goto out;
 	}
+	err = -ENOMEM;
 	psk = kzalloc(sizeof(*psk), GFP_KERNEL);
 	if (!psk)
-		return -ENOMEM;
+		goto out;
 	nla_strscpy(psk->identity, tb[TAPSEC_A_PSK_IDENTITY],
 		    sizeof(psk->identity));
-	memcpy(psk->key, nla_data(tb[TAPSEC_A_PSK_KEY]), len);
+	memcpy(psk->key, nla_data(key), len);
 	psk->keylen = len;
 	psk->hash = tb[TAPSEC_A_PSK_HASH] ?
 		    nla_get_u32(tb[TAPSEC_A_PSK_HASH]) : TAPSEC_PSK_HASH_SHA256;
 	psk->added = ktime_get_boottime_seconds();
+	err = tapsec_psk_set_owners(info, tb, psk);
+	if (err)
+		goto out;
 
 	mutex_lock(&pn->lock);
 	if (tapsec_psk_find(pn, psk->identity)) {
@@ -156,9 +257,12 @@ int tapsec_psk_nl_add(struct sk_buff *skb, struct genl_info *info)
 		psk = NULL;
 	}
 	mutex_unlock(&pn->lock);
-	kfree_sensitive(psk);
 	if (err == -EEXIST)
 		NL_SET_ERR_MSG(info->extack, "PSK identity already stored");
+out:
+	/* The request is freed with its skb, unwiped: wipe its key now. */
+	memzero_explicit(nla_data(key), nla_len(key));
+	kfree_sensitive(psk);
 	return err;
 }
 
@@ -192,6 +296,27 @@ int tapsec_psk_nl_del(struct sk_buff *skb, struct genl_info *info)
 	return 0;
 }
 
+/* A PSK's owners as the dumping socket's user namespace names them. */
+static int tapsec_psk_put_owners(struct sk_buff *skb,
+				 const struct tapsec_psk *psk,
+				 struct user_namespace *ns)
+{
+	u32 ids[TAPSEC_PSK_OWNERS_MAX];
+	int i;
+
+	for (i = 0; i < psk->nuids; i++)
+		ids[i] = from_kuid_munged(ns, psk->uids[i]);
+	if (psk->nuids &&
+	    nla_put(skb, TAPSEC_A_PSK_UIDS, psk->nuids * sizeof(u32), ids))
+		return -EMSGSIZE;
+	for (i = 0; i < psk->ngids; i++)
+		ids[i] = from_kgid_munged(ns, psk->gids[i]);
+	if (psk->ngids &&
+	    nla_put(skb, TAPSEC_A_PSK_GIDS, psk->ngids * sizeof(u32), ids))
+		return -EMSGSIZE;
+	return 0;
+}
+
 /**
  * tapsec_psk_nl_dump() - TAPSEC_CMD_PSK_GET: the store, without keys
  * @skb: the reply being filled
@@ -201,6 +326,7 @@ int tapsec_psk_nl_del(struct sk_buff *skb, struct genl_info *info)
  */
 int tapsec_psk_nl_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
+	struct user_namespace *ns = sk_user_ns(NETLINK_CB(cb->skb).sk);
 	struct tapsec_psk_net *pn = tapsec_psk_pernet(sock_net(skb->sk));
 	unsigned long i = 0, skip = cb->args[0];
 	struct tapsec_psk *psk;
@@ -218,7 +344,8 @@ int tapsec_psk_nl_dump(struct sk_buff *skb, struct netlink_callback *cb)
 		    nla_put_string(skb, TAPSEC_A_PSK_IDENTITY, psk->identity) ||
 		    nla_put_u32(skb, TAPSEC_A_PSK_HASH, psk->hash) ||
 		    nla_put_u64_64bit(skb, TAPSEC_A_PSK_ADDED, psk->added,
-				      TAPSEC_A_PSK_PAD)) {
+				      TAPSEC_A_PSK_PAD) ||
+		    tapsec_psk_put_owners(skb, psk, ns)) {
 			if (hdr)
 				genlmsg_cancel(skb, hdr);
 			err = -EMSGSIZE;
@@ -237,19 +364,22 @@ int tapsec_psk_nl_dump(struct sk_buff *skb, struct netlink_callback *cb)
 }
 
 /**
- * tapsec_psk_get() - copy a stored PSK out
+ * tapsec_psk_get() - copy a stored PSK out for a socket's owner
  * @net: the namespace whose store to search
  * @identity: the PSK's identity
+ * @cred: credentials of the socket's file, which must be among the
+ *	PSK's owners
  * @key: receives the key, TAPSEC_PSK_KEY_MAX bytes of room
  * @keylen: receives its length
  * @hash: receives its enum tapsec_psk_hash
  *
  * The caller wipes @key when done with it.
  *
- * Return: 0, or -ENOKEY for an unknown identity.
+ * Return: 0, -ENOKEY for an unknown identity, -EACCES for a PSK @cred
+ * may not use.
  */
-int tapsec_psk_get(struct net *net, const char *identity, u8 *key,
-		   u32 *keylen, u32 *hash)
+int tapsec_psk_get(struct net *net, const char *identity,
+		   const struct cred *cred, u8 *key, u32 *keylen, u32 *hash)
 {
 	struct tapsec_psk_net *pn = tapsec_psk_pernet(net);
 	struct tapsec_psk *psk;
@@ -257,7 +387,9 @@ int tapsec_psk_get(struct net *net, const char *identity, u8 *key,
 
 	mutex_lock(&pn->lock);
 	psk = tapsec_psk_find(pn, identity);
-	if (psk) {
+	if (psk && !tapsec_psk_may_use(psk, cred)) {
+		err = -EACCES;
+	} else if (psk) {
 		memcpy(key, psk->key, psk->keylen);
 		*keylen = psk->keylen;
 		*hash = psk->hash;

@@ -54,13 +54,4 @@ int hs_nl_accept(struct hs_nl *h, struct hs_request **out);
  */
 int hs_nl_done(struct hs_nl *h, int fd, const struct hs_result *res);
 
-/*
- * TAPSEC_CMD_HANDSHAKE_PSK: the key of PSK @identity for the handshake on
- * @fd, into @key (TAPSEC_PSK_KEY_MAX bytes), its length into *@len and
- * its enum tapsec_psk_hash into *@hash.  Returns 0 or the kernel's
- * negative errno (-ENOKEY: unknown identity, -EPERM: not this socket's).
- */
-int hs_nl_psk(struct hs_nl *h, int fd, const char *identity, uint8_t *key,
-	      size_t *len, uint32_t *hash);
-
 #endif /* HS_NETLINK_H */

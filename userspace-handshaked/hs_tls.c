@@ -236,24 +236,44 @@ static int hs_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
 }
 
 /*
- * The key of the external PSK @identity, from tapsec's PSK store, with
- * TAPSEC_CMD_HANDSHAKE_PSK on the request socket (the kernel gives it only
- * to the port that accepted the handshake).  @key->data is allocated with
- * gnutls_malloc() (GnuTLS frees what a credentials callback returns); the
- * caller wipes and frees it otherwise.  Returns 0 or a positive errno with
- * the reason in @res.
+ * TAPSEC_HANDSHAKE_PSK on the handshake's socket: the kernel copies the
+ * key of PSK @identity into @req only for the process running the
+ * handshake, and only when the socket's owner may use it.  Returns 0 or a
+ * negative errno.
+ */
+static int hs_psk_get(int fd, const char *identity, struct tapsec_hs_psk *req)
+{
+	socklen_t len = sizeof(*req);
+
+	memset(req, 0, sizeof(*req));
+	snprintf(req->identity, sizeof(req->identity), "%s", identity);
+	if (getsockopt(fd, SOL_TAPSEC, TAPSEC_HANDSHAKE_PSK, req, &len))
+		return -errno;
+	if (len != sizeof(*req) || req->key_len < TAPSEC_PSK_KEY_MIN ||
+	    req->key_len > TAPSEC_PSK_KEY_MAX)
+		return -EBADMSG;
+	return 0;
+}
+
+/*
+ * The key of the external PSK @identity, from tapsec's PSK store.
+ * @key->data is allocated with gnutls_malloc() (GnuTLS frees what a
+ * credentials callback returns); the caller wipes and frees it otherwise.
+ * Returns 0 or a positive errno with the reason in @res.
  */
 static int hs_psk_fetch(struct hs_tls *t, const char *identity,
 			gnutls_datum_t *key, struct hs_result *res)
 {
-	uint8_t buf[TAPSEC_PSK_KEY_MAX];
-	size_t len = 0;
-	uint32_t hash = 0;
+	struct tapsec_hs_psk req;
+	uint8_t *buf = req.key;
+	uint32_t len, hash;
 	int err;
 
 	key->data = NULL;
 	key->size = 0;
-	err = hs_nl_psk(t->nl, t->fd, identity, buf, &len, &hash);
+	err = hs_psk_get(t->fd, identity, &req);
+	len = req.key_len;
+	hash = req.hash;
 	if (err == -ENOKEY) {
 		hs_fail(res, ENOKEY, "unknown PSK identity");
 		return ENOKEY;
@@ -262,7 +282,12 @@ static int hs_psk_fetch(struct hs_tls *t, const char *identity,
 		hs_fail(res, ENOKEY, "PSK identity not allowed on this socket");
 		return ENOKEY;
 	}
+	if (err == -EACCES) {
+		hs_fail(res, EACCES, "the socket's owner may not use that PSK");
+		return EACCES;
+	}
 	if (err) {
+		gnutls_memset(&req, 0, sizeof(req));
 		hs_fail(res, -err, "cannot fetch the PSK: %s", strerror(-err));
 		return -err;
 	}
@@ -271,19 +296,19 @@ static int hs_psk_fetch(struct hs_tls *t, const char *identity,
 	 * and has no way to ask for SHA-384.
 	 */
 	if (hash != TAPSEC_PSK_HASH_SHA256) {
-		gnutls_memset(buf, 0, sizeof(buf));
+		gnutls_memset(&req, 0, sizeof(req));
 		hs_fail(res, EOPNOTSUPP, "SHA-384 PSKs not supported by this GnuTLS");
 		return EOPNOTSUPP;
 	}
 	key->data = gnutls_malloc(len);
 	if (!key->data) {
-		gnutls_memset(buf, 0, sizeof(buf));
+		gnutls_memset(&req, 0, sizeof(req));
 		hs_fail(res, ENOMEM, "out of memory");
 		return ENOMEM;
 	}
 	memcpy(key->data, buf, len);
 	key->size = len;
-	gnutls_memset(buf, 0, sizeof(buf));
+	gnutls_memset(&req, 0, sizeof(req));
 	return 0;
 }
 

@@ -34,6 +34,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <sys/fsuid.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -94,7 +95,7 @@ struct hs_script {
 	bool raw;		/* exchange the hellos in clear */
 	int keys;		/* KEYS_*: which keys to install */
 	bool done_checks;	/* spoofed DONEs: another socket's, and after */
-	bool psk_checks;	/* HANDSHAKE_PSKs before DONE (R_PSK) */
+	bool psk_checks;	/* TAPSEC_HANDSHAKE_PSKs before DONE (R_PSK) */
 	uint32_t status;	/* DONE: 0 or a positive errno */
 	const char *reason, *alpn, *peer_identity;
 	int peer_auth, psk;
@@ -109,7 +110,7 @@ enum report_kind {
 	R_REQ,		/* ACCEPT answered: ret, req */
 	R_READ,		/* read_until_shut: what the read returned, -errno */
 	R_PSK,		/* psk_checks: ret own PSK, ret2 another, ret3 from
-			 * another port; key, keylen, hash of the own */
+			 * another process; key, keylen, hash of the own */
 	R_DONE,		/* DONE answered: ret; ret2 another socket's, ret3 again */
 	R_FAIL,		/* something went wrong: why */
 };
@@ -120,7 +121,7 @@ struct report {
 	uint32_t pending;
 	struct tapsec_hs_req req;
 	uint8_t key[TAPSEC_PSK_KEY_MAX];
-	size_t keylen;
+	uint32_t keylen;
 	uint32_t hash;
 	char why[160];
 };
@@ -130,6 +131,32 @@ struct fake_daemon {
 	int go;		/* write end: a byte lets the daemon go on */
 	int report;	/* read end: struct report */
 };
+
+/*
+ * TAPSEC_HANDSHAKE_PSK: the key of PSK @identity for the handshake on @fd.
+ * Returns 0 or -errno; the buffer the key passed through is wiped.
+ */
+static int hs_psk_get(int fd, const char *identity, uint8_t *key,
+		      uint32_t *keylen, uint32_t *hash)
+{
+	struct tapsec_hs_psk req;
+	socklen_t len = sizeof(req);
+	int ret = 0;
+
+	memset(&req, 0, sizeof(req));
+	snprintf(req.identity, sizeof(req.identity), "%s", identity);
+	if (getsockopt(fd, SOL_TAPSEC, TAPSEC_HANDSHAKE_PSK, &req, &len))
+		ret = -errno;
+	else if (len != sizeof(req) || req.key_len > TAPSEC_PSK_KEY_MAX)
+		ret = -EBADMSG;
+	if (!ret) {
+		memcpy(key, req.key, req.key_len);
+		*keylen = req.key_len;
+		*hash = req.hash;
+	}
+	explicit_bzero(&req, sizeof(req));
+	return ret;
+}
 
 static void dmn_report(int fd, struct report *r)
 {
@@ -255,21 +282,23 @@ daemon_main(int go, int rep, const struct hs_script *s, const struct key *tx,
 		DFAIL("TAPSEC_RX: %s", strerror(errno));
 
 	if (s->psk_checks) {
-		uint8_t other_key[TAPSEC_PSK_KEY_MAX];
-		size_t other_len;
-		uint32_t other_hash;
+		struct tapsec_hs_psk other;
+		int status;
+		pid_t pid;
 
 		r = (struct report){ .kind = R_PSK };
-		r.ret = tapsec_nl_hs_psk(&nl, res.fd, PSK_ID, r.key, &r.keylen,
-					 &r.hash);
-		r.ret2 = tapsec_nl_hs_psk(&nl, res.fd, PSK_OTHER, other_key,
-					  &other_len, &other_hash);
-		err = tapsec_nl_open(&other);
-		if (err)
-			DFAIL("second netlink socket: %s", strerror(-err));
-		r.ret3 = tapsec_nl_hs_psk(&other, res.fd, PSK_ID, other_key,
-					  &other_len, &other_hash);
-		tapsec_nl_close(&other);
+		r.ret = hs_psk_get(res.fd, PSK_ID, r.key, &r.keylen, &r.hash);
+		r.ret2 = hs_psk_get(res.fd, PSK_OTHER, other.key,
+				    &other.key_len, &other.hash);
+		/* Another process, root as well, with the same descriptor. */
+		pid = fork();
+		if (!pid)
+			_exit(-hs_psk_get(res.fd, PSK_ID, other.key,
+					  &other.key_len, &other.hash));
+		if (pid < 0 || waitpid(pid, &status, 0) != pid ||
+		    !WIFEXITED(status))
+			DFAIL("the other process did not run");
+		r.ret3 = -WEXITSTATUS(status);
 		dmn_report(rep, &r);
 	}
 	r = (struct report){ .kind = R_DONE };
@@ -387,6 +416,17 @@ static int keep(FIXTURE_DATA(deleg) *self, int fd)
 		}
 	}
 	return fd;
+}
+
+/* Close @fd now rather than at teardown. */
+static void drop(FIXTURE_DATA(deleg) *self, int fd)
+{
+	int i;
+
+	for (i = 0; i < MAX_FDS; i++)
+		if (self->fd[i] == fd)
+			self->fd[i] = -1;
+	close(fd);
 }
 
 FIXTURE_SETUP(deleg)
@@ -1607,6 +1647,7 @@ struct psk_seen {
 	const char *identity;
 	int found;
 	uint32_t hash;
+	struct tapsec_psk_owners owners;
 };
 
 static void psk_seen_cb(const struct tapsec_psk_entry *e, void *arg)
@@ -1616,7 +1657,18 @@ static void psk_seen_cb(const struct tapsec_psk_entry *e, void *arg)
 	if (!strcmp(e->identity, s->identity)) {
 		s->found++;
 		s->hash = e->hash;
+		s->owners = e->owners;
 	}
+}
+
+/* The owners PSK_GET lists for @identity; nuids + ngids 0 if not found. */
+static struct tapsec_psk_owners psk_owners(struct tapsec_nl *nl,
+					   const char *identity)
+{
+	struct psk_seen s = { .identity = identity };
+
+	tapsec_nl_psk_list(nl, psk_seen_cb, &s);
+	return s.owners;
 }
 
 static int psk_listed(struct tapsec_nl *nl, const char *identity,
@@ -1636,8 +1688,9 @@ TEST_F(deleg, psk_store)
 {
 	uint8_t big[TAPSEC_PSK_KEY_MAX + 1] = { 0 }, key[TAPSEC_PSK_KEY_MAX];
 	char long_id[TAPSEC_PSK_IDENTITY_MAX + 2];
+	struct tapsec_psk_owners own;
 	struct tapsec_nl nl;
-	size_t keylen;
+	uint32_t keylen;
 	uint32_t hash;
 	int status, fd, pfd[2];
 	pid_t pid;
@@ -1667,6 +1720,30 @@ TEST_F(deleg, psk_store)
 	EXPECT_EQ(0, psk_listed(&nl, PSK_OTHER, NULL));
 	EXPECT_EQ(-ENOENT, tapsec_nl_psk_del(&nl, PSK_OTHER));
 
+	/* Owners: uid 0 alone by default; lists as given; bad ids refused. */
+	own = psk_owners(&nl, PSK_ID);
+	EXPECT_EQ(1, own.nuids);
+	EXPECT_EQ(0, own.uids[0]);
+	EXPECT_EQ(0, own.ngids);
+	own = (struct tapsec_psk_owners){ .uids = { 1000, 1001 }, .nuids = 2,
+					  .gids = { 100 }, .ngids = 1 };
+	EXPECT_EQ(0, tapsec_nl_psk_add_owned(&nl, PSK_OTHER, psk_key,
+					     sizeof(psk_key), -1, &own));
+	own = psk_owners(&nl, PSK_OTHER);
+	EXPECT_EQ(2, own.nuids);
+	EXPECT_EQ(1000, own.uids[0]);
+	EXPECT_EQ(1001, own.uids[1]);
+	EXPECT_EQ(1, own.ngids);
+	EXPECT_EQ(100, own.gids[0]);
+	EXPECT_EQ(0, tapsec_nl_psk_del(&nl, PSK_OTHER));
+	own = (struct tapsec_psk_owners){ .uids = { 0xffffffff }, .nuids = 1 };
+	EXPECT_EQ(-EINVAL, tapsec_nl_psk_add_owned(&nl, PSK_OTHER, psk_key,
+						   sizeof(psk_key), -1, &own));
+	own = (struct tapsec_psk_owners){ .gids = { 0xffffffff }, .ngids = 1 };
+	EXPECT_EQ(-EINVAL, tapsec_nl_psk_add_owned(&nl, PSK_OTHER, psk_key,
+						   sizeof(psk_key), -1, &own));
+	EXPECT_EQ(0, psk_listed(&nl, PSK_OTHER, NULL));
+
 	/* Only an administrator touches the store, reading included. */
 	ASSERT_EQ(0, pipe(pfd));
 	pid = fork();
@@ -1690,20 +1767,24 @@ TEST_F(deleg, psk_store)
 	EXPECT_EQ(0, WEXITSTATUS(status));
 	EXPECT_EQ(1, psk_listed(&nl, PSK_ID, NULL));
 
-	/* No key for a descriptor that is not a handshake this port runs. */
+	/*
+	 * No key for a descriptor that is not a handshake the caller runs,
+	 * nor through a setsockopt.
+	 */
 	ASSERT_EQ(0, pipe(pfd));
-	EXPECT_EQ(-ENOTSOCK, tapsec_nl_hs_psk(&nl, pfd[0], PSK_ID, key, &keylen,
-					      &hash));
+	EXPECT_EQ(-ENOTSOCK, hs_psk_get(pfd[0], PSK_ID, key, &keylen, &hash));
 	close(pfd[0]);
 	close(pfd[1]);
 	fd = hs_socket(_metadata, self, AF_INET, HS_TIMEOUT_MS);
 	ASSERT_EQ(0, set_str(fd, TAPSEC_PSK_IDENTITY, PSK_ID));
-	EXPECT_EQ(-EINVAL, tapsec_nl_hs_psk(&nl, fd, PSK_ID, key, &keylen,
-					    &hash));
+	EXPECT_EQ(-EPERM, hs_psk_get(fd, PSK_ID, key, &keylen, &hash));
+	EXPECT_EQ(-1, setsockopt(fd, SOL_TAPSEC, TAPSEC_HANDSHAKE_PSK, key,
+				 sizeof(key)));
+	EXPECT_EQ(EPERM, errno);
 	fd = keep(self, socket(AF_INET, SOCK_STREAM, 0));
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(-EINVAL, tapsec_nl_hs_psk(&nl, fd, PSK_ID, key, &keylen,
-					    &hash));
+	/* TCP's own answer to a level it does not know. */
+	EXPECT_GT(0, hs_psk_get(fd, PSK_ID, key, &keylen, &hash));
 
 	EXPECT_EQ(0, tapsec_nl_psk_del(&nl, PSK_ID));
 	EXPECT_EQ(-ENOENT, tapsec_nl_psk_del(&nl, PSK_ID));
@@ -1718,7 +1799,7 @@ static const struct hs_script psk_completes = {
 
 /*
  * The daemon running a client handshake gets the key of the socket's own
- * PSK identity, and of no other; no other port gets it.
+ * PSK identity, and of no other; no other process gets it.
  */
 TEST_F(deleg, psk_handshake)
 {
@@ -1749,7 +1830,7 @@ TEST_F(deleg, psk_handshake)
 	EXPECT_EQ(0, memcmp(psk_key, r.key, sizeof(psk_key)));
 	EXPECT_EQ(TAPSEC_PSK_HASH_SHA256, r.hash);
 	EXPECT_EQ(-EPERM, r.ret2);
-	EXPECT_EQ(-EINVAL, r.ret3);
+	EXPECT_EQ(-EPERM, r.ret3);
 
 	daemon_done(_metadata, self);
 	EXPECT_EQ(0, bg_join(&self->bg)) TH_LOG("connect: %s", strerror(errno));
@@ -1760,6 +1841,93 @@ TEST_F(deleg, psk_handshake)
 
 	EXPECT_EQ(0, tapsec_nl_psk_del(&nl, PSK_ID));
 	EXPECT_EQ(0, tapsec_nl_psk_del(&nl, PSK_OTHER));
+	tapsec_nl_close(&nl);
+}
+
+/*
+ * One delegated client whose socket was opened with fsuid @uid and fsgid
+ * @gid asks for PSK_ID; the fake daemon's TAPSEC_HANDSHAKE_PSK answers
+ * @want.  The request names the socket's owner.
+ */
+static void psk_owner_case(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(deleg) *self, uid_t uid, gid_t gid,
+			   int want)
+{
+	struct tapsec_sock_info si;
+	struct tapsec_hs_req req;
+	struct report r;
+	int app, lfd, peer;
+
+	daemon_start(_metadata, self, &psk_completes);
+	lfd = plain_listener(_metadata, self, AF_INET, &self->bg.addr,
+			     &self->bg.addrlen);
+	/* A file's credentials are its opener's: fsuid and fsgid count. */
+	setfsgid(gid);
+	setfsuid(uid);
+	app = keep(self, socket(AF_INET, SOCK_STREAM, IPPROTO_TAPSEC));
+	setfsuid(0);
+	setfsgid(0);
+	ASSERT_LE(0, app);
+	ASSERT_EQ(0, set_u32(app, TAPSEC_HANDSHAKE, TAPSEC_HANDSHAKE_DAEMON));
+	ASSERT_EQ(0, set_u32(app, TAPSEC_HANDSHAKE_TIMEOUT, HS_TIMEOUT_MS));
+	ASSERT_EQ(0, set_str(app, TAPSEC_PSK_IDENTITY, PSK_ID));
+	bg_start(_metadata, self, bg_connect, app);
+	req = daemon_req(_metadata, self);
+	EXPECT_TRUE(req.has_cred);
+	EXPECT_EQ(uid, req.uid);
+	EXPECT_EQ(gid, req.gid);
+	peer = keep(self, accept(lfd, NULL, NULL));
+	ASSERT_LE(0, peer);
+	peer_handshake(_metadata, self, peer, false);
+	r = daemon_expect(_metadata, self, R_PSK);
+	EXPECT_EQ(want, r.ret) TH_LOG("uid %u gid %u: %s", uid, gid,
+				      strerror(-r.ret));
+	if (!want) {
+		EXPECT_EQ(sizeof(psk_key), r.keylen);
+		EXPECT_EQ(0, memcmp(psk_key, r.key, sizeof(psk_key)));
+	}
+	daemon_done(_metadata, self);
+	EXPECT_EQ(0, bg_join(&self->bg));
+	EXPECT_EQ(0, daemon_reap(self));
+	ASSERT_EQ(sizeof(si), get_opt(_metadata, app, TAPSEC_SOCK_INFO, &si,
+				      sizeof(si)));
+	EXPECT_EQ(want == -EACCES, si.counters.psk_denied);
+	drop(self, app);
+	drop(self, peer);
+	drop(self, lfd);
+}
+
+/*
+ * Who may use a PSK is the kernel's to enforce: the daemon gets the key
+ * only for a socket whose owner is one of the PSK's (issue 13, item 4).
+ */
+TEST_F(deleg, psk_owners)
+{
+	struct tapsec_psk_owners own = {
+		.uids = { 4242 }, .nuids = 1, .gids = { 4343 }, .ngids = 1,
+	};
+	struct tapsec_counters before, after;
+	struct tapsec_nl nl;
+
+	ASSERT_EQ(0, tapsec_nl_open(&nl));
+	tapsec_nl_psk_del(&nl, PSK_ID);
+	ASSERT_EQ(0, tapsec_nl_psk_add_owned(&nl, PSK_ID, psk_key,
+					     sizeof(psk_key), -1, &own));
+	ASSERT_EQ(0, tapsec_nl_get_stats(&nl, &before));
+	psk_owner_case(_metadata, self, 4242, 4242, 0);		/* by uid */
+	psk_owner_case(_metadata, self, 4141, 4343, 0);		/* by gid */
+	psk_owner_case(_metadata, self, 0, 0, -EACCES);		/* root: no */
+	psk_owner_case(_metadata, self, 4141, 4141, -EACCES);
+	ASSERT_EQ(0, tapsec_nl_get_stats(&nl, &after));
+	EXPECT_EQ(2, after.psk_denied - before.psk_denied);
+
+	/* Without owners: root's alone. */
+	ASSERT_EQ(0, tapsec_nl_psk_del(&nl, PSK_ID));
+	ASSERT_EQ(0, tapsec_nl_psk_add(&nl, PSK_ID, psk_key, sizeof(psk_key),
+				       -1));
+	psk_owner_case(_metadata, self, 0, 0, 0);
+	psk_owner_case(_metadata, self, 4242, 4343, -EACCES);
+	EXPECT_EQ(0, tapsec_nl_psk_del(&nl, PSK_ID));
 	tapsec_nl_close(&nl);
 }
 

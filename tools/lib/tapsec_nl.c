@@ -303,6 +303,22 @@ int tapsec_nl_join(struct tapsec_nl *nl, const char *group)
 	return nl_socket_add_membership(nl->sock, grp) < 0 ? -EIO : 0;
 }
 
+/* A binary attribute of __u32 ids into @ids, at most @max of them. */
+static void get_ids(const struct nlattr *a, uint32_t *ids, unsigned int *n,
+		    unsigned int max)
+{
+	unsigned int len;
+
+	*n = 0;
+	if (!a)
+		return;
+	len = nla_len(a) / sizeof(uint32_t);
+	if (len > max)
+		len = max;
+	memcpy(ids, nla_data(a), len * sizeof(uint32_t));
+	*n = len;
+}
+
 #define HS_STR(tb, attr, dst) \
 	do { if (tb[attr]) nla_strlcpy(dst, tb[attr], sizeof(dst)); } while (0)
 
@@ -327,7 +343,12 @@ static int hs_accept_cb(struct nl_msg *msg, void *arg)
 	r->version_min = U(TAPSEC_A_HS_VERSION_MIN, nla_get_u16);
 	r->version_max = U(TAPSEC_A_HS_VERSION_MAX, nla_get_u16);
 	r->inode = U(TAPSEC_A_HS_INODE, nla_get_u64);
+	r->has_cred = hb[TAPSEC_A_HS_UID] && hb[TAPSEC_A_HS_GID];
+	r->uid = U(TAPSEC_A_HS_UID, nla_get_u32);
+	r->gid = U(TAPSEC_A_HS_GID, nla_get_u32);
 #undef U
+	get_ids(hb[TAPSEC_A_HS_GROUPS], r->groups, &r->ngroups,
+		TAPSEC_HS_GROUPS_MAX);
 	HS_STR(hb, TAPSEC_A_HS_SERVER_NAME, r->server_name);
 	HS_STR(hb, TAPSEC_A_HS_ALPN, r->alpn);
 	HS_STR(hb, TAPSEC_A_HS_IDENTITY, r->identity);
@@ -396,6 +417,13 @@ int tapsec_nl_hs_done(struct tapsec_nl *nl, const struct tapsec_hs_result *r)
 int tapsec_nl_psk_add(struct tapsec_nl *nl, const char *identity,
 		      const void *key, size_t keylen, int hash)
 {
+	return tapsec_nl_psk_add_owned(nl, identity, key, keylen, hash, NULL);
+}
+
+int tapsec_nl_psk_add_owned(struct tapsec_nl *nl, const char *identity,
+			    const void *key, size_t keylen, int hash,
+			    const struct tapsec_psk_owners *own)
+{
 	struct nlattr *nest;
 	struct nl_msg *msg;
 	int err;
@@ -406,7 +434,14 @@ int tapsec_nl_psk_add(struct tapsec_nl *nl, const char *identity,
 	nest = nla_nest_start(msg, TAPSEC_A_PSK);
 	if (!nest || nla_put_string(msg, TAPSEC_A_PSK_IDENTITY, identity) < 0 ||
 	    nla_put(msg, TAPSEC_A_PSK_KEY, keylen, key) < 0 ||
-	    (hash >= 0 && nla_put_u32(msg, TAPSEC_A_PSK_HASH, hash) < 0)) {
+	    (hash >= 0 && nla_put_u32(msg, TAPSEC_A_PSK_HASH, hash) < 0) ||
+	    (own && own->nuids &&
+	     nla_put(msg, TAPSEC_A_PSK_UIDS, own->nuids * sizeof(uint32_t),
+		     own->uids) < 0) ||
+	    (own && own->ngids &&
+	     nla_put(msg, TAPSEC_A_PSK_GIDS, own->ngids * sizeof(uint32_t),
+		     own->gids) < 0)) {
+		memset(nlmsg_hdr(msg), 0, nlmsg_hdr(msg)->nlmsg_len);
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}
@@ -471,6 +506,10 @@ static int psk_list_cb(struct nl_msg *msg, void *arg)
 		e.hash = nla_get_u32(pb[TAPSEC_A_PSK_HASH]);
 	if (pb[TAPSEC_A_PSK_ADDED])
 		e.added = nla_get_u64(pb[TAPSEC_A_PSK_ADDED]);
+	get_ids(pb[TAPSEC_A_PSK_UIDS], e.owners.uids, &e.owners.nuids,
+		TAPSEC_PSK_OWNERS_MAX);
+	get_ids(pb[TAPSEC_A_PSK_GIDS], e.owners.gids, &e.owners.ngids,
+		TAPSEC_PSK_OWNERS_MAX);
 	l->fn(&e, l->arg);
 	return NL_OK;
 }
@@ -482,57 +521,6 @@ int tapsec_nl_psk_list(struct tapsec_nl *nl,
 	struct psk_list l = { .fn = fn, .arg = arg };
 
 	return dump(nl, TAPSEC_CMD_PSK_GET, psk_list_cb, &l);
-}
-
-struct hs_psk_reply {
-	uint8_t *key;
-	size_t *keylen;
-	uint32_t *hash;
-	int parsed;
-};
-
-static int hs_psk_cb(struct nl_msg *msg, void *arg)
-{
-	struct nlattr *pb[TAPSEC_A_PSK_MAX + 1];
-	struct hs_psk_reply *r = arg;
-	int len;
-
-	if (parse_psk(msg, pb, TAPSEC_A_PSK_KEY))
-		return NL_SKIP;
-	len = nla_len(pb[TAPSEC_A_PSK_KEY]);
-	if (len <= 0 || len > TAPSEC_PSK_KEY_MAX)
-		return NL_SKIP;
-	memcpy(r->key, nla_data(pb[TAPSEC_A_PSK_KEY]), len);
-	*r->keylen = len;
-	*r->hash = pb[TAPSEC_A_PSK_HASH] ? nla_get_u32(pb[TAPSEC_A_PSK_HASH]) :
-					   TAPSEC_PSK_HASH_SHA256;
-	r->parsed = 1;
-	return NL_OK;
-}
-
-int tapsec_nl_hs_psk(struct tapsec_nl *nl, int fd, const char *identity,
-		     uint8_t *key, size_t *keylen, uint32_t *hash)
-{
-	struct hs_psk_reply r = { .key = key, .keylen = keylen, .hash = hash };
-	struct nlattr *nest;
-	struct nl_msg *msg;
-	int err;
-
-	err = put_cmd(nl, &msg, TAPSEC_CMD_HANDSHAKE_PSK, 0);
-	if (err)
-		return err;
-	nest = nla_nest_start(msg, TAPSEC_A_HS);
-	if (!nest || nla_put_u32(msg, TAPSEC_A_HS_FD, fd) < 0 ||
-	    nla_put_string(msg, TAPSEC_A_HS_PSK_IDENTITY, identity) < 0) {
-		nlmsg_free(msg);
-		return -EMSGSIZE;
-	}
-	nla_nest_end(msg, nest);
-	err = transact(nl, msg, hs_psk_cb, &r);
-	nlmsg_free(msg);
-	if (!err && !r.parsed)
-		err = -EBADMSG;
-	return err;
 }
 
 struct event_wait {

@@ -78,6 +78,11 @@ struct tapsec_hs_req {
 	int nciphers;
 	struct sockaddr_storage peer;
 	uint64_t inode;
+	/* Who asked (TAPSEC_A_HS_UID, _GID, _GROUPS); has_cred 0 if not said. */
+	int has_cred;
+	uint32_t uid, gid;
+	uint32_t groups[TAPSEC_HS_GROUPS_MAX];
+	unsigned int ngroups;
 };
 
 /*
@@ -98,11 +103,20 @@ struct tapsec_hs_result {
 
 int tapsec_nl_hs_done(struct tapsec_nl *nl, const struct tapsec_hs_result *r);
 
+/* Who may use a PSK: TAPSEC_A_PSK_UIDS and TAPSEC_A_PSK_GIDS. */
+struct tapsec_psk_owners {
+	uint32_t uids[TAPSEC_PSK_OWNERS_MAX];
+	unsigned int nuids;
+	uint32_t gids[TAPSEC_PSK_OWNERS_MAX];
+	unsigned int ngids;
+};
+
 /* A stored PSK as TAPSEC_CMD_PSK_GET lists it: never its key. */
 struct tapsec_psk_entry {
 	char identity[TAPSEC_PSK_IDENTITY_MAX + 1];
 	uint32_t hash;			/* enum tapsec_psk_hash */
 	uint64_t added;			/* seconds since boot */
+	struct tapsec_psk_owners owners;
 };
 
 /*
@@ -113,6 +127,14 @@ struct tapsec_psk_entry {
 int tapsec_nl_psk_add(struct tapsec_nl *nl, const char *identity,
 		      const void *key, size_t keylen, int hash);
 
+/*
+ * The same with owners (@own NULL, or no ids in it: the kernel's default,
+ * uid 0 alone).
+ */
+int tapsec_nl_psk_add_owned(struct tapsec_nl *nl, const char *identity,
+			    const void *key, size_t keylen, int hash,
+			    const struct tapsec_psk_owners *own);
+
 /* TAPSEC_CMD_PSK_DEL.  Returns 0 or the kernel's negative errno. */
 int tapsec_nl_psk_del(struct tapsec_nl *nl, const char *identity);
 
@@ -120,15 +142,6 @@ int tapsec_nl_psk_del(struct tapsec_nl *nl, const char *identity);
 int tapsec_nl_psk_list(struct tapsec_nl *nl,
 		       void (*fn)(const struct tapsec_psk_entry *e, void *arg),
 		       void *arg);
-
-/*
- * TAPSEC_CMD_HANDSHAKE_PSK for the handshake on @fd: the key of
- * @identity into @key (TAPSEC_PSK_KEY_MAX bytes), its length into
- * *@keylen and its hash into *@hash.  Returns 0 or the kernel's
- * negative errno.
- */
-int tapsec_nl_hs_psk(struct tapsec_nl *nl, int fd, const char *identity,
-		     uint8_t *key, size_t *keylen, uint32_t *hash);
 
 /* A notification: TAPSEC_CMD_EVENT or TAPSEC_CMD_HANDSHAKE_READY. */
 struct tapsec_event {

@@ -52,7 +52,8 @@ static const char *const counter_names[] = {
 	"hs_done", "hs_failed", "rx_post_handshake", "tx_key_updates",
 	"rx_key_updates", "rx_replayed", "rx_bad_epoch", "tx_cookies",
 	"rx_bad_cookie", "peer_moves", "tx_flight_resent", "rx_direct",
-	"tx_direct", "rx_from_skb",
+	"tx_direct", "rx_from_skb", "opt_refused", "psk_denied",
+	"hs_bad_keys", "path_challenges", "moves_limited",
 };
 
 _Static_assert(sizeof(counter_names) / sizeof(counter_names[0]) ==

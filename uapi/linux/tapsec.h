@@ -162,6 +162,24 @@ enum tapsec_sockopt {
 	 */
 	TAPSEC_TX_CID = 39,
 	TAPSEC_RX_CID = 40,
+	/*
+	 * struct tapsec_hs_psk, read only, for the daemon running the
+	 * socket's handshake (and CAP_NET_ADMIN): the identity goes in, the
+	 * key of that PSK comes out, copied from the namespace's store
+	 * straight into the caller's buffer.  EPERM for anyone else or an
+	 * identity the socket did not ask for; EACCES when the socket's
+	 * owner may not use that PSK (TAPSEC_A_PSK_UIDS/GIDS); ENOKEY for
+	 * an identity the store does not hold.
+	 */
+	TAPSEC_HANDSHAKE_PSK = 41,
+	/*
+	 * u32, read/write, DTLS sockets (inherited by accepted ones): 1 makes
+	 * an accepted socket check that a peer is reachable at a new address
+	 * (a return routability check: a challenge the peer must echo from
+	 * there) before it follows the peer; 0 (the default) follows the
+	 * first authenticated newer record.  Documentation/dtls.rst.
+	 */
+	TAPSEC_PATH_CHECK = 42,
 };
 
 #define TAPSEC_CID_MAX			20
@@ -368,6 +386,11 @@ struct tapsec_counters {
 	__u64 rx_direct;	/* TLS: records opened into the reader's buffer */
 	__u64 tx_direct;	/* TLS: records sealed from the sender's buffer */
 	__u64 rx_from_skb;	/* TLS: of rx_direct, opened from TCP's skbs */
+	__u64 opt_refused;	/* TCP/UDP/IPv6 options refused: EOPNOTSUPP */
+	__u64 psk_denied;	/* PSKs the socket's owner may not use: EACCES */
+	__u64 hs_bad_keys;	/* DONE with a version or cipher not allowed */
+	__u64 path_challenges;	/* DTLS: return routability checks sent */
+	__u64 moves_limited;	/* DTLS: peer moves held back by the limit */
 };
 
 struct tapsec_sock_info {
@@ -429,15 +452,10 @@ enum tapsec_cmd {
 	 */
 	TAPSEC_CMD_PSK_GET,
 	/*
-	 * Daemon, admin: the key of PSK TAPSEC_A_HS_PSK_IDENTITY for the
-	 * handshake it runs on TAPSEC_A_HS_FD.  A client socket may only
-	 * ask for its own TAPSEC_PSK_IDENTITY; a server socket for it, or
-	 * for any identity when it is "*".  The reply's TAPSEC_A_PSK holds
-	 * identity, key and hash.  ENOKEY for an unknown identity, EPERM for
-	 * one the socket may not use, EINVAL for a socket whose handshake
-	 * the caller is not running.
+	 * Was HANDSHAKE_PSK, whose reply carried a key in an skb nobody
+	 * wipes; the daemon reads keys with TAPSEC_HANDSHAKE_PSK instead.
 	 */
-	TAPSEC_CMD_HANDSHAKE_PSK,
+	TAPSEC_CMD_RESERVED_11,
 
 	__TAPSEC_CMD_MAX,
 	TAPSEC_CMD_MAX = __TAPSEC_CMD_MAX - 1
@@ -493,6 +511,11 @@ enum tapsec_stats_attr {
 	TAPSEC_A_STATS_RX_DIRECT,
 	TAPSEC_A_STATS_TX_DIRECT,
 	TAPSEC_A_STATS_RX_FROM_SKB,
+	TAPSEC_A_STATS_OPT_REFUSED,
+	TAPSEC_A_STATS_PSK_DENIED,
+	TAPSEC_A_STATS_HS_BAD_KEYS,
+	TAPSEC_A_STATS_PATH_CHALLENGES,
+	TAPSEC_A_STATS_MOVES_LIMITED,
 	TAPSEC_A_STATS_PAD,
 
 	__TAPSEC_A_STATS_MAX,
@@ -525,6 +548,9 @@ enum tapsec_sock_attr {
 /* Multicast groups of the family. */
 #define TAPSEC_MCGRP_HANDSHAKE	"handshake"
 #define TAPSEC_MCGRP_EVENTS	"events"
+
+/* Supplementary groups a handshake request carries at most. */
+#define TAPSEC_HS_GROUPS_MAX	64
 
 /* Roles in a handshake (TAPSEC_A_HS_ROLE). */
 enum tapsec_hs_role {
@@ -561,6 +587,15 @@ enum tapsec_hs_attr {
 	TAPSEC_A_HS_PAD,
 	TAPSEC_A_HS_SESSION_CACHE,	/* u32: enum tapsec_session_cache */
 	TAPSEC_A_HS_PEER_CHAIN,		/* binary: as TAPSEC_PEER_CHAIN */
+	/*
+	 * Who asked: the owner of the socket's file (its opener's fsuid and
+	 * fsgid, and up to TAPSEC_HS_GROUPS_MAX supplementary groups), in
+	 * the daemon's user namespace.  The daemon lets a socket use only
+	 * the identities its owner may (Documentation/security.rst).
+	 */
+	TAPSEC_A_HS_UID,		/* u32 */
+	TAPSEC_A_HS_GID,		/* u32 */
+	TAPSEC_A_HS_GROUPS,		/* binary: __u32 list */
 
 	__TAPSEC_A_HS_MAX,
 	TAPSEC_A_HS_MAX = __TAPSEC_A_HS_MAX - 1
@@ -602,6 +637,23 @@ enum tapsec_event_attr {
 /* TAPSEC_PSK_IDENTITY of a server socket: any identity of the store. */
 #define TAPSEC_PSK_ANY		"*"
 
+/*
+ * Who may use a PSK: TAPSEC_A_PSK_UIDS and TAPSEC_A_PSK_GIDS, up to
+ * TAPSEC_PSK_OWNERS_MAX of each.  A socket may when the owner of its file
+ * (fsuid) is listed, or its fsgid or a supplementary group is.  A PSK
+ * added without either belongs to uid 0 alone.
+ */
+#define TAPSEC_PSK_OWNERS_MAX	16
+
+/* TAPSEC_HANDSHAKE_PSK: the daemon fetches the key of a handshake's PSK. */
+struct tapsec_hs_psk {
+	char identity[TAPSEC_PSK_IDENTITY_MAX + 1];	/* in, NUL terminated */
+	__u8 pad[3];
+	__u32 hash;			/* out: enum tapsec_psk_hash */
+	__u32 key_len;			/* out: bytes of key */
+	__u8 key[TAPSEC_PSK_KEY_MAX];	/* out */
+};
+
 /* TAPSEC_A_PSK_HASH values. */
 enum tapsec_psk_hash {
 	TAPSEC_PSK_HASH_SHA256 = 0,	/* the default */
@@ -616,6 +668,8 @@ enum tapsec_psk_attr {
 	TAPSEC_A_PSK_HASH,		/* u32: enum tapsec_psk_hash */
 	TAPSEC_A_PSK_ADDED,		/* u64: seconds since boot when added */
 	TAPSEC_A_PSK_PAD,
+	TAPSEC_A_PSK_UIDS,		/* binary: __u32 uids that may use it */
+	TAPSEC_A_PSK_GIDS,		/* binary: __u32 gids that may use it */
 
 	__TAPSEC_A_PSK_MAX,
 	TAPSEC_A_PSK_MAX = __TAPSEC_A_PSK_MAX - 1
