@@ -6,6 +6,7 @@
  *   tapsec_main.c     module init/exit, module aliases, feature bits
  *   tapsec_ctx.c      per-socket context, per-netns accounting, SOL_TAPSEC
  *   tapsec_inet.c     discovery of the kernel's TCP/UDP protos and ops
+ *   tapsec_passthru.c what tapsec sockets refuse to pass to TCP/UDP/IPv6
  *   tapsec_stream.c   SOCK_STREAM sockets and the TCP ULP
  *   tapsec_dgram.c    SOCK_DGRAM sockets
  *   tapsec_netlink.c  the "tapsec" generic netlink family
@@ -77,6 +78,9 @@ struct netlink_callback;
  * @node: in the namespace's list of sockets (netlink dumps)
  * @counters: struct tapsec_counters, as atomics
  * @rcu: frees the context after readers in softirq are done
+ * @saved_destruct: a datagram socket's sk_destruct before tapsec's
+ * @free_work: frees the engines in process context when the socket is
+ *	destructed in softirq
  *
  * Stream sockets reach it through icsk_ulp_data, datagram sockets through
  * sk_user_data.  Fields change under the socket lock.
@@ -98,6 +102,8 @@ struct tapsec_ctx {
 	struct list_head node;
 	atomic64_t counters[TAPSEC_NR_COUNTERS];
 	struct rcu_head rcu;
+	void (*saved_destruct)(struct sock *sk);
+	struct work_struct free_work;
 };
 
 /**
@@ -162,7 +168,14 @@ int tapsec_dgram_base_recvmsg(struct sock *sk, struct msghdr *msg,
 			      size_t len, int flags, int *addr_len);
 
 /* tapsec_dtls.c */
+void tapsec_dtls_stop(struct tapsec_ctx *ctx);
+void tapsec_dtls_unhook(struct tapsec_ctx *ctx);
 void tapsec_dtls_free(struct tapsec_ctx *ctx);
+
+/* tapsec_passthru.c */
+int tapsec_passthru_check(struct tapsec_ctx *ctx, int level, int optname,
+			  bool set);
+bool tapsec_ctx_committed(const struct tapsec_ctx *ctx);
 
 /* tapsec_netlink.c */
 int tapsec_netlink_init(void);
@@ -181,6 +194,7 @@ extern const struct nla_policy tapsec_hs_nl_policy[TAPSEC_A_HS_MAX + 1];
 int tapsec_hs_init(void);
 void tapsec_hs_exit(void);
 bool tapsec_hs_delegated(const struct tapsec_ctx *ctx);
+bool tapsec_hs_started(const struct tapsec_ctx *ctx);
 int tapsec_hs_setsockopt(struct tapsec_ctx *ctx, int optname,
 			 sockptr_t optval, unsigned int optlen);
 int tapsec_hs_getsockopt(struct tapsec_ctx *ctx, int optname,

@@ -187,23 +187,39 @@ static void tapsec_aead_unpack(struct tapsec_keys *k, const u8 *key,
  * @optlen: exactly the size of that structure
  * @k: the key material out; the caller checks @k->version and wipes @k
  *
- * Return: 0, -EINVAL for an unknown cipher or a wrong length, -EFAULT.
+ * The structure is read twice, its header (which sizes it) first: a
+ * cipher_type that changed meanwhile is -EINVAL, never a layout filled
+ * from beyond what was read.
+ *
+ * Return: 0, -EINVAL for an unknown or changing cipher or a wrong length,
+ * -EFAULT.
  */
 int tapsec_aead_parse(sockptr_t optval, unsigned int optlen,
 		      struct tapsec_keys *k)
 {
-	union tapsec_crypto_info_any ci;
+	union tapsec_crypto_info_any ci = {};
 	unsigned int size;
+	u16 cipher;
+	int err = -EINVAL;
 
 	if (optlen < sizeof(ci.info))
 		return -EINVAL;
 	if (copy_from_sockptr(&ci.info, optval, sizeof(ci.info)))
 		return -EFAULT;
-	size = tapsec_aead_info_size(ci.info.cipher_type);
+	cipher = ci.info.cipher_type;
+	size = tapsec_aead_info_size(cipher);
 	if (!size || optlen != size)
 		return -EINVAL;
-	if (copy_from_sockptr(&ci, optval, size))
-		return -EFAULT;
+	if (copy_from_sockptr(&ci, optval, size)) {
+		err = -EFAULT;
+		goto out;
+	}
+	/*
+	 * User memory may have changed between the two reads: the layout
+	 * is the one the size was taken from, or nothing.
+	 */
+	if (ci.info.cipher_type != cipher)
+		goto out;
 
 	k->version = ci.info.version;
 	k->cipher = ci.info.cipher_type;
@@ -225,8 +241,10 @@ int tapsec_aead_parse(sockptr_t optval, unsigned int optlen,
 		k->seq = get_unaligned_be64(ci.chacha.rec_seq);
 		break;
 	}
+	err = 0;
+out:
 	memzero_explicit(&ci, sizeof(ci));
-	return 0;
+	return err;
 }
 
 /**
@@ -237,14 +255,14 @@ int tapsec_aead_parse(sockptr_t optval, unsigned int optlen,
  * @optval: user buffer
  * @optlen: set to @size
  *
- * Return: 0, -EINVAL when @len is short, -EFAULT.
+ * Return: 0, -EINVAL when @len is short or negative, -EFAULT.
  */
 int tapsec_aead_info_out(union tapsec_crypto_info_any *ci, unsigned int size,
 			 int len, char __user *optval, int __user *optlen)
 {
 	int err = 0;
 
-	if (len < size)
+	if (len < (int)size)	/* signed: a negative length too */
 		err = -EINVAL;
 	else if (put_user(size, optlen) || copy_to_user(optval, ci, size))
 		err = -EFAULT;

@@ -23,6 +23,8 @@ struct tapsec_net {
 static unsigned int tapsec_net_id __read_mostly;
 static struct kmem_cache *tapsec_ctx_cache __read_mostly;
 static atomic_t tapsec_sockets_total = ATOMIC_INIT(0);
+/* Frees engines in process context; drained before the module goes. */
+static struct workqueue_struct *tapsec_ctx_wq;
 
 static struct tapsec_net *tapsec_pernet(const struct net *net)
 {
@@ -61,19 +63,33 @@ struct tapsec_ctx *tapsec_ctx_alloc(struct sock *sk, gfp_t gfp, u32 protocol,
 	return ctx;
 }
 
+/* The engines' keys and buffers, then the context: process context. */
+static void tapsec_ctx_free_work(struct work_struct *work)
+{
+	struct tapsec_ctx *ctx = container_of(work, struct tapsec_ctx,
+					      free_work);
+
+	tapsec_tls_free(ctx);
+	tapsec_dtls_free(ctx);
+	kmem_cache_free(tapsec_ctx_cache, ctx);
+}
+
 static void tapsec_ctx_free_rcu(struct rcu_head *head)
 {
 	struct tapsec_ctx *ctx = container_of(head, struct tapsec_ctx, rcu);
 
-	kmem_cache_free(tapsec_ctx_cache, ctx);
+	queue_work(tapsec_ctx_wq, &ctx->free_work);
 }
 
 /**
- * tapsec_ctx_free() - release a context once its socket is being destroyed
+ * tapsec_ctx_free() - release a context whose socket is going away
  * @ctx: the context, or NULL
  *
- * The memory is returned after an RCU grace period, as receive paths in
- * softirq may still look at it.
+ * Callable in any context, the socket's memory still valid: the context
+ * leaves its namespace's list (netlink dumps look at its socket) and its
+ * handshake at once.  The engines' memory, which receive paths in softirq
+ * may still look at, goes after an RCU grace period, from process context
+ * (freeing crypto transforms).
  */
 void tapsec_ctx_free(struct tapsec_ctx *ctx)
 {
@@ -81,8 +97,6 @@ void tapsec_ctx_free(struct tapsec_ctx *ctx)
 
 	if (!ctx)
 		return;
-	tapsec_tls_free(ctx);
-	tapsec_dtls_free(ctx);
 	tapsec_hs_release(ctx);
 	tn = tapsec_pernet(sock_net(ctx->sk));
 	spin_lock_bh(&tn->lock);
@@ -90,7 +104,8 @@ void tapsec_ctx_free(struct tapsec_ctx *ctx)
 	spin_unlock_bh(&tn->lock);
 	atomic_dec(&tn->sockets);
 	atomic_dec(&tapsec_sockets_total);
-	ctx->state = TAPSEC_STATE_CLOSED;
+	WRITE_ONCE(ctx->state, TAPSEC_STATE_CLOSED);
+	INIT_WORK(&ctx->free_work, tapsec_ctx_free_work);
 	call_rcu(&ctx->rcu, tapsec_ctx_free_rcu);
 }
 
@@ -369,9 +384,16 @@ int tapsec_ctx_init(void)
 	tapsec_ctx_cache = KMEM_CACHE(tapsec_ctx, 0);
 	if (!tapsec_ctx_cache)
 		return -ENOMEM;
-	err = register_pernet_subsys(&tapsec_net_ops);
-	if (err)
+	tapsec_ctx_wq = alloc_workqueue("tapsec_free", 0, 0);
+	if (!tapsec_ctx_wq) {
 		kmem_cache_destroy(tapsec_ctx_cache);
+		return -ENOMEM;
+	}
+	err = register_pernet_subsys(&tapsec_net_ops);
+	if (err) {
+		destroy_workqueue(tapsec_ctx_wq);
+		kmem_cache_destroy(tapsec_ctx_cache);
+	}
 	return err;
 }
 
@@ -381,6 +403,7 @@ int tapsec_ctx_init(void)
 void tapsec_ctx_exit(void)
 {
 	unregister_pernet_subsys(&tapsec_net_ops);
-	rcu_barrier();	/* contexts freed with call_rcu() */
+	rcu_barrier();	/* contexts freed with call_rcu() queue their work */
+	destroy_workqueue(tapsec_ctx_wq);
 	kmem_cache_destroy(tapsec_ctx_cache);
 }

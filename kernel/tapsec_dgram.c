@@ -186,17 +186,27 @@ static int tapsec_dgram_accept(struct socket *sock, struct socket *newsock,
 }
 #endif
 
-/* connect(): UDP's, then the delegated handshake if there is one. */
+/*
+ * connect(): UDP's, then the delegated handshake if there is one.  A
+ * socket with keys or a delegated handshake may move to another peer (an
+ * application's migration), but not be disconnected (AF_UNSPEC): its
+ * records would have no peer and the next connect() would find the
+ * handshake's state.
+ */
 static int tapsec_dgram_connect(struct socket *sock, struct sockaddr *uaddr,
 				int addr_len, int flags)
 {
 	int fam = tapsec_family_index(sock->sk->sk_family);
 	struct tapsec_ctx *ctx = tapsec_dgram_ctx(sock->sk);
-	int err = dgram_base_ops[fam]->connect(sock, uaddr, addr_len, flags);
+	bool unspec = addr_len >= (int)sizeof(uaddr->sa_family) &&
+		      uaddr->sa_family == AF_UNSPEC;
+	int err;
 
-	if (err || !tapsec_dgram_is_dtls(ctx) || !tapsec_hs_delegated(ctx) ||
-	    addr_len < sizeof(uaddr->sa_family) ||
-	    uaddr->sa_family == AF_UNSPEC)
+	if (unspec && tapsec_ctx_committed(ctx))
+		return -EOPNOTSUPP;
+	err = dgram_base_ops[fam]->connect(sock, uaddr, addr_len, flags);
+	if (err || unspec || !tapsec_dgram_is_dtls(ctx) ||
+	    !tapsec_hs_delegated(ctx) || addr_len < sizeof(uaddr->sa_family))
 		return err;
 	return tapsec_hs_connect(sock, ctx, 0);
 }
@@ -275,7 +285,9 @@ static int tapsec_dgram_setsockopt(struct sock *sk, int level, int optname,
 	if (level == SOL_TAPSEC)
 		return tapsec_ctx_setsockopt(tapsec_dgram_ctx(sk), optname,
 					     optval, optlen);
-	return dgram_base_prot[fam]->setsockopt(sk, level, optname, optval,
+	return tapsec_passthru_check(tapsec_dgram_ctx(sk), level, optname,
+				     true) ?:
+	       dgram_base_prot[fam]->setsockopt(sk, level, optname, optval,
 						optlen);
 }
 
@@ -291,8 +303,29 @@ static int tapsec_dgram_getsockopt(struct sock *sk, int level, int optname,
 	if (level == SOL_TAPSEC)
 		return tapsec_ctx_getsockopt(tapsec_dgram_ctx(sk), optname,
 					     optval, optlen);
-	return dgram_base_prot[fam]->getsockopt(sk, level, optname, optval,
+	return tapsec_passthru_check(tapsec_dgram_ctx(sk), level, optname,
+				     false) ?:
+	       dgram_base_prot[fam]->getsockopt(sk, level, optname, optval,
 						optlen);
+}
+
+/*
+ * The socket's last moment, whatever proto and ops it ended with: the
+ * context leaves its namespace's list and is freed here, so that it can
+ * never outlive its socket.  ->destroy stopped the engine before, in
+ * process context; should it not have run, what it would have unhooked
+ * is unhooked here.
+ */
+static void tapsec_dgram_destruct(struct sock *sk)
+{
+	struct tapsec_ctx *ctx = tapsec_dgram_ctx(sk);
+	void (*saved)(struct sock *sk) = ctx->saved_destruct;
+
+	rcu_assign_sk_user_data(sk, NULL);
+	tapsec_dtls_unhook(ctx);
+	tapsec_ctx_free(ctx);
+	if (saved)
+		saved(sk);
 }
 
 static int tapsec_dgram_init_sock(struct sock *sk)
@@ -312,9 +345,12 @@ static int tapsec_dgram_init_sock(struct sock *sk)
 	if (!ctx)
 		return -ENOMEM;
 	rcu_assign_sk_user_data(sk, ctx);
+	ctx->saved_destruct = sk->sk_destruct;
+	sk->sk_destruct = tapsec_dgram_destruct;
 	return 0;
 }
 
+/* UDP's destroy, then the engine's timers and hooks stop. */
 static void tapsec_dgram_destroy_sock(struct sock *sk)
 {
 	int fam = tapsec_family_index(sk->sk_family);
@@ -322,8 +358,8 @@ static void tapsec_dgram_destroy_sock(struct sock *sk)
 
 	if (dgram_base_prot[fam]->destroy)
 		dgram_base_prot[fam]->destroy(sk);
-	rcu_assign_sk_user_data(sk, NULL);
-	tapsec_ctx_free(ctx);
+	if (ctx)
+		tapsec_dtls_stop(ctx);
 }
 
 static void tapsec_dgram_build(int fam, struct proto *base,
@@ -345,6 +381,10 @@ static void tapsec_dgram_build(int fam, struct proto *base,
 	prot->getsockopt = tapsec_dgram_getsockopt;
 #if TAPSEC_HAVE_SENDPAGE
 	prot->sendpage = tapsec_dgram_sendpage;
+#endif
+#ifdef CONFIG_BPF_SYSCALL
+	/* sockmap would put UDP's own proto back: not in a map. */
+	prot->psock_update_sk_prot = NULL;
 #endif
 
 	dgram_base_ops[fam] = base_ops;

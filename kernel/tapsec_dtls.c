@@ -624,8 +624,52 @@ int tapsec_dtls_getsockopt(struct sock *sk, struct tapsec_ctx *ctx,
 }
 
 /**
+ * tapsec_dtls_stop() - stop a socket's DTLS engine
+ * @ctx: the context, whose socket is being destroyed (->destroy)
+ *
+ * In process context: the KeyUpdate timer is stopped, a listener's hook
+ * is taken out and a child leaves its listener's connection ID table,
+ * each waited for, so that nothing runs on the engine any more.
+ */
+void tapsec_dtls_stop(struct tapsec_ctx *ctx)
+{
+	struct tapsec_dtls *dtls = ctx->dtls;
+
+	if (!dtls || dtls->stopped)
+		return;
+	tapsec_dtls13_stop(dtls);
+	if (dtls->listener && dtls->cids)
+		tapsec_dtls_cids_stop(ctx->sk);
+	tapsec_dtls_cid_leave(dtls);
+	dtls->stopped = true;
+}
+
+/**
+ * tapsec_dtls_unhook() - stop an engine ->destroy did not stop
+ * @ctx: the context, whose socket is being destructed (sk_destruct)
+ *
+ * In any context: what tapsec_dtls_stop() would have done without
+ * waiting.  The KeyUpdate timer holds a reference on the socket and so
+ * cannot be armed now; the hooks are taken out, and the engine's memory
+ * is freed after an RCU grace period (tapsec_ctx_free()).  Only a socket
+ * whose ->destroy was bypassed gets here, which tapsec_passthru.c exists
+ * to prevent.
+ */
+void tapsec_dtls_unhook(struct tapsec_ctx *ctx)
+{
+	struct tapsec_dtls *dtls = ctx->dtls;
+
+	if (!dtls || dtls->stopped)
+		return;
+	if (dtls->listener && dtls->cids)
+		WRITE_ONCE(udp_sk(ctx->sk)->encap_rcv, NULL);
+	tapsec_dtls_cid_drop(dtls);
+	dtls->stopped = true;
+}
+
+/**
  * tapsec_dtls_free() - wipe and free a socket's DTLS engine
- * @ctx: the context, whose socket is being destroyed
+ * @ctx: the context, its engine stopped or unhooked
  */
 void tapsec_dtls_free(struct tapsec_ctx *ctx)
 {
@@ -633,10 +677,6 @@ void tapsec_dtls_free(struct tapsec_ctx *ctx)
 
 	if (!dtls)
 		return;
-	tapsec_dtls13_stop(dtls);
-	if (dtls->listener && dtls->cids)
-		tapsec_dtls_cids_stop(ctx->sk);
-	tapsec_dtls_cid_leave(dtls);
 	tapsec_dtls_flight_free(dtls);
 	ctx->dtls = NULL;
 	tapsec_dtls_epoch_free(dtls->tx);

@@ -134,6 +134,7 @@ struct tapsec_dtls_epoch {
  * @rec_newest: the record opened is of the current epoch and newer than
  *	every one accepted before
  * @flight: the daemon's last handshake flight, kept to send again
+ * @stopped: timers and hooks are stopped (tapsec_dtls_stop())
  */
 struct tapsec_dtls {
 	struct tapsec_ctx *ctx;
@@ -182,6 +183,7 @@ struct tapsec_dtls {
 	bool rx_handed;
 	bool rec_newest;
 	struct tapsec_dtls_flight *flight;
+	bool stopped;
 };
 
 static inline bool tapsec_dtls13(const struct tapsec_dtls_epoch *ep)
@@ -268,6 +270,7 @@ void tapsec_dtls_cids_put(struct tapsec_dtls_cids *t);
 void tapsec_dtls_cids_stop(struct sock *lsk);
 int tapsec_dtls_cid_register(struct tapsec_dtls *dtls, const u8 *cid, u8 len);
 void tapsec_dtls_cid_leave(struct tapsec_dtls *dtls);
+void tapsec_dtls_cid_drop(struct tapsec_dtls *dtls);
 int tapsec_dtls_take_handed(struct tapsec_ctx *ctx, struct tapsec_dtls *dtls);
 void tapsec_dtls_follow(struct sock *sk, struct tapsec_dtls *dtls);
 

@@ -91,6 +91,28 @@ static int tapsec_dtls13_send_ku(struct sock *sk, struct tapsec_dtls *dtls)
 	return err;
 }
 
+/*
+ * The retransmission timer holds a reference on the socket while armed,
+ * so that the socket (and the engine with it) never goes while it can
+ * fire: each arming that queues takes one, each run or cancel that
+ * unqueues drops one.
+ */
+static void tapsec_dtls13_arm(struct sock *sk, struct tapsec_dtls *dtls)
+{
+	sock_hold(sk);
+	if (!queue_delayed_work(system_wq, &dtls->ku_work,
+				msecs_to_jiffies(dtls->ku_backoff)))
+		sock_put(sk);
+}
+
+static void tapsec_dtls13_disarm(struct sock *sk, struct tapsec_dtls *dtls,
+				 bool sync)
+{
+	if (sync ? cancel_delayed_work_sync(&dtls->ku_work) :
+		   cancel_delayed_work(&dtls->ku_work))
+		sock_put(sk);
+}
+
 static void tapsec_dtls13_ku_work(struct work_struct *work)
 {
 	struct tapsec_dtls *dtls = container_of(to_delayed_work(work),
@@ -102,10 +124,10 @@ static void tapsec_dtls13_ku_work(struct work_struct *work)
 		tapsec_dtls13_send_ku(sk, dtls);
 		dtls->ku_backoff = min(dtls->ku_backoff * 2,
 				       TAPSEC_DTLS13_KU_MAX_MS);
-		queue_delayed_work(system_wq, &dtls->ku_work,
-				   msecs_to_jiffies(dtls->ku_backoff));
+		tapsec_dtls13_arm(sk, dtls);
 	}
 	mutex_unlock(&dtls->tx_lock);
+	sock_put(sk);	/* this run's reference: the engine may go now */
 }
 
 /**
@@ -126,7 +148,7 @@ void tapsec_dtls13_stop(struct tapsec_dtls *dtls)
 	mutex_lock(&dtls->tx_lock);
 	dtls->ku_wait = false;
 	mutex_unlock(&dtls->tx_lock);
-	cancel_delayed_work_sync(&dtls->ku_work);
+	tapsec_dtls13_disarm(dtls->ctx->sk, dtls, true);
 }
 
 /**
@@ -154,8 +176,7 @@ int tapsec_dtls13_start_ku(struct sock *sk, struct tapsec_dtls *dtls,
 	dtls->ku_sent = 0;
 	dtls->ku_backoff = TAPSEC_DTLS13_KU_FIRST_MS;
 	tapsec_dtls13_send_ku(sk, dtls);
-	queue_delayed_work(system_wq, &dtls->ku_work,
-			   msecs_to_jiffies(dtls->ku_backoff));
+	tapsec_dtls13_arm(sk, dtls);
 	return 0;
 }
 
@@ -206,7 +227,7 @@ static void tapsec_dtls13_acked(struct sock *sk, struct tapsec_dtls *dtls,
 	tapsec_dtls_epoch_free(old);
 	dtls->ku_wait = false;
 	dtls->ku_msg_seq++;	/* retransmissions kept the message's */
-	cancel_delayed_work(&dtls->ku_work);
+	tapsec_dtls13_disarm(sk, dtls, false);
 	tapsec_key_use_born(dtls->ctx, &dtls->tx_use);
 	TAPSEC_COUNT(dtls->ctx, tx_key_updates, 1);
 }

@@ -317,26 +317,52 @@ out:
 	return err;
 }
 
+/*
+ * Take a child's entry out of its table and drop its reference on the
+ * table; returns whether there was an entry.
+ */
+static bool tapsec_dtls_cid_out(struct tapsec_dtls *dtls)
+{
+	bool had = false;
+
+	if (!dtls->cids)
+		return false;
+	if (dtls->cid_entry) {
+		spin_lock_bh(&dtls->cids->lock);
+		tapsec_cid_unhash(dtls->cids, dtls->cid_entry);
+		dtls->cid_entry = NULL;
+		spin_unlock_bh(&dtls->cids->lock);
+		had = true;
+	}
+	tapsec_dtls_cids_put(dtls->cids);
+	dtls->cids = NULL;
+	return had;
+}
+
 /**
  * tapsec_dtls_cid_leave() - a child leaves its listener's table
- * @dtls: the child's engine, being freed
+ * @dtls: the child's engine, being stopped
  *
  * Waits until no hook can still be handing it a datagram, then drops
  * what was handed over and not read.
  */
 void tapsec_dtls_cid_leave(struct tapsec_dtls *dtls)
 {
-	if (dtls->cids) {
-		if (dtls->cid_entry) {
-			spin_lock_bh(&dtls->cids->lock);
-			tapsec_cid_unhash(dtls->cids, dtls->cid_entry);
-			dtls->cid_entry = NULL;
-			spin_unlock_bh(&dtls->cids->lock);
-			synchronize_rcu();
-		}
-		tapsec_dtls_cids_put(dtls->cids);
-		dtls->cids = NULL;
-	}
+	if (tapsec_dtls_cid_out(dtls))
+		synchronize_rcu();
+	skb_queue_purge(&dtls->handed);
+}
+
+/**
+ * tapsec_dtls_cid_drop() - tapsec_dtls_cid_leave() without waiting
+ * @dtls: the child's engine, its socket being destructed
+ *
+ * For tapsec_dtls_unhook(): the engine's memory is freed after an RCU
+ * grace period, which is what a hook still running needs of it.
+ */
+void tapsec_dtls_cid_drop(struct tapsec_dtls *dtls)
+{
+	tapsec_dtls_cid_out(dtls);
 	skb_queue_purge(&dtls->handed);
 }
 

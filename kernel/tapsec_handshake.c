@@ -209,6 +209,20 @@ bool tapsec_hs_delegated(const struct tapsec_ctx *ctx)
 	return hs && hs->mode == TAPSEC_HANDSHAKE_DAEMON;
 }
 
+/**
+ * tapsec_hs_started() - whether a delegated handshake was asked for
+ * @ctx: the socket's context
+ *
+ * Return: true once connect() or accept() queued the socket's handshake,
+ * whatever became of it.
+ */
+bool tapsec_hs_started(const struct tapsec_ctx *ctx)
+{
+	const struct tapsec_hs *hs = READ_ONCE(ctx->hs);
+
+	return hs && READ_ONCE(hs->state) != TAPSEC_HS_IDLE;
+}
+
 static int tapsec_hs_set_string(char *dst, size_t size, sockptr_t optval,
 				unsigned int optlen)
 {
@@ -1051,18 +1065,29 @@ int tapsec_hs_may_install(const struct tapsec_ctx *ctx)
 }
 
 /**
- * tapsec_hs_release() - the socket is being destroyed
+ * tapsec_hs_release() - the socket is going away
  * @ctx: its context
  *
- * Nothing can still be queued or running: the queue holds the file and
- * close ends a running handshake.  An armed timeout keeps its reference.
+ * Callable in any context.  Nothing can still be queued (the queue holds
+ * the file), and close ends a running handshake; should close not have
+ * run tapsec's release, the handshake leaves the running list here all
+ * the same.  An armed timeout keeps its reference.
  */
 void tapsec_hs_release(struct tapsec_ctx *ctx)
 {
 	struct tapsec_hs *hs = ctx->hs;
+	struct tapsec_hs_net *hn;
 
 	if (!hs)
 		return;
+	hn = tapsec_hs_pernet(sock_net(ctx->sk));
+	spin_lock_bh(&hn->lock);
+	if (!list_empty(&hs->node)) {
+		if (hs->state == TAPSEC_HS_PENDING)
+			hn->pending--;
+		list_del_init(&hs->node);
+	}
+	spin_unlock_bh(&hn->lock);
 	WRITE_ONCE(ctx->hs, NULL);
 	tapsec_hs_put(hs);
 }

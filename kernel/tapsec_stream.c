@@ -153,8 +153,9 @@ static int tapsec_stream_setsockopt(struct sock *sk, int level, int optname,
 	int fam = tapsec_family_index(sk->sk_family);
 
 	if (level != SOL_TAPSEC)
-		return stream_base_prot[fam]->setsockopt(sk, level, optname,
-							 optval, optlen);
+		return tapsec_passthru_check(ctx, level, optname, true) ?:
+		       stream_base_prot[fam]->setsockopt(sk, level, optname,
+							optval, optlen);
 	if (ctx && (optname == TAPSEC_TX || optname == TAPSEC_RX)) {
 		int err = tapsec_hs_may_install(ctx);
 
@@ -185,8 +186,9 @@ static int tapsec_stream_getsockopt(struct sock *sk, int level, int optname,
 	int fam = tapsec_family_index(sk->sk_family);
 
 	if (level != SOL_TAPSEC)
-		return stream_base_prot[fam]->getsockopt(sk, level, optname,
-							 optval, optlen);
+		return tapsec_passthru_check(ctx, level, optname, false) ?:
+		       stream_base_prot[fam]->getsockopt(sk, level, optname,
+							optval, optlen);
 	if (ctx && tapsec_stream_tls_opt(optname))
 		return tapsec_tls_getsockopt(sk, ctx, optname, optval, optlen);
 	if (ctx && optname == TAPSEC_KEY_LIMITS)
@@ -252,17 +254,27 @@ static int tapsec_stream_shutdown(struct socket *sock, int how)
 	return stream_base_ops[fam]->shutdown(sock, how);
 }
 
-/* connect(): TCP's, then the delegated handshake if there is one. */
+/*
+ * connect(): TCP's, then the delegated handshake if there is one.  As with
+ * kTLS, AF_UNSPEC (TCP's disconnect) is refused once keys or a handshake
+ * tie the socket to its peer: the socket would go to another one with
+ * this one's keys and half-sent records.
+ */
 static int tapsec_stream_connect(struct socket *sock, struct sockaddr *uaddr,
 				 int addr_len, int flags)
 {
 	struct sock *sk = sock->sk;
+	struct tapsec_ctx *ctx = tapsec_stream_ctx(sk);
 	int fam = tapsec_family_index(sk->sk_family);
-	int err = stream_base_ops[fam]->connect(sock, uaddr, addr_len, flags);
+	int err;
 
-	if (!tapsec_hs_delegated(tapsec_stream_ctx(sk)))
+	if (addr_len >= (int)sizeof(uaddr->sa_family) &&
+	    uaddr->sa_family == AF_UNSPEC && tapsec_ctx_committed(ctx))
+		return -EOPNOTSUPP;
+	err = stream_base_ops[fam]->connect(sock, uaddr, addr_len, flags);
+	if (!tapsec_hs_delegated(ctx))
 		return err;
-	return tapsec_hs_connect(sock, tapsec_stream_ctx(sock->sk), err);
+	return tapsec_hs_connect(sock, ctx, err);
 }
 
 /* accept(): TCP's, then the child's delegated handshake. */
@@ -441,6 +453,10 @@ static void tapsec_stream_build(int fam, struct proto *base,
 	prot->getsockopt = tapsec_stream_getsockopt;
 #if TAPSEC_HAVE_SENDPAGE
 	prot->sendpage = tapsec_stream_sendpage;
+#endif
+#ifdef CONFIG_BPF_SYSCALL
+	/* sockmap would put TCP's own proto back: not in a map. */
+	prot->psock_update_sk_prot = NULL;
 #endif
 
 	/*
