@@ -238,6 +238,7 @@ int tapsec_dtls_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
 			struct msghdr *msg, size_t len, int flags,
 			int *addr_len);
 int tapsec_dtls_close_notify(struct sock *sk, struct tapsec_ctx *ctx);
+void tapsec_dtls_reject_peer(struct sock *sk, struct tapsec_ctx *ctx);
 int tapsec_dtls_send_record(struct sock *sk, struct tapsec_ctx *ctx,
 			    struct tapsec_dtls *dtls, u8 type, u32 plen,
 			    int flags);

@@ -189,6 +189,33 @@ int tapsec_dtls_close_notify(struct sock *sk, struct tapsec_ctx *ctx)
 	return err;
 }
 
+/**
+ * tapsec_dtls_reject_peer() - the application rejected the peer
+ * @sk: the DTLS socket
+ * @ctx: its context, whose handshake just failed (TAPSEC_PEER_VERDICT)
+ *
+ * A fatal bad_certificate alert in a record of the transmit epoch, then
+ * nothing more is sent (EPIPE).
+ */
+void tapsec_dtls_reject_peer(struct sock *sk, struct tapsec_ctx *ctx)
+{
+	struct tapsec_dtls *dtls = READ_ONCE(ctx->dtls);
+	u8 *body;
+
+	if (!dtls)
+		return;
+	mutex_lock(&dtls->tx_lock);
+	if (!dtls->tx_closed && tapsec_dtls_tx_ready(dtls)) {
+		body = dtls->tx_buf + tapsec_dtls_payload_off(dtls->tx);
+		body[0] = TAPSEC_ALERT_FATAL;
+		body[1] = TAPSEC_ALERT_BAD_CERTIFICATE;
+		tapsec_dtls_send_record(sk, ctx, dtls, TAPSEC_RECORD_ALERT, 2,
+					MSG_DONTWAIT);
+	}
+	dtls->tx_closed = true;
+	mutex_unlock(&dtls->tx_lock);
+}
+
 /*
  * Wait for a datagram in UDP's queue after @last, or one handed over by
  * the listener, without the receive lock.  Returns 0 to look again, or 1

@@ -964,15 +964,17 @@ int tapsec_hs_wait_data(struct tapsec_ctx *ctx, bool nonblock)
 /*
  * TAPSEC_PEER_VERDICT on a socket whose handshake left the peer's
  * authentication to the application.  Accepting lets data flow (the peer
- * counts as authenticated); rejecting sends a fatal bad_certificate alert
- * and shuts the connection down, the handshake failed with EKEYREJECTED.
+ * counts as authenticated); rejecting fails the handshake with
+ * EKEYREJECTED, sends a fatal bad_certificate alert (a TLS or a DTLS
+ * record, by the socket's engine) and shuts the connection down.  The
+ * state changes first, under the socket lock, so that no data call gets
+ * through between the verdict and the alert.
  */
 static int tapsec_hs_verdict(struct tapsec_ctx *ctx, sockptr_t optval,
 			     unsigned int optlen)
 {
 	struct tapsec_hs *hs = READ_ONCE(ctx->hs);
 	struct sock *sk = ctx->sk;
-	struct tapsec_tls *tls;
 	bool rejected = false;
 	int err;
 	u32 val;
@@ -985,8 +987,6 @@ static int tapsec_hs_verdict(struct tapsec_ctx *ctx, sockptr_t optval,
 	if (!hs || READ_ONCE(hs->state) != TAPSEC_HS_DONE ||
 	    !(READ_ONCE(hs->flags) & TAPSEC_HS_F_VERDICT))
 		return -EINVAL;	/* nothing to decide */
-	tls = READ_ONCE(ctx->tls);	/* DONE: the keys are in */
-	mutex_lock(&tls->tx_lock);
 	lock_sock(sk);
 	if (!(hs->flags & TAPSEC_HS_F_VERDICT)) {
 		err = -EINVAL;	/* decided meanwhile */
@@ -994,25 +994,23 @@ static int tapsec_hs_verdict(struct tapsec_ctx *ctx, sockptr_t optval,
 		WRITE_ONCE(hs->flags, (hs->flags & ~TAPSEC_HS_F_VERDICT) |
 			   TAPSEC_HS_F_PEER_AUTH);
 	} else {
-		if (tls->tx && !tls->tx->closed) {
-			tapsec_tls_send_alert(sk, ctx, TAPSEC_ALERT_FATAL,
-					      TAPSEC_ALERT_BAD_CERTIFICATE,
-					      MSG_DONTWAIT);
-			tls->tx->closed = true;
-		}
 		hs->err = EKEYREJECTED;
 		strscpy(hs->reason, "peer rejected by the application",
 			sizeof(hs->reason));
-		WRITE_ONCE(sk->sk_err, EKEYREJECTED);
-		smp_wmb();	/* sk_err before state: tapsec_hs_poll() */
 		WRITE_ONCE(hs->state, TAPSEC_HS_FAILED);
 		WRITE_ONCE(hs->flags, hs->flags & ~TAPSEC_HS_F_VERDICT);
 		rejected = true;
 	}
 	release_sock(sk);
-	mutex_unlock(&tls->tx_lock);
 	if (rejected) {
+		/* Before sk_err, which TCP's sendmsg would refuse on. */
+		if (ctx->protocol == TAPSEC_PROTO_TLS)
+			tapsec_tls_reject_peer(sk, ctx);
+		else
+			tapsec_dtls_reject_peer(sk, ctx);
+		WRITE_ONCE(sk->sk_err, EKEYREJECTED);
 		tapsec_hs_shutdown(sk);
+		sk_error_report(sk);
 		tapsec_hs_event(hs);
 	}
 	wake_up_all(&hs->wq);
@@ -1367,6 +1365,54 @@ static struct tapsec_hs *tapsec_hs_running(struct genl_info *info,
 	return NULL;
 }
 
+/* A version's rank: 12 for (D)TLS 1.2, 13 for 1.3; 0 for none. */
+static int tapsec_hs_version_rank(u16 v)
+{
+	switch (v) {
+	case TAPSEC_TLS_1_2_VERSION:
+	case TAPSEC_DTLS_1_2_VERSION:
+		return 12;
+	case TAPSEC_TLS_1_3_VERSION:
+	case TAPSEC_DTLS_1_3_VERSION:
+		return 13;
+	default:
+		return 0;
+	}
+}
+
+/* @v is within the socket's TAPSEC_VERSIONS (DTLS numbers run down). */
+static bool tapsec_hs_version_allowed(const struct tapsec_hs *hs, u16 v)
+{
+	int r = tapsec_hs_version_rank(v);
+
+	return r && (!hs->vmin || r >= tapsec_hs_version_rank(hs->vmin)) &&
+	       (!hs->vmax || r <= tapsec_hs_version_rank(hs->vmax));
+}
+
+/* @c is in the socket's TAPSEC_CIPHERS, or that list is empty. */
+static bool tapsec_hs_cipher_allowed(const struct tapsec_hs *hs, u16 c)
+{
+	unsigned int i;
+
+	for (i = 0; i < hs->nciphers; i++)
+		if (hs->ciphers[i] == c)
+			return true;
+	return !hs->nciphers;
+}
+
+/*
+ * The keys the daemon installed are of a version and cipher the socket
+ * allows: a daemon may not downgrade.  Under the socket lock.
+ */
+static bool tapsec_hs_keys_allowed(const struct tapsec_hs *hs,
+				   const struct tapsec_ctx *ctx)
+{
+	return tapsec_hs_version_allowed(hs, ctx->tx_version) &&
+	       tapsec_hs_version_allowed(hs, ctx->rx_version) &&
+	       tapsec_hs_cipher_allowed(hs, ctx->tx_cipher) &&
+	       tapsec_hs_cipher_allowed(hs, ctx->rx_cipher);
+}
+
 /* Both directions have keys, the socket lock held. */
 static bool tapsec_hs_keyed(const struct tapsec_ctx *ctx)
 {
@@ -1393,6 +1439,7 @@ int tapsec_hs_nl_done(struct sk_buff *skb, struct genl_info *info)
 	struct tapsec_hs *hs;
 	struct socket *sock;
 	u32 status, flags, chain_len = 0;
+	bool bad_keys = false;
 	u8 *chain = NULL;
 	int err;
 
@@ -1431,6 +1478,10 @@ int tapsec_hs_nl_done(struct sk_buff *skb, struct genl_info *info)
 	if (!status && !tapsec_hs_keyed(ctx)) {
 		status = EPROTO;
 		reason = "the daemon reported success without keys";
+	} else if (!status && !tapsec_hs_keys_allowed(hs, ctx)) {
+		status = EPROTO;
+		reason = "the daemon installed a version or cipher the socket does not allow";
+		bad_keys = true;
 	} else if (status && !reason) {
 		reason = "the handshake daemon reported a failure";
 	}
@@ -1451,6 +1502,8 @@ int tapsec_hs_nl_done(struct sk_buff *skb, struct genl_info *info)
 		err = 0;
 	}
 	spin_unlock_bh(&hn->lock);
+	if (!err && bad_keys)
+		TAPSEC_COUNT(ctx, hs_bad_keys, 1);
 	release_sock(sock->sk);
 	kfree(chain);
 	if (!err)

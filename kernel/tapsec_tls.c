@@ -488,6 +488,32 @@ void tapsec_tls_record_error(struct sock *sk, struct tapsec_ctx *ctx, int err)
 }
 
 /**
+ * tapsec_tls_reject_peer() - the application rejected the peer
+ * @sk: the stream socket
+ * @ctx: its context, whose handshake just failed (TAPSEC_PEER_VERDICT)
+ *
+ * A fatal bad_certificate alert, then nothing more is sent.  Does not
+ * wait for room in TCP.
+ */
+void tapsec_tls_reject_peer(struct sock *sk, struct tapsec_ctx *ctx)
+{
+	struct tapsec_tls *tls = READ_ONCE(ctx->tls);
+
+	if (!tls)
+		return;
+	mutex_lock(&tls->tx_lock);
+	lock_sock(sk);
+	if (tls->tx && !tls->tx->closed) {
+		tapsec_tls_send_alert(sk, ctx, TAPSEC_ALERT_FATAL,
+				      TAPSEC_ALERT_BAD_CERTIFICATE,
+				      MSG_DONTWAIT);
+		tls->tx->closed = true;
+	}
+	release_sock(sk);
+	mutex_unlock(&tls->tx_lock);
+}
+
+/**
  * tapsec_tls_close() - end TLS on a socket being closed
  * @sk: the socket
  * @ctx: its context

@@ -191,6 +191,7 @@ int tapsec_tls_getsockopt(struct sock *sk, struct tapsec_ctx *ctx,
 			  int optname, char __user *optval,
 			  int __user *optlen);
 void tapsec_tls_close(struct sock *sk, struct tapsec_ctx *ctx);
+void tapsec_tls_reject_peer(struct sock *sk, struct tapsec_ctx *ctx);
 void tapsec_tls_dir_wipe(struct tapsec_tls_dir *d);
 int tapsec_tls_take_seq(struct tapsec_ctx *ctx, struct tapsec_tls_dir *d,
 			u64 *seq);

@@ -56,7 +56,7 @@
 
 #define WAIT_MS		5000	/* longest wait for what must come */
 #define QUIET_MS	200	/* how long what must not come is given */
-#define HS_TIMEOUT_MS	5000	/* handshake timeout where none may pass */
+#define HS_TIMEOUT_MS	20000	/* handshake timeout where none may pass */
 #define SHORT_MS	300	/* handshake timeout where one must pass */
 #define SETTLE_MS	2000	/* for the live socket count to come back */
 #define MAX_FDS		12
@@ -1158,6 +1158,89 @@ static void deferred_case(struct __test_metadata *_metadata,
 CASE(deferred_accept, deferred_case, true)
 CASE(deferred_reject, deferred_case, false)
 
+static const struct hs_script deferred_dtls = {
+	.keys = KEYS_BOTH, .peer_identity = "CN=unverified",
+	.chain = fake_chain, .chain_len = sizeof(fake_chain),
+};
+
+/*
+ * TAPSEC_VERIFY_DEFER on a DTLS socket: the verdict works as on a stream
+ * socket, the alert of a rejection going out as a DTLS record (it used to
+ * look for a TLS engine datagram sockets never have).  The peer is a
+ * tapsec DTLS socket given the mirror keys.
+ */
+static void deferred_dtls_case(struct __test_metadata *_metadata,
+			       FIXTURE_DATA(deleg) *self, bool accepted)
+{
+	uint32_t v = accepted ? TAPSEC_PEER_ACCEPT : TAPSEC_PEER_REJECT;
+	struct tapsec_handshake_info info;
+	struct sockaddr_storage app_addr;
+	socklen_t app_len;
+	uint8_t buf[16];
+	int app, peer, type;
+
+	key_make(&self->app_tx, TAPSEC_DTLS_1_2_VERSION, GCM128, 1ULL << 48);
+	key_make(&self->app_rx, TAPSEC_DTLS_1_2_VERSION, GCM128, 1ULL << 48);
+	daemon_start(_metadata, self, &deferred_dtls);
+	peer = keep(self, socket(AF_INET, SOCK_DGRAM, IPPROTO_TAPSEC));
+	app = keep(self, socket(AF_INET, SOCK_DGRAM, IPPROTO_TAPSEC));
+	ASSERT_LE(0, peer);
+	ASSERT_LE(0, app);
+	ASSERT_EQ(0, set_u32(peer, TAPSEC_PROTOCOL, TAPSEC_PROTO_DTLS));
+	ASSERT_EQ(0, set_u32(app, TAPSEC_PROTOCOL, TAPSEC_PROTO_DTLS));
+	ASSERT_EQ(0, set_u32(app, TAPSEC_HANDSHAKE, TAPSEC_HANDSHAKE_DAEMON));
+	ASSERT_EQ(0, set_u32(app, TAPSEC_HANDSHAKE_TIMEOUT, HS_TIMEOUT_MS));
+	ASSERT_EQ(0, set_u32(app, TAPSEC_VERIFY, TAPSEC_VERIFY_DEFER));
+	ASSERT_EQ(0, tt_bind_loopback(peer, AF_INET, &self->bg.addr,
+				      &self->bg.addrlen));
+	ASSERT_EQ(0, tt_bind_loopback(app, AF_INET, &app_addr, &app_len));
+	ASSERT_EQ(0, connect(peer, (struct sockaddr *)&app_addr, app_len));
+	ASSERT_EQ(0, tapsec_key(peer, TAPSEC_TX, &self->app_rx));
+	ASSERT_EQ(0, tapsec_key(peer, TAPSEC_RX, &self->app_tx));
+
+	bg_start(_metadata, self, bg_connect, app);
+	daemon_req(_metadata, self);
+	daemon_done(_metadata, self);
+	EXPECT_EQ(0, bg_join(&self->bg)) TH_LOG("connect: %s", strerror(errno));
+	EXPECT_EQ(0, daemon_reap(self));
+	info = hs_info(_metadata, app);
+	EXPECT_EQ(TAPSEC_HS_DONE, info.state);
+	EXPECT_EQ(TAPSEC_HS_F_VERDICT, info.flags);
+	/* Nothing flows before the verdict. */
+	ASSERT_EQ(4, send(peer, "wait", 4, 0));
+	EXPECT_EQ(-1, recv(app, buf, sizeof(buf), MSG_DONTWAIT));
+	EXPECT_EQ(EPERM, errno);
+	EXPECT_EQ(-1, send(app, "x", 1, 0));
+	EXPECT_EQ(EPERM, errno);
+
+	ASSERT_EQ(0, setsockopt(app, SOL_TAPSEC, TAPSEC_PEER_VERDICT, &v,
+				sizeof(v)));
+	info = hs_info(_metadata, app);
+	if (accepted) {
+		EXPECT_EQ(TAPSEC_HS_DONE, info.state);
+		EXPECT_EQ(TAPSEC_HS_F_PEER_AUTH, info.flags);
+		EXPECT_TRUE(wait_fd(app, POLLIN, WAIT_MS) & POLLIN);
+		EXPECT_EQ(4, recv(app, buf, sizeof(buf), MSG_DONTWAIT));
+		EXPECT_EQ(0, memcmp(buf, "wait", 4));
+		ASSERT_EQ(5, send(app, "hello", 5, 0));
+		EXPECT_TRUE(wait_fd(peer, POLLIN, WAIT_MS) & POLLIN);
+		EXPECT_EQ(5, recv(peer, buf, sizeof(buf), MSG_DONTWAIT));
+		return;
+	}
+	EXPECT_EQ(TAPSEC_HS_FAILED, info.state);
+	EXPECT_EQ(EKEYREJECTED, info.error);
+	/* The peer reads the fatal bad_certificate alert in a record. */
+	ASSERT_EQ(2, recv_type(peer, SOL_TAPSEC, buf, sizeof(buf), &type, 0));
+	EXPECT_EQ(TAPSEC_RECORD_ALERT, type);
+	EXPECT_EQ(2, buf[0]);		/* fatal */
+	EXPECT_EQ(42, buf[1]);		/* bad_certificate */
+	EXPECT_EQ(-1, send(app, "x", 1, 0));
+	EXPECT_EQ(EKEYREJECTED, errno);
+}
+
+CASE(deferred_dtls_accept, deferred_dtls_case, true)
+CASE(deferred_dtls_reject, deferred_dtls_case, false)
+
 static void client_case(struct __test_metadata *_metadata,
 			FIXTURE_DATA(deleg) *self, int family)
 {
@@ -1559,6 +1642,47 @@ TEST_F(deleg, done_without_keys)
 	daemon_done(_metadata, self);
 	EXPECT_EQ(0, daemon_reap(self));
 }
+
+/*
+ * The daemon installs TLS 1.3 AES-128-GCM keys on a socket that allows
+ * only TLS 1.2, or only ChaCha20-Poly1305: its DONE fails the handshake
+ * (EPROTO, hs_bad_keys) rather than let it downgrade the socket.
+ */
+static void bad_keys_case(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(deleg) *self, bool by_version)
+{
+	static const struct hs_script keys_done = { .keys = KEYS_BOTH };
+	struct tapsec_versions tls12 = {
+		.min = TAPSEC_TLS_1_2_VERSION, .max = TAPSEC_TLS_1_2_VERSION,
+	};
+	uint16_t chacha = TAPSEC_CIPHER_CHACHA20_POLY1305;
+	struct sockaddr_storage srv;
+	socklen_t srvlen;
+	int lfd, app, peer;
+
+	daemon_start(_metadata, self, &keys_done);
+	lfd = plain_listener(_metadata, self, AF_INET, &srv, &srvlen);
+	app = hs_socket(_metadata, self, AF_INET, HS_TIMEOUT_MS);
+	if (by_version) {
+		ASSERT_EQ(0, setsockopt(app, SOL_TAPSEC, TAPSEC_VERSIONS,
+					&tls12, sizeof(tls12)));
+	} else {
+		ASSERT_EQ(0, setsockopt(app, SOL_TAPSEC, TAPSEC_CIPHERS,
+					&chacha, sizeof(chacha)));
+	}
+	EXPECT_EQ(EPROTO, connect_err(app, &srv, srvlen));
+	expect_failed(_metadata, app, EPROTO);
+	EXPECT_EQ(1, CNT(app, hs_bad_keys));
+	peer = keep(self, accept(lfd, NULL, NULL));
+	ASSERT_LE(0, peer);
+	expect_shut(_metadata, peer, "downgraded handshake");
+	daemon_req(_metadata, self);
+	daemon_done(_metadata, self);
+	EXPECT_EQ(0, daemon_reap(self));
+}
+
+CASE(done_bad_version, bad_keys_case, true)
+CASE(done_bad_cipher, bad_keys_case, false)
 
 /*
  * DONE from a netlink socket that did not take the handshake, or a second
