@@ -219,6 +219,7 @@ int tapsec_tls13_tx_update(struct sock *sk, struct tapsec_ctx *ctx,
 	struct tapsec_tls_dir *d = &tx->d;
 	struct tapsec_aead na = {};
 	struct tapsec_tls13_gen g;
+	u8 type = tx->open_type;
 	u8 *p;
 	int err;
 
@@ -247,6 +248,8 @@ int tapsec_tls13_tx_update(struct sock *sk, struct tapsec_ctx *ctx,
 	tx->open_type = TAPSEC_RECORD_HANDSHAKE;
 	tx->open_len = TAPSEC_TLS13_KU_LEN;
 	err = tapsec_tls_seal(ctx, tx);
+	/* A sendmsg() that crossed the soft limit goes on with its type. */
+	tx->open_type = type;
 	if (err) {
 		tapsec_aead_wipe(&na);
 		goto out;

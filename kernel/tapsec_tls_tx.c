@@ -537,6 +537,13 @@ int tapsec_tls_sendmsg(struct sock *sk, struct tapsec_ctx *ctx,
 					      flags | MSG_MORE : flags);
 		if (!err)
 			err = tapsec_tls_tx_limits(sk, ctx, flags);
+		/*
+		 * A KeyUpdate the soft limit sent that TCP could not take is
+		 * pending in the record buffer: the next record would be
+		 * sealed over it.
+		 */
+		if (!err && tx->pend_len)
+			err = -EAGAIN;
 		if (err)
 			break;
 		/*

@@ -534,6 +534,69 @@ TEST_F(ku, soft_limit)
 	tapsec_nl_close(&nl);
 }
 
+/* Byte @i of a long stream, for checking what arrives. */
+static uint8_t stream_byte(size_t i)
+{
+	return (uint8_t)(i * 7 + (i >> 10) * 3 + (i >> 17));
+}
+
+/*
+ * A non-blocking sender with a soft limit of one record, so that a
+ * KeyUpdate follows every record, fills TCP: a KeyUpdate TCP cannot take
+ * stays pending, and the send stops there rather than seal the next
+ * record over it.  The reader then gets every byte that send() took,
+ * each record under the key its KeyUpdates said.
+ */
+TEST_F(ku, soft_limit_full_tcp)
+{
+	static uint8_t chunk[65536], got[65536];
+	size_t total = 0, done = 0, i;
+	int small = 4096, eagain = 0;
+	ssize_t n;
+
+	all_secrets(_metadata, self, variant->cipher);
+	ASSERT_EQ(0, set_limits(self->a, 1, 0));
+	ASSERT_EQ(0, setsockopt(self->a, SOL_SOCKET, SO_SNDBUF, &small,
+				sizeof(small)));
+	while (eagain < 20 && total < (8u << 20)) {
+		for (i = 0; i < sizeof(chunk); i++)
+			chunk[i] = stream_byte(total + i);
+		n = send(self->a, chunk, sizeof(chunk),
+			 MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n > 0) {
+			total += n;
+			continue;
+		}
+		ASSERT_EQ(EAGAIN, errno) TH_LOG("send: %s", strerror(errno));
+		eagain++;
+		usleep(1000);
+	}
+	EXPECT_LT(1, CNT(self->a, tx_key_updates));
+	/* What send() took arrives, in order, under the right keys. */
+	while (done < total) {
+		size_t want = total - done < sizeof(got) ? total - done :
+			      sizeof(got);
+
+		n = read_exact(self->b, got, want, WAIT_MS);
+		ASSERT_EQ((ssize_t)want, n)
+			TH_LOG("%zu of %zu bytes, then %s (a: %llu updates, "
+			       "b: %llu updates, %llu bad tags, %llu bad)",
+			       done, total, n < 0 ? strerror(-n) : "short",
+			       CNT(self->a, tx_key_updates),
+			       CNT(self->b, rx_key_updates),
+			       CNT(self->b, rx_bad_tag),
+			       CNT(self->b, rx_bad_record));
+		for (i = 0; i < want; i++)
+			ASSERT_EQ(stream_byte(done + i), got[i])
+				TH_LOG("byte %zu", done + i);
+		done += want;
+	}
+	EXPECT_EQ(0, CNT(self->b, rx_bad_tag));
+	EXPECT_EQ(0, CNT(self->b, rx_bad_record));
+	EXPECT_EQ(CNT(self->a, tx_key_updates), CNT(self->b, rx_key_updates));
+	XFER(self->b, self->a, 10, 4);
+}
+
 /* A tiny hard limit: sends fail with EKEYEXPIRED, counted. */
 TEST_F(ku, hard_limit)
 {
