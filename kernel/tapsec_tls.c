@@ -243,6 +243,32 @@ void tapsec_tls_unpin(struct page **pages, unsigned int n, bool dirty)
 	}
 }
 
+/*
+ * A TLS 1.3 direction's next key, make before break: the new key is set
+ * up first, and only once it is (and, on transmit when @sk is given,
+ * what was buffered went out under the old one) does it replace the old
+ * key, which is wiped.  On failure the old key stays in use.
+ */
+static int tapsec_tls_rekey(struct tapsec_tls_dir *d,
+			    const struct tapsec_keys *k, struct sock *sk,
+			    struct tapsec_ctx *ctx)
+{
+	struct tapsec_tls_dir nd = {};
+	int err;
+
+	err = tapsec_tls_dir_init(&nd, k);
+	if (!err && sk)
+		err = tapsec_tls_tx_flush(sk, ctx, 0);
+	if (err) {
+		tapsec_tls_dir_wipe(&nd);
+		return err;
+	}
+	tapsec_tls_dir_wipe(d);
+	*d = nd;
+	memzero_explicit(&nd, sizeof(nd));
+	return 0;
+}
+
 static struct tapsec_tls *tapsec_tls_get(struct sock *sk,
 					 struct tapsec_ctx *ctx)
 {
@@ -282,19 +308,10 @@ static int tapsec_tls_set_tx(struct sock *sk, struct tapsec_ctx *ctx,
 			return -EBUSY;
 		if (k->version != tx->d.version || k->cipher != tx->d.aead.cipher)
 			return -EINVAL;
-		err = tapsec_tls_tx_flush(sk, ctx, 0);
-		if (err)
-			return err;
-		tapsec_tls_dir_wipe(&tx->d);
-		err = tapsec_tls_dir_init(&tx->d, k);
-		if (err) {	/* no key: data is refused from now on */
-			tapsec_tls_tx_free(xchg(&tls->tx, NULL));
-			WRITE_ONCE(ctx->tx_version, 0);
-			WRITE_ONCE(ctx->tx_cipher, 0);
-			return err;
-		}
-		tapsec_tls_tx_key_born(ctx, tx);
-		return 0;
+		err = tapsec_tls_rekey(&tx->d, k, sk, ctx);
+		if (!err)
+			tapsec_tls_tx_key_born(ctx, tx);
+		return err;
 	}
 
 	err = tapsec_tls_tx_alloc(&tx);
@@ -334,11 +351,7 @@ static int tapsec_tls_set_rx(struct sock *sk, struct tapsec_ctx *ctx,
 		 * of TCP but not opened follow the KeyUpdate the reader just
 		 * consumed, so they are under the new key.
 		 */
-		tapsec_tls_dir_wipe(&rx->d);
-		err = tapsec_tls_dir_init(&rx->d, k);
-		if (err)
-			tapsec_tls_record_error(sk, ctx, err);
-		return err;
+		return tapsec_tls_rekey(&rx->d, k, NULL, ctx);
 	}
 
 	err = tapsec_tls_rx_alloc(&rx);

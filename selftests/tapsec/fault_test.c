@@ -223,6 +223,59 @@ TEST_F(fault, data_path_needs_no_allocation)
 	EXPECT_EQ(self->base, live_sockets());
 }
 
+/*
+ * A TLS 1.3 key update (a new TAPSEC_TX or TAPSEC_RX of the same kind)
+ * whose new key cannot be set up fails with ENOMEM and leaves the old key
+ * in use, make before break: records still go out and come in under it.
+ * It used to leave the socket without a transmit side, which a sender
+ * already past the first check then dereferenced.
+ */
+TEST_F(fault, rekey_failure_keeps_key)
+{
+	struct tapsec_crypto_info_aes_gcm_128 ci = test_key(), next = ci;
+	struct tapsec_sock_info info;
+	socklen_t len = sizeof(info);
+	int fd, peer, dir, nth;
+	char buf[64];
+
+	SKIP_WITHOUT_FAULT_POINT();
+
+	memset(next.key, 0x43, sizeof(next.key));
+	fd = socket(AF_INET, SOCK_STREAM, IPPROTO_TAPSEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, connect(fd, (struct sockaddr *)&self->srv, self->srvlen));
+	peer = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, peer);
+	ASSERT_EQ(0, setsockopt(fd, SOL_TAPSEC, TAPSEC_TX, &ci, sizeof(ci)));
+	ASSERT_EQ(0, setsockopt(fd, SOL_TAPSEC, TAPSEC_RX, &ci, sizeof(ci)));
+	for (dir = TAPSEC_TX; dir <= TAPSEC_RX; dir++) {
+		/* Every allocation the new key makes, failed in turn. */
+		for (nth = 1; nth <= 2; nth++) {
+			ASSERT_EQ(0, fault_arm(nth));
+			EXPECT_EQ(-1, setsockopt(fd, SOL_TAPSEC, dir, &next,
+						 sizeof(next)));
+			EXPECT_EQ(ENOMEM, errno) TH_LOG("%s, allocation %d",
+							dir == TAPSEC_TX ? "TX" :
+							"RX", nth);
+			ASSERT_EQ(0, fault_disarm());
+		}
+		ASSERT_EQ(0, getsockopt(fd, SOL_TAPSEC, TAPSEC_SOCK_INFO,
+					&info, &len));
+		EXPECT_EQ(TAPSEC_STATE_ESTABLISHED, info.state);
+		EXPECT_EQ(TAPSEC_TLS_1_3_VERSION, info.tx_version);
+		EXPECT_EQ(TAPSEC_TLS_1_3_VERSION, info.rx_version);
+	}
+	/* The old keys: the peer's record (sealed here) opens, and back. */
+	ASSERT_EQ(5, send(fd, "hello", 5, 0));
+	ASSERT_EQ(5 + 5 + 1 + 16, recv(peer, buf, sizeof(buf), 0));
+	ASSERT_EQ(27, send(peer, buf, 27, 0));
+	ASSERT_EQ(5, recv(fd, buf, sizeof(buf), 0));
+	EXPECT_EQ(0, memcmp(buf, "hello", 5));
+	close(peer);
+	close(fd);
+	EXPECT_EQ(self->base, live_sockets());
+}
+
 /* A child of a tapsec listener whose context cannot be allocated. */
 TEST_F(fault, accept_without_context)
 {
