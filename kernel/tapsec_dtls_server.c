@@ -270,8 +270,12 @@ int tapsec_dtls_listen(struct socket *sock)
 		tapsec_dtls_listener_free(l);
 		goto out;
 	}
-	/* Children bind to the same address and port. */
-	sk->sk_reuse = SK_CAN_REUSE;
+	/*
+	 * Children bind to the same address and port, in the listener's
+	 * reuseport group: that takes the same owner (uid), so no other
+	 * user can bind there too (as SO_REUSEADDR would have let anyone).
+	 */
+	sk->sk_reuseport = 1;
 	dtls->listener = l;
 out:
 	release_sock(sk);
@@ -365,7 +369,14 @@ static int tapsec_dtls_spawn(struct socket *sock, struct socket *newsock,
 		goto fail;
 	cd->hello_len = dtls->rx_len;
 
-	sk->sk_reuse = SK_CAN_REUSE;
+	/*
+	 * The listener's owner, whoever accepts (here and on @newsock, whose
+	 * inode the socket keeps): its reuseport group checks that every
+	 * member has it (tapsec_dtls_listen()).
+	 */
+	SOCK_INODE(tmp)->i_uid = SOCK_INODE(sock)->i_uid;
+	sk->sk_uid = lsk->sk_uid;
+	sk->sk_reuseport = 1;
 	err = kernel_getsockname(sock, (struct sockaddr *)&local);
 	if (err >= 0)
 		err = kernel_bind(tmp, (struct sockaddr *)&local, err);
@@ -377,6 +388,7 @@ static int tapsec_dtls_spawn(struct socket *sock, struct socket *newsock,
 		goto fail;
 
 	newsock->sk = NULL;
+	SOCK_INODE(newsock)->i_uid = SOCK_INODE(sock)->i_uid;
 	sock_graft(sk, newsock);
 	newsock->state = SS_CONNECTED;
 	tmp->sk = NULL;

@@ -12,6 +12,7 @@
  *  - crypto_info_two_readers: a crypto_info whose cipher changes while
  *    the kernel reads it installs nothing of the kernel's stack;
  *  - mcast_admin_only: only CAP_NET_ADMIN joins the multicast groups;
+ *  - dtls_listener_port_owned: no other user binds a DTLS listener's port;
  *  - readback_negative_optlen: a negative optlen gets EINVAL.
  *
  * Runs inside a VM with tapsec.ko loaded, as root.
@@ -572,6 +573,53 @@ TEST(mcast_admin_only)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+/* ------------------------------------------------------------------ */
+/* a DTLS listener's port                                              */
+
+/*
+ * A DTLS listener's children share its port; another user may not: a
+ * socket of uid 65534 asking for SO_REUSEADDR and SO_REUSEPORT gets
+ * EADDRINUSE (the listener used to set SO_REUSEADDR on itself, and so let
+ * anyone take its ClientHellos and its children's datagrams).
+ */
+TEST(dtls_listener_port_owned)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int lfd, status;
+	pid_t pid;
+
+	lfd = socket(AF_INET, SOCK_DGRAM, IPPROTO_TAPSEC);
+	ASSERT_LE(0, lfd);
+	ASSERT_EQ(0, set_int(lfd, SOL_TAPSEC, TAPSEC_PROTOCOL,
+			     TAPSEC_PROTO_DTLS));
+	ASSERT_EQ(0, tt_bind_loopback(lfd, AF_INET, &ss, &len));
+	ASSERT_EQ(0, listen(lfd, 1));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		int fd, e1, e2;
+
+		if (setgid(65534) || setuid(65534))
+			_exit(10);
+		fd = socket(AF_INET, SOCK_DGRAM, 0);
+		if (fd < 0 || set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1))
+			_exit(11);
+		e1 = bind(fd, (struct sockaddr *)&ss, len) ? errno : 0;
+		close(fd);
+		fd = socket(AF_INET, SOCK_DGRAM, 0);
+		if (fd < 0 || set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1) ||
+		    set_int(fd, SOL_SOCKET, SO_REUSEPORT, 1))
+			_exit(12);
+		e2 = bind(fd, (struct sockaddr *)&ss, len) ? errno : 0;
+		_exit(e1 == EADDRINUSE && e2 == EADDRINUSE ? 0 : 13);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	close(lfd);
 }
 
 /* ------------------------------------------------------------------ */
