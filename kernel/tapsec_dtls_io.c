@@ -273,6 +273,8 @@ int tapsec_dtls_fetch(struct sock *sk, struct tapsec_ctx *ctx,
 	int ret, alen, err;
 
 	for (;;) {
+		/* Datagrams dropped one after the other never sleep. */
+		cond_resched();
 		ret = tapsec_dtls_take_handed(ctx, dtls);
 		if (ret > 0)
 			return ret;
@@ -422,8 +424,11 @@ int tapsec_dtls_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
 			break;
 		}
 		if (dtls->rx_off < dtls->rx_len) {
-			if (tapsec_dtls_open(ctx, dtls))
+			if (tapsec_dtls_open(ctx, dtls)) {
+				/* A flood of bad records: let others run. */
+				cond_resched();
 				continue;
+			}
 			if (dtls->rx_handed)
 				tapsec_dtls_follow(sk, dtls);
 			tapsec_dtls_flight_check(sk, dtls);

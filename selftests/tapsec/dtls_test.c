@@ -1087,6 +1087,102 @@ TEST(listener_cookies)
 	close(lfd);
 }
 
+/* ------------------------------------------------------------------ */
+/* a flood of bad records                                              */
+
+/* Write @val to /proc/sys/kernel/watchdog_thresh; the old value, or -1. */
+static int watchdog_thresh(int val)
+{
+	char buf[16];
+	int fd, old = -1;
+	ssize_t n;
+
+	fd = open("/proc/sys/kernel/watchdog_thresh", O_RDWR);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n > 0) {
+		buf[n] = '\0';
+		old = atoi(buf);
+		n = snprintf(buf, sizeof(buf), "%d\n", val);
+		if (pwrite(fd, buf, n, 0) != n)
+			old = -1;
+	}
+	close(fd);
+	return old;
+}
+
+/*
+ * Queue @count full-size records that fail authentication on @t, from
+ * @u, then a good one (record @seq of epoch 1); one blocking read must
+ * drop them all and return the good one.  Returns how long it took, in
+ * ms.
+ */
+static uint64_t flood_round(struct __test_metadata *_metadata, int t, int u,
+			    const struct dir *d, int count, uint64_t seq)
+{
+	static uint8_t rec[HDR12 + 8 + MAX_PLAIN + TAG], buf[DGRAM];
+	struct rec r = data_rec(1, seq + count, 100, 7);
+	uint64_t start, bad = CNT(t, rx_bad_tag);
+	ssize_t n;
+	int i;
+
+	fill_random(rec, sizeof(rec));
+	rec[0] = T_DATA;
+	rec[1] = 0xfe;
+	rec[2] = 0xfd;
+	rec[11] = (sizeof(rec) - HDR12) >> 8;
+	rec[12] = (sizeof(rec) - HDR12) & 0xff;
+	for (i = 0; i < count; i++) {
+		put_be64(rec + 3, 1ULL << 48 | (seq + i));
+		if (send(u, rec, sizeof(rec), 0) != sizeof(rec))
+			return 0;
+	}
+	send_rec(_metadata, u, d, &r);
+	start = now_ms();
+	n = recv(t, buf, sizeof(buf), 0);
+	start = now_ms() - start;
+	EXPECT_EQ(100, n) TH_LOG("recv: %s", n < 0 ? strerror(errno) : "short");
+	EXPECT_EQ(0, memcmp(buf, stream(7), 100));
+	/* UDP itself drops what its memory limits do not let it queue. */
+	bad = CNT(t, rx_bad_tag) - bad;
+	EXPECT_LT(0, bad);
+	EXPECT_GE(count, bad);
+	return start;
+}
+
+/*
+ * A reader under a flood of records that fail authentication drops one
+ * after the other without sleeping, for as long as they keep coming: it
+ * must let others run.  The socket's queue holds seconds' worth of such
+ * records (sized after a first, short round) before the reader starts;
+ * the soft lockup detector, set to report after two seconds, watches.
+ */
+TEST(flood_bad_records)
+{
+	int t, u, old, count, big = 256 << 20;
+	uint64_t ms;
+	struct dir d;
+
+	NEED_CRYPTO();
+	ASSERT_EQ(0, dtls_wire_pair(AF_INET, &t, &u));
+	ASSERT_EQ(0, dir_make(&d, DTLS12, GCM128, 1, 0, NULL));
+	ASSERT_EQ(0, dir_install(t, false, &d));
+	ASSERT_EQ(0, setsockopt(t, SOL_SOCKET, SO_RCVBUFFORCE, &big,
+				sizeof(big)));
+	ms = flood_round(_metadata, t, u, &d, 200, 100);
+	count = ms ? 3000 * 200 / ms : 8000;
+	count = count < 200 ? 200 : count > 8000 ? 8000 : count;
+	old = watchdog_thresh(1);
+	ms = flood_round(_metadata, t, u, &d, count, 1000);
+	if (old > 0)
+		watchdog_thresh(old);
+	TH_LOG("%d bad records dropped in one read of %llu ms", count,
+	       (unsigned long long)ms);
+	close(t);
+	close(u);
+}
+
 TEST(window_and_grace_options)
 {
 	uint32_t v;
