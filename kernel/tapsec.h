@@ -24,6 +24,9 @@
  *   tapsec_dtls_io.c  DTLS engine: sendmsg, recvmsg, close_notify
  *   tapsec_dtls_server.c DTLS listeners: cookies, accept()
  *   tapsec_dtls13.c   DTLS 1.3 KeyUpdate and ACK
+ *   tapsec_dtls_cid.c DTLS 1.3 connection IDs: a listener hands records on
+ *   tapsec_dtls_path.c DTLS peers that move: rate limit, return routability
+ *   tapsec_dtls_flight.c DTLS 1.2: a handshake's last flight, sent again
  *   tapsec_fault.c    fault point for allocation failure tests
  */
 #ifndef _TAPSEC_H

@@ -44,6 +44,8 @@ bool tapsec_dtls_option(int optname)
 	case TAPSEC_KEY_LIMITS:
 	case TAPSEC_TX_CID:
 	case TAPSEC_RX_CID:
+	case TAPSEC_PATH_CHECK:
+	case TAPSEC_MOVE_INTERVAL:
 		return true;
 	default:
 		return false;
@@ -94,6 +96,7 @@ struct tapsec_dtls *tapsec_dtls_engine(struct sock *sk, struct tapsec_ctx *ctx)
 			tapsec_dtls13_init(dtls);
 			skb_queue_head_init(&dtls->handed);
 			dtls->grace_ms = TAPSEC_EPOCH_GRACE_DEFAULT;
+			dtls->move_interval_ms = TAPSEC_MOVE_INTERVAL_DEFAULT;
 			WRITE_ONCE(ctx->dtls, dtls);
 		}
 	}
@@ -353,10 +356,17 @@ static int tapsec_dtls_set_param(struct tapsec_dtls *dtls, int optname,
 		mutex_unlock(&dtls->rx_lock);
 		return 0;
 	}
-	if (val > TAPSEC_EPOCH_GRACE_MAX)
+	if ((optname == TAPSEC_EPOCH_GRACE && val > TAPSEC_EPOCH_GRACE_MAX) ||
+	    (optname == TAPSEC_PATH_CHECK && val > 1) ||
+	    (optname == TAPSEC_MOVE_INTERVAL && val > TAPSEC_MOVE_INTERVAL_MAX))
 		return -EINVAL;
 	mutex_lock(&dtls->rx_lock);
-	dtls->grace_ms = val;
+	if (optname == TAPSEC_EPOCH_GRACE)
+		dtls->grace_ms = val;
+	else if (optname == TAPSEC_PATH_CHECK)
+		dtls->path_check = val;
+	else
+		dtls->move_interval_ms = val;
 	mutex_unlock(&dtls->rx_lock);
 	return 0;
 }
@@ -395,7 +405,8 @@ int tapsec_dtls_setsockopt(struct sock *sk, struct tapsec_ctx *ctx,
 	dtls = tapsec_dtls_engine(sk, ctx);
 	if (!dtls)
 		return -ENOMEM;
-	if (optname == TAPSEC_REPLAY_WINDOW || optname == TAPSEC_EPOCH_GRACE)
+	if (optname == TAPSEC_REPLAY_WINDOW || optname == TAPSEC_EPOCH_GRACE ||
+	    optname == TAPSEC_PATH_CHECK || optname == TAPSEC_MOVE_INTERVAL)
 		return tapsec_dtls_set_param(dtls, optname, optval, optlen);
 	if (optname == TAPSEC_TX_CID || optname == TAPSEC_RX_CID)
 		return tapsec_dtls_set_cid(dtls, optname == TAPSEC_TX_CID,
@@ -590,6 +601,13 @@ int tapsec_dtls_getsockopt(struct sock *sk, struct tapsec_ctx *ctx,
 	case TAPSEC_EPOCH_GRACE:
 		val = dtls ? READ_ONCE(dtls->grace_ms) :
 		      TAPSEC_EPOCH_GRACE_DEFAULT;
+		return tapsec_copy_out(&val, sizeof(val), optval, optlen);
+	case TAPSEC_PATH_CHECK:
+		val = dtls ? READ_ONCE(dtls->path_check) : 0;
+		return tapsec_copy_out(&val, sizeof(val), optval, optlen);
+	case TAPSEC_MOVE_INTERVAL:
+		val = dtls ? READ_ONCE(dtls->move_interval_ms) :
+		      TAPSEC_MOVE_INTERVAL_DEFAULT;
 		return tapsec_copy_out(&val, sizeof(val), optval, optlen);
 	case TAPSEC_KEY_LIMITS:
 		return tapsec_dtls_get_limits(dtls, optval, optlen);

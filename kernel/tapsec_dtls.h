@@ -35,6 +35,7 @@
 #define TAPSEC_RECORD_ACK		26	/* RFC 9147 7 */
 #define TAPSEC_DTLS_RECENT		16	/* ClientHellos a listener recalls */
 #define TAPSEC_DTLS_KU_RECORDS		8	/* KeyUpdate records an ACK may name */
+#define TAPSEC_RRC_COOKIE_LEN		8	/* return routability cookie */
 
 struct tapsec_dtls_listener;
 struct tapsec_dtls_cids;
@@ -135,6 +136,15 @@ struct tapsec_dtls_epoch {
  *	every one accepted before
  * @flight: the daemon's last handshake flight, kept to send again
  * @stopped: timers and hooks are stopped (tapsec_dtls_stop())
+ * @path_check: TAPSEC_PATH_CHECK
+ * @move_interval_ms: TAPSEC_MOVE_INTERVAL
+ * @moved: the socket followed its peer at least once
+ * @moved_at: jiffies of the last time
+ * @path_pending: a return routability check waits for its answer
+ * @path_to: the address it went to
+ * @path_to_len: its length
+ * @path_sent: jiffies when it went
+ * @path_cookie: its cookie
  */
 struct tapsec_dtls {
 	struct tapsec_ctx *ctx;
@@ -184,6 +194,15 @@ struct tapsec_dtls {
 	bool rec_newest;
 	struct tapsec_dtls_flight *flight;
 	bool stopped;
+	bool path_check;
+	u32 move_interval_ms;
+	bool moved;
+	unsigned long moved_at;
+	bool path_pending;
+	struct sockaddr_storage path_to;
+	int path_to_len;
+	unsigned long path_sent;
+	u8 path_cookie[TAPSEC_RRC_COOKIE_LEN];
 };
 
 static inline bool tapsec_dtls13(const struct tapsec_dtls_epoch *ep)
@@ -242,6 +261,10 @@ void tapsec_dtls_reject_peer(struct sock *sk, struct tapsec_ctx *ctx);
 int tapsec_dtls_send_record(struct sock *sk, struct tapsec_ctx *ctx,
 			    struct tapsec_dtls *dtls, u8 type, u32 plen,
 			    int flags);
+int tapsec_dtls_send_record_to(struct sock *sk, struct tapsec_ctx *ctx,
+			       struct tapsec_dtls *dtls, u8 type, u32 plen,
+			       int flags, struct sockaddr_storage *to,
+			       int to_len);
 int tapsec_dtls_fetch(struct sock *sk, struct tapsec_ctx *ctx,
 		      struct tapsec_dtls *dtls, long *timeo);
 int tapsec_dtls_raw_hello(struct tapsec_ctx *ctx, struct msghdr *msg,
@@ -273,7 +296,10 @@ int tapsec_dtls_cid_register(struct tapsec_dtls *dtls, const u8 *cid, u8 len);
 void tapsec_dtls_cid_leave(struct tapsec_dtls *dtls);
 void tapsec_dtls_cid_drop(struct tapsec_dtls *dtls);
 int tapsec_dtls_take_handed(struct tapsec_ctx *ctx, struct tapsec_dtls *dtls);
+
+/* tapsec_dtls_path.c */
 void tapsec_dtls_follow(struct sock *sk, struct tapsec_dtls *dtls);
+int tapsec_dtls_path_rx(struct sock *sk, struct tapsec_dtls *dtls);
 
 /* tapsec_dtls_flight.c */
 void tapsec_dtls_flight_sent(struct sock *sk, struct tapsec_ctx *ctx,

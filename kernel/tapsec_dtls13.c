@@ -281,8 +281,8 @@ static int tapsec_dtls13_rx_ku(struct sock *sk, struct tapsec_dtls *dtls,
  * @sk: the socket
  * @dtls: its engine, under the receive lock, with a DTLS 1.3 record open
  *
- * Return: 1 when the record was a KeyUpdate or an ACK and is consumed, 0
- * when it is for the reader.
+ * Return: 1 when the record was a KeyUpdate, an ACK or a return
+ * routability check and is consumed, 0 when it is for the reader.
  */
 int tapsec_dtls13_rx_control(struct sock *sk, struct tapsec_dtls *dtls)
 {
@@ -296,6 +296,8 @@ int tapsec_dtls13_rx_control(struct sock *sk, struct tapsec_dtls *dtls)
 			TAPSEC_COUNT(dtls->ctx, rx_bad_record, 1);
 		return 1;
 	}
+	if (dtls->type == TAPSEC_RECORD_RETURN_ROUTABILITY)
+		return tapsec_dtls_path_rx(sk, dtls);
 	if (dtls->type != TAPSEC_RECORD_ACK)
 		return 0;
 	dtls->opened = false;

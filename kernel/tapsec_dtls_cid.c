@@ -10,12 +10,8 @@
  * keeps a table of its children's receive connection IDs; its UDP
  * encapsulation hook looks the first record of each datagram up there,
  * in softirq, and hands a datagram whose connection ID a child owns to
- * that child's queue.  The child opens it as any record.  Only when the
- * record authenticates, belongs to the current epoch and is newer than
- * every record accepted before does the child follow the peer: it is
- * connected to the new address, counts peer_moves and emits
- * TAPSEC_EVENT_PEER_MOVED.  A replayed, forged or merely reordered
- * record from another address never moves it.
+ * that child's queue.  The child opens it as any record, and may follow
+ * the peer there (tapsec_dtls_path.c).
  *
  * Lifetime: table entries are freed after an RCU grace period; a child
  * or listener that leaves waits for one (synchronize_rcu()) before its
@@ -402,51 +398,4 @@ int tapsec_dtls_take_handed(struct tapsec_ctx *ctx, struct tapsec_dtls *dtls)
 	dtls->rx_handed = true;
 	consume_skb(skb);
 	return len;
-}
-
-static bool tapsec_same_peer(const struct sockaddr_storage *a,
-			     const struct sockaddr_storage *b)
-{
-	const struct sockaddr_in6 *a6 = (const void *)a, *b6 = (const void *)b;
-	const struct sockaddr_in *a4 = (const void *)a, *b4 = (const void *)b;
-
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET)
-		return a4->sin_port == b4->sin_port &&
-		       a4->sin_addr.s_addr == b4->sin_addr.s_addr;
-	return a6->sin6_port == b6->sin6_port &&
-	       ipv6_addr_equal(&a6->sin6_addr, &b6->sin6_addr) &&
-	       a6->sin6_scope_id == b6->sin6_scope_id;
-}
-
-/**
- * tapsec_dtls_follow() - follow the peer to the source of the record opened
- * @sk: the socket
- * @dtls: its engine, under the receive lock, a handed-over record just
- *	opened
- *
- * Only a record of the current epoch newer than every one accepted before
- * moves the socket (RFC 9147 9): a replayed or reordered one does not.
- */
-void tapsec_dtls_follow(struct sock *sk, struct tapsec_dtls *dtls)
-{
-	struct sockaddr_storage peer;
-	char reason[72];
-	int len;
-
-	if (!dtls->rec_newest || !dtls->rx_cid_len)
-		return;
-	len = kernel_getpeername(sk->sk_socket, (struct sockaddr *)&peer);
-	if (len >= 0 && tapsec_same_peer(&peer, &dtls->rx_from))
-		return;
-	if (tapsec_dgram_base_connect(sk->sk_socket,
-				      (struct sockaddr *)&dtls->rx_from,
-				      dtls->rx_from_len))
-		return;
-	TAPSEC_COUNT(dtls->ctx, peer_moves, 1);
-	snprintf(reason, sizeof(reason), "peer moved to %pISpc",
-		 &dtls->rx_from);
-	tapsec_nl_event(sock_net(sk), TAPSEC_EVENT_PEER_MOVED, sock_i_ino(sk),
-			0, reason);
 }

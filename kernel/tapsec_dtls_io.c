@@ -20,6 +20,9 @@
 
 #define TAPSEC_ALERT_CLOSE_NOTIFY	0
 
+static int tapsec_dtls_xmit_to(struct sock *sk, u8 *buf, u32 len, int flags,
+			       struct sockaddr_storage *to, int to_len);
+
 /**
  * tapsec_dtls_xmit() - send one datagram through UDP
  * @sk: the DTLS socket
@@ -31,7 +34,15 @@
  */
 int tapsec_dtls_xmit(struct sock *sk, u8 *buf, u32 len, int flags)
 {
-	struct msghdr msg = { .msg_flags = flags & MSG_DONTWAIT };
+	return tapsec_dtls_xmit_to(sk, buf, len, flags, NULL, 0);
+}
+
+/* The same, to @to rather than the connected peer when @to is set. */
+static int tapsec_dtls_xmit_to(struct sock *sk, u8 *buf, u32 len, int flags,
+			       struct sockaddr_storage *to, int to_len)
+{
+	struct msghdr msg = { .msg_flags = flags & MSG_DONTWAIT,
+			      .msg_name = to, .msg_namelen = to_len };
 	struct kvec kv = { .iov_base = buf, .iov_len = len };
 
 	iov_iter_kvec(&msg.msg_iter, ITER_SOURCE, &kv, 1, len);
@@ -53,12 +64,34 @@ int tapsec_dtls_send_record(struct sock *sk, struct tapsec_ctx *ctx,
 			    struct tapsec_dtls *dtls, u8 type, u32 plen,
 			    int flags)
 {
+	return tapsec_dtls_send_record_to(sk, ctx, dtls, type, plen, flags,
+					  NULL, 0);
+}
+
+/**
+ * tapsec_dtls_send_record_to() - tapsec_dtls_send_record() to an address
+ * @sk: the DTLS socket
+ * @ctx: its context
+ * @dtls: its engine, under the transmit lock, with a transmit epoch
+ * @type: content type
+ * @plen: payload bytes, at tapsec_dtls_payload_off() in the buffer
+ * @flags: MSG_DONTWAIT for UDP
+ * @to: where to, rather than the connected peer; NULL for the peer
+ * @to_len: its length
+ *
+ * Return: 0, or the error of sealing or of UDP.
+ */
+int tapsec_dtls_send_record_to(struct sock *sk, struct tapsec_ctx *ctx,
+			       struct tapsec_dtls *dtls, u8 type, u32 plen,
+			       int flags, struct sockaddr_storage *to,
+			       int to_len)
+{
 	int len, err;
 
 	len = tapsec_dtls_seal(ctx, dtls->tx, dtls->tx_buf, type, plen);
 	if (len < 0)
 		return len;
-	err = tapsec_dtls_xmit(sk, dtls->tx_buf, len, flags);
+	err = tapsec_dtls_xmit_to(sk, dtls->tx_buf, len, flags, to, to_len);
 	if (err < 0)
 		return err;
 	dtls->tx_use.records++;

@@ -350,7 +350,8 @@ static int tapsec_dtls13_open(struct tapsec_ctx *ctx, struct tapsec_dtls *dtls)
 	type = plen ? rec[hlen + --plen] : 0;
 	if (type != TAPSEC_RECORD_ALERT && type != TAPSEC_RECORD_HANDSHAKE &&
 	    type != TAPSEC_RECORD_APPLICATION_DATA &&
-	    type != TAPSEC_RECORD_ACK) {
+	    type != TAPSEC_RECORD_ACK &&
+	    type != TAPSEC_RECORD_RETURN_ROUTABILITY) {
 		TAPSEC_COUNT(ctx, rx_bad_record, 1);
 		return -EBADMSG;
 	}

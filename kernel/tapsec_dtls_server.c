@@ -363,6 +363,8 @@ static int tapsec_dtls_spawn(struct socket *sock, struct socket *newsock,
 	ctx->origin = TAPSEC_ORIGIN_ACCEPT;
 	cd->window = dtls->window;
 	cd->grace_ms = dtls->grace_ms;
+	cd->path_check = dtls->path_check;
+	cd->move_interval_ms = dtls->move_interval_ms;
 	cd->cids = tapsec_dtls_cids_get(dtls->cids);
 	cd->hello = kmemdup(dtls->rx_buf, dtls->rx_len, GFP_KERNEL);
 	if (!cd->hello)

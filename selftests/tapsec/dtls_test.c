@@ -46,6 +46,7 @@
 #define T_ALERT		TAPSEC_RECORD_ALERT
 #define T_HANDSHAKE	TAPSEC_RECORD_HANDSHAKE
 #define T_DATA		TAPSEC_RECORD_APPLICATION_DATA
+#define T_RRC		TAPSEC_RECORD_RETURN_ROUTABILITY
 
 #define TAG		ALG_TAG_LEN
 #define HDR12		13	/* DTLS 1.2 header */
@@ -355,10 +356,27 @@ static struct rec data_rec(uint16_t epoch, uint64_t seq, size_t len,
  * unified header: @d's connection ID if any, 16-bit sequence number,
  * length).
  */
+static void check_record_copy(struct __test_metadata *_metadata,
+			      const struct dir *d, const uint8_t *w,
+			      size_t wlen, uint8_t type, uint16_t epoch,
+			      uint64_t seq, const uint8_t *pt, size_t plen,
+			      uint8_t *copy);
+
 static void check_record(struct __test_metadata *_metadata,
 			 const struct dir *d, const uint8_t *w, size_t wlen,
 			 uint8_t type, uint16_t epoch, uint64_t seq,
 			 const uint8_t *pt, size_t plen)
+{
+	check_record_copy(_metadata, d, w, wlen, type, epoch, seq, pt, plen,
+			  NULL);
+}
+
+/* check_record(), the plaintext copied to @copy rather than compared. */
+static void check_record_copy(struct __test_metadata *_metadata,
+			      const struct dir *d, const uint8_t *w,
+			      size_t wlen, uint8_t type, uint16_t epoch,
+			      uint64_t seq, const uint8_t *pt, size_t plen,
+			      uint8_t *copy)
 {
 	uint8_t nonce[12], aad[32], mask[16], *out;
 	size_t off, aadlen, cl = d->cidlen;
@@ -416,7 +434,10 @@ static void check_record(struct __test_metadata *_metadata,
 	} else {
 		ASSERT_EQ(plen, n);
 	}
-	EXPECT_EQ(0, memcmp(out + aadlen, pt, plen));
+	if (copy)
+		memcpy(copy, out + aadlen, plen);
+	else
+		EXPECT_EQ(0, memcmp(out + aadlen, pt, plen));
 	free(out);
 }
 
@@ -568,6 +589,21 @@ static void expect_wire(struct __test_metadata *_metadata, int fd,
 	n = recv_wait(fd, w, DGRAM, NULL, 0);
 	ASSERT_LT(0, n) TH_LOG("no datagram: %s", strerror(-n));
 	check_record(_metadata, d, w, n, type, epoch, seq, pt, plen);
+	free(w);
+}
+
+/* The next datagram on @fd is one such record; its plaintext to @pt. */
+static void expect_wire_get(struct __test_metadata *_metadata, int fd,
+			    const struct dir *d, uint8_t type, uint16_t epoch,
+			    uint64_t seq, uint8_t *pt, size_t plen)
+{
+	uint8_t *w = malloc(DGRAM);
+	ssize_t n;
+
+	ASSERT_NE(NULL, w);
+	n = recv_wait(fd, w, DGRAM, NULL, 0);
+	ASSERT_LT(0, n) TH_LOG("no datagram: %s", strerror(-n));
+	check_record_copy(_metadata, d, w, n, type, epoch, seq, NULL, plen, pt);
 	free(w);
 }
 
@@ -1179,6 +1215,36 @@ TEST(flood_bad_records)
 		watchdog_thresh(old);
 	TH_LOG("%d bad records dropped in one read of %llu ms", count,
 	       (unsigned long long)ms);
+	close(t);
+	close(u);
+}
+
+/*
+ * Any DTLS 1.3 socket answers a path_challenge (TAPSEC_PATH_CHECK of its
+ * peer) with a path_response carrying the cookie; its reader sees
+ * nothing of either.
+ */
+TEST(path_challenge_answered)
+{
+	uint8_t body[10] = { 0, 8, 1, 2, 3, 4, 5, 6, 7, 8 }, got[10];
+	struct dir in, out;
+	struct rec r;
+	int t, u;
+
+	NEED_CRYPTO();
+	ASSERT_EQ(0, dtls_wire_pair(AF_INET, &t, &u));
+	ASSERT_EQ(0, dir_make(&in, DTLS13, GCM128, 3, 0, NULL));
+	ASSERT_EQ(0, dir_make(&out, DTLS13, GCM128, 3, 0, NULL));
+	ASSERT_EQ(0, dir_install(t, false, &in));
+	ASSERT_EQ(0, dir_install(t, true, &out));
+	r = (struct rec){ .type = T_RRC, .epoch = 3, .seq = 0, .data = body,
+			  .len = sizeof(body) };
+	send_rec(_metadata, u, &in, &r);
+	EXPECT_NOTHING(t);
+	expect_wire_get(_metadata, u, &out, T_RRC, 3, 0, got, sizeof(got));
+	EXPECT_EQ(1, got[0]);		/* path_response */
+	EXPECT_EQ(8, got[1]);
+	EXPECT_EQ(0, memcmp(got + 2, body + 2, 8));
 	close(t);
 	close(u);
 }
@@ -3399,6 +3465,8 @@ FIXTURE_SETUP(mob)
 	ASSERT_EQ(0, dir_cid(self->c, TAPSEC_RX_CID, &self->in, 8))
 		TH_LOG("TAPSEC_RX_CID: %s", strerror(errno));
 	/* The ClientHello the child starts with goes first, dropped. */
+	/* Every move at once: the limit has cases of its own. */
+	ASSERT_EQ(0, set_u32_opt(self->c, TAPSEC_MOVE_INTERVAL, 0));
 	mob_send(_metadata, self, self->a, 0, 10, 1000);
 	mob_expect(_metadata, self, self->a, 10, 1000);
 	mob_child_sends(_metadata, self, self->a, 11, 1001);
@@ -3500,6 +3568,140 @@ TEST_F(mob, follows_peer)
 	close(b);
 	close(d);
 	free(w);
+}
+
+/*
+ * TAPSEC_MOVE_INTERVAL: a move within the interval after the last one is
+ * held back and counted; the next newer record after it (here: with the
+ * interval set to 0) moves the socket.  The default and the bounds.
+ */
+TEST_F(mob, move_interval)
+{
+	uint32_t v;
+	int b, d, fd;
+
+	fd = dtls_socket(variant->family);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, get_u32_opt(fd, TAPSEC_MOVE_INTERVAL, &v));
+	EXPECT_EQ(TAPSEC_MOVE_INTERVAL_DEFAULT, v);
+	EXPECT_EQ(-1, set_u32_opt(fd, TAPSEC_MOVE_INTERVAL,
+				  TAPSEC_MOVE_INTERVAL_MAX + 1));
+	EXPECT_EQ(EINVAL, errno);
+	close(fd);
+
+	ASSERT_EQ(0, set_u32_opt(self->c, TAPSEC_MOVE_INTERVAL, 60000));
+	b = mob_peer(_metadata, self, variant->family);
+	d = mob_peer(_metadata, self, variant->family);
+	mob_send(_metadata, self, b, 1, 10, 1);
+	mob_expect(_metadata, self, b, 10, 1);
+	mob_peer_is(_metadata, self, b);
+	/* D within the minute: read, but no move. */
+	mob_send(_metadata, self, d, 2, 20, 2);
+	mob_expect(_metadata, self, d, 20, 2);
+	mob_peer_is(_metadata, self, b);
+	EXPECT_EQ(1, CNT(self->c, peer_moves));
+	EXPECT_EQ(1, CNT(self->c, moves_limited));
+	mob_child_sends(_metadata, self, b, 30, 3);
+	ASSERT_EQ(0, set_u32_opt(self->c, TAPSEC_MOVE_INTERVAL, 0));
+	mob_send(_metadata, self, d, 3, 40, 4);
+	mob_expect(_metadata, self, d, 40, 4);
+	mob_peer_is(_metadata, self, d);
+	EXPECT_EQ(2, CNT(self->c, peer_moves));
+	close(b);
+	close(d);
+}
+
+/*
+ * The path_challenge the child sends to @from after its newer record
+ * number in.seq + @off: number @seq of the child's epoch, [0, 8, cookie];
+ * the cookie to @cookie.
+ */
+static void mob_challenge(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(mob) *self, int from, uint8_t *cookie)
+{
+	uint8_t body[10];
+
+	expect_wire_get(_metadata, from, &self->out, T_RRC, self->out.epoch,
+			self->out.seq + self->sent++, body, sizeof(body));
+	EXPECT_EQ(0, body[0]);		/* path_challenge */
+	EXPECT_EQ(8, body[1]);
+	memcpy(cookie, body + 2, 8);
+}
+
+/* @from answers: a path_response, record in.seq + @off, with @cookie. */
+static void mob_respond(struct __test_metadata *_metadata,
+			FIXTURE_DATA(mob) *self, int from, uint64_t off,
+			const uint8_t *cookie)
+{
+	uint8_t body[10] = { 1, 8 };
+	struct rec r = { .type = T_RRC, .epoch = self->in.epoch,
+			 .seq = self->in.seq + off, .data = body,
+			 .len = sizeof(body) };
+
+	memcpy(body + 2, cookie, 8);
+	send_rec(_metadata, from, &self->in, &r);
+}
+
+/*
+ * TAPSEC_PATH_CHECK: a newer record from B is read, and the child checks
+ * that B can be reached before it sends there: a path_challenge to B; it
+ * goes on sending to A meanwhile.  Only B's path_response with the cookie
+ * moves it.  Then D: a response with another cookie, or D's cookie from
+ * B, moves nothing.
+ */
+TEST_F(mob, path_check)
+{
+	uint8_t cookie[8], other[8];
+	struct tapsec_counters c0;
+	struct tapsec_event ev;
+	uint32_t v;
+	int b, d;
+
+	ASSERT_EQ(0, set_u32_opt(self->c, TAPSEC_PATH_CHECK, 1));
+	ASSERT_EQ(0, get_u32_opt(self->c, TAPSEC_PATH_CHECK, &v));
+	EXPECT_EQ(1, v);
+	EXPECT_EQ(-1, set_u32_opt(self->c, TAPSEC_PATH_CHECK, 2));
+	EXPECT_EQ(EINVAL, errno);
+	b = mob_peer(_metadata, self, variant->family);
+	d = mob_peer(_metadata, self, variant->family);
+
+	mob_send(_metadata, self, b, 1, 100, 1);
+	mob_expect(_metadata, self, b, 100, 1);
+	mob_challenge(_metadata, self, b, cookie);
+	EXPECT_EQ(1, CNT(self->c, path_challenges));
+	mob_peer_is(_metadata, self, self->a);
+	mob_child_sends(_metadata, self, self->a, 50, 2);
+	EXPECT_NOTHING(b);
+
+	mob_respond(_metadata, self, b, 2, cookie);
+	EXPECT_NOTHING(self->c);	/* the kernel's: nothing to read */
+	mob_peer_is(_metadata, self, b);
+	EXPECT_EQ(1, CNT(self->c, peer_moves));
+	ASSERT_EQ(0, wait_event(&self->nl, self->c, TAPSEC_EVENT_PEER_MOVED,
+				&ev, WAIT_MS));
+	mob_child_sends(_metadata, self, b, 40, 3);
+	EXPECT_NOTHING(self->a);
+
+	/* D: a challenge; answers with the wrong cookie or from B fail. */
+	mob_send(_metadata, self, d, 3, 60, 4);
+	mob_expect(_metadata, self, d, 60, 4);
+	mob_challenge(_metadata, self, d, cookie);
+	c0 = tinfo(_metadata, self->c).counters;
+	memcpy(other, cookie, 8);
+	other[7] ^= 0x80;
+	mob_respond(_metadata, self, d, 4, other);
+	mob_respond(_metadata, self, b, 5, cookie);
+	EXPECT_NOTHING(self->c);
+	expect_drops(_metadata, self->c, &c0, (struct drops){ .record = 2 });
+	mob_peer_is(_metadata, self, b);
+	/* D's own answer. */
+	mob_respond(_metadata, self, d, 6, cookie);
+	EXPECT_NOTHING(self->c);
+	mob_peer_is(_metadata, self, d);
+	EXPECT_EQ(2, CNT(self->c, peer_moves));
+	EXPECT_EQ(2, CNT(self->c, path_challenges));
+	close(b);
+	close(d);
 }
 
 /* A record of the previous receive epoch (in its grace) does not move it. */

@@ -180,7 +180,18 @@ enum tapsec_sockopt {
 	 * first authenticated newer record.  Documentation/dtls.rst.
 	 */
 	TAPSEC_PATH_CHECK = 42,
+	/*
+	 * u32, read/write, DTLS sockets (inherited by accepted ones): the
+	 * fewest milliseconds between two moves of an accepted socket to a
+	 * peer's new address, TAPSEC_MOVE_INTERVAL_DEFAULT by default, at
+	 * most TAPSEC_MOVE_INTERVAL_MAX; 0 lets every authenticated newer
+	 * record move it.  A move held back is counted (moves_limited).
+	 */
+	TAPSEC_MOVE_INTERVAL = 43,
 };
+
+#define TAPSEC_MOVE_INTERVAL_DEFAULT	1000
+#define TAPSEC_MOVE_INTERVAL_MAX	600000
 
 #define TAPSEC_CID_MAX			20
 
@@ -298,6 +309,12 @@ struct tapsec_key_limits {
 #define TAPSEC_RECORD_ALERT			21
 #define TAPSEC_RECORD_HANDSHAKE			22
 #define TAPSEC_RECORD_APPLICATION_DATA		23
+/*
+ * DTLS 1.3 return routability check (TAPSEC_PATH_CHECK): tapsec's number
+ * for the content type draft-ietf-tls-dtls-rrc leaves to IANA.  The
+ * kernel sends and answers these; readers never see them.
+ */
+#define TAPSEC_RECORD_RETURN_ROUTABILITY	27
 
 /* Versions and ciphers: the numbers of kTLS (linux/tls.h). */
 #define TAPSEC_TLS_1_2_VERSION	0x0303
