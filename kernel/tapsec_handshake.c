@@ -486,12 +486,16 @@ int tapsec_hs_getsockopt(struct tapsec_ctx *ctx, int optname,
 				      optlen);
 		break;
 	case TAPSEC_PEER_CHAIN:
+		/* optlen is read once: what it says decides the answer. */
 		err = get_user(len, optlen);
-		if (!err && len < (int)hs->chain_len)
+		if (!err && len < 0)
+			err = -EINVAL;
+		else if (!err && len < (int)hs->chain_len)
 			err = put_user((int)hs->chain_len, optlen) ?: -ERANGE;
-		else if (!err)
-			err = tapsec_copy_out(hs->chain, hs->chain_len, optval,
-					      optlen);
+		else if (!err && (put_user((int)hs->chain_len, optlen) ||
+				  copy_to_user(optval, hs->chain,
+					       hs->chain_len)))
+			err = -EFAULT;
 		break;
 	case TAPSEC_PEER_VERDICT:
 		err = -EPERM;	/* write only */
