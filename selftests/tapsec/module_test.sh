@@ -12,7 +12,8 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 ko="$top/build/kmod/${TAPSEC_VM_KERNEL:?run inside tools/vm-run}/tapsec.ko"
 ctl="$top/build/bin/tapsecctl"
 py=/usr/bin/python3
-extra="/lib/modules/$(uname -r)/extra"
+rel=$(uname -r)
+tree=/tmp/tapsec-modtree
 
 loaded() { grep -q '^tapsec ' /proc/modules; }
 
@@ -94,9 +95,28 @@ except OSError as e:
 raise SystemExit("socket() succeeded without the module")'
 }
 
+# install_module: tapsec.ko in a module tree of its own, which the
+# kernel's modprobe helper searches first.  depmod over the kernel's own
+# tree (thousands of modules on 9p under TCG) took minutes; tapsec needs
+# no other module, so its tree holds it alone.  The helper is a script
+# that falls back to the kernel's tree for every other module.
 install_module() {
-	mkdir -p "$extra" && cp "$ko" "$extra/" && depmod -a
+	local helper=$tree/modprobe
+	mkdir -p "$tree/lib/modules/$rel/extra" &&
+		cp "$ko" "$tree/lib/modules/$rel/extra/" || return 1
+	cp /lib/modules/"$rel"/modules.builtin* "$tree/lib/modules/$rel/" 2>/dev/null
+	echo extra/tapsec.ko >"$tree/lib/modules/$rel/modules.order"
+	depmod -b "$tree" "$rel" || return 1
+	printf '#!/bin/sh\n/sbin/modprobe -d %s "$@" 2>/dev/null || exec /sbin/modprobe "$@"\n' \
+		"$tree" >"$helper" && chmod +x "$helper" &&
+		read -r old_helper </proc/sys/kernel/modprobe &&
+		echo "$helper" >/proc/sys/kernel/modprobe
 }
+
+restore_helper() {
+	[ -z "${old_helper:-}" ] || echo "$old_helper" >/proc/sys/kernel/modprobe
+}
+trap restore_helper EXIT
 
 autoload_socket() {
 	loaded && return 1
