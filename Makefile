@@ -6,7 +6,8 @@
 #                   tapsecctl and the selftests (all under build/)
 #   make check      install what is missing, build, run every test (host
 #                   checks and selftests in VMs on each kernel); ends with
-#                   "N passed, N failed, N skipped"
+#                   a time report and "N passed, N failed, N skipped"
+#   make check FAST=1  one kernel (6.12), the tests the change touched
 #   make demo       install what is missing, build, show tapsec in a VM
 #   make deps       install build and test dependencies (Debian)
 #   make bench      throughput of tapsec beside kTLS and TCP (stream), and
@@ -75,11 +76,12 @@ $(B)/selftests/tapsec/hs_late_ready.so: selftests/tapsec/hs_late_ready.c
 deps:
 	scripts/install-deps
 
-check: deps
-	tools/vm/debug-kernel build >/dev/null
-	$(MAKE) all
-	tools/check $(if $(KERNELS),--kernels "$(KERNELS)") \
-		$(if $(TESTS),--tests "$(TESTS)")
+# tools/check --build installs, builds (the debug kernel beside the first
+# tests) and runs; FAST=1: one kernel, the tests the change touched.
+check:
+	tools/check --build $(if $(FAST),--fast) \
+		$(if $(KERNELS),--kernels "$(KERNELS)") \
+		$(if $(TESTS),--tests "$(TESTS)") $(if $(JOBS),--jobs $(JOBS))
 
 demo: deps
 	$(MAKE) all
