@@ -71,19 +71,6 @@ vm() {
 	out=$(cat "$tmp/$name.out")
 }
 
-# expect_pass NAME DESCRIPTION CMD...
-expect_pass() {
-	local name=$1 what=$2
-	shift 2
-	vm "$name" "$@"
-	if [ "$rc" -eq 0 ]; then
-		ok "$what passes"
-	else
-		echo "$out" | tail -n 40 | diag
-		not_ok "$what passes (vm-run exit $rc)"
-	fi
-}
-
 # expect_caught NAME DESCRIPTION ERE CMD...: the run must fail (not a VM
 # failure or timeout) and the output must match ERE.
 expect_caught() {
@@ -98,9 +85,44 @@ expect_caught() {
 	fi
 }
 
-# 3, 4: clean runs
-expect_pass true "a clean run (true)" true
-expect_pass none "loading planted_bug mode=none" insmod "$ko" mode=none
+# 3, 4, 7: one clean boot (boots of the debug kernel cost half a minute
+# each under TCG) that loads planted_bug mode=none, then checks that
+# failinject limits failures to one module's fault points (planted_bug's
+# fail_alloc): the first allocation through it fails, the next succeeds
+# (times=1), and unrelated allocations never fail.  Each step prints its
+# verdict; the run as a whole must pass.
+# shellcheck disable=SC2016 # expanded by the guest's bash
+vm clean bash -c '
+	if insmod "$1" mode=none && rmmod planted_bug; then
+		echo "step none: ok"
+	fi
+	insmod "$1" mode=none || exit 1
+	"$2" on planted_bug 100 1
+	if echo 1 > /sys/module/planted_bug/parameters/alloc; then
+		echo "step failinject: no failure was injected"
+	elif echo 1 > /sys/module/planted_bug/parameters/alloc; then
+		echo "step failinject: ok"
+	fi
+	"$2" off
+	rmmod planted_bug
+	' clean-run "$ko" "$root/tools/vm/failinject"
+clean_rc=$rc
+clean_out=$out
+step() {	# STEP DESCRIPTION
+	if [ "$clean_rc" -eq 0 ] && grep -qx "step $1: ok" <<< "$clean_out"; then
+		ok "$2 passes"
+	else
+		echo "$clean_out" | tail -n 40 | diag
+		not_ok "$2 passes (vm-run exit $clean_rc)"
+	fi
+}
+if [ "$clean_rc" -eq 0 ]; then
+	ok "a clean run passes"
+else
+	echo "$clean_out" | tail -n 40 | diag
+	not_ok "a clean run passes (vm-run exit $clean_rc)"
+fi
+step none "loading planted_bug mode=none"
 
 # 5: heap out-of-bounds write -> KASAN
 expect_caught oob "a heap out-of-bounds write (mode=oob)" \
@@ -112,21 +134,6 @@ expect_caught leak "a memory leak (mode=leak)" \
 	'unreferenced object 0x[0-9a-f]+ \(size 128\)' \
 	insmod "$ko" mode=leak
 
-# 7: failinject limits failures to one module's fault points (planted_bug's
-# fail_alloc): the first allocation through it fails, the next succeeds
-# (times=1), and unrelated allocations never fail.
-# shellcheck disable=SC2016 # expanded by the guest's bash
-expect_pass failinject "failinject on one module's fault point" \
-	bash -c '
-	set -e
-	insmod "$1" mode=none
-	"$2" on planted_bug 100 1
-	if echo 1 > /sys/module/planted_bug/parameters/alloc; then
-		echo "no failure was injected"; exit 1
-	fi
-	echo 1 > /sys/module/planted_bug/parameters/alloc
-	"$2" off
-	rmmod planted_bug
-	' failinject-test "$ko" "$root/tools/vm/failinject"
+step failinject "failinject on one module's fault point"
 
 [ "$failed" -eq 0 ]
