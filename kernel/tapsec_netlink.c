@@ -240,8 +240,10 @@ static int tapsec_nl_sock_dump(struct sk_buff *skb, struct netlink_callback *cb)
  * @pending: how many
  *
  * Return: 0 when delivered, -ESRCH when nobody in @net listens on the
- * "handshake" group, or another negative errno (a full receive buffer: the
- * daemon also polls, so the handshake is not lost).
+ * "handshake" group (or a listener's receive buffer was full and it did
+ * not set NETLINK_BROADCAST_ERROR, as tapsec-handshaked does), or another
+ * negative errno (-ENOBUFS: a full receive buffer; the daemon reads
+ * ENOBUFS and takes what is queued, so the handshake is not lost).
  */
 int tapsec_nl_handshake_ready(struct net *net, u32 pending)
 {
@@ -252,7 +254,13 @@ int tapsec_nl_handshake_ready(struct net *net, u32 pending)
 	/* The kernel's own listener check counts every namespace. */
 	if (!genl_has_listeners(&tapsec_genl_family, net, TAPSEC_NLGRP_HANDSHAKE))
 		return -ESRCH;
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	/*
+	 * Sized to its one attribute, not NLMSG_GOODSIZE: a burst of
+	 * connect()s queues one per handshake in the daemon's receive buffer,
+	 * and page-sized ones filled it after a few dozen.
+	 */
+	msg = genlmsg_new(nla_total_size(nla_total_size(sizeof(u32))),
+			  GFP_KERNEL);
 	if (!msg)
 		return -ENOMEM;
 	hdr = genlmsg_put(msg, 0, 0, &tapsec_genl_family, 0,

@@ -41,7 +41,7 @@ void hs_nl_close(struct hs_nl *h)
 
 int hs_nl_subscribe(struct tapsec_nl *nl)
 {
-	int grp, err;
+	int grp, err, one = 1;
 
 	grp = genl_ctrl_resolve_grp(nl->sock, TAPSEC_GENL_NAME,
 				    TAPSEC_MCGRP_HANDSHAKE);
@@ -50,6 +50,16 @@ int hs_nl_subscribe(struct tapsec_nl *nl)
 	err = nl_socket_add_membership(nl->sock, grp);
 	if (err < 0)
 		return -EPROTO;
+	/*
+	 * A full receive buffer must not look like "no daemon": without
+	 * this the kernel's multicast reaches nobody and reports ESRCH, and
+	 * the handshake fails at once.  With it the kernel sees ENOBUFS and
+	 * keeps the handshake queued; our next recv() reads ENOBUFS too and
+	 * we take whatever is queued.
+	 */
+	if (setsockopt(nl_socket_get_fd(nl->sock), SOL_NETLINK,
+		       NETLINK_BROADCAST_ERROR, &one, sizeof(one)) < 0)
+		return -errno;
 	return nl_socket_get_fd(nl->sock);
 }
 

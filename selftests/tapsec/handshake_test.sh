@@ -717,6 +717,58 @@ fail_daemon_killed() {
 	no_leak "$C" "$before"
 }
 
+# uapi_value NAME: the number of "NAME = N," in the uapi header.
+uapi_value() {
+	sed -n "s/^[[:space:]]*$1 = \([0-9]*\),.*/\1/p" "$top/uapi/linux/tapsec.h"
+}
+
+# A daemon whose notification socket is full is still a daemon: the
+# handshakes queued meanwhile wait for it (here, until their timeout)
+# instead of failing with ESRCH as if no daemon ran.  The client's daemon
+# is stopped while one process starts 100 handshakes (non-blocking
+# connect()s), which overflows its 64 KiB receive buffer.
+ready_overflow() {
+	local n=100 pid out
+	stall "$S" "$SADDR" "$PORT" || return 1
+	out=$(start_daemon "$C" client) || { echo "$out"; return 1; }
+	pid=$(cat "$work/client.pid")
+	kill -STOP "$pid"
+	out=$(ns "$C" timeout 60 "$py" -c '
+import collections, errno, select, socket, struct, sys, time
+n, addr, port = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+sol, o_hs, o_sni, o_timeout = (int(v) for v in sys.argv[4:8])
+socks = {}
+for i in range(n):
+    s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET,
+                      socket.SOCK_STREAM, 258)
+    s.setsockopt(sol, o_hs, struct.pack("i", 1))
+    s.setsockopt(sol, o_sni, b"server.test")
+    s.setsockopt(sol, o_timeout, struct.pack("I", 3000))
+    s.setblocking(False)
+    s.connect_ex((addr, port))
+    socks[s.fileno()] = s
+p = select.poll()
+for fd in socks:
+    p.register(fd, select.POLLOUT)
+seen = collections.Counter()
+end = time.monotonic() + 45
+while socks and time.monotonic() < end:
+    for fd, ev in p.poll(1000):
+        e = socks[fd].getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        seen[errno.errorcode.get(e, str(e))] += 1
+        p.unregister(fd)
+        socks.pop(fd).close()
+seen["unfinished"] = len(socks)
+print(" ".join("%s=%d" % kv for kv in sorted(seen.items())))
+' "$n" "$SADDR" "$PORT" 290 "$(uapi_value TAPSEC_HANDSHAKE)" \
+		"$(uapi_value TAPSEC_SERVER_NAME)" \
+		"$(uapi_value TAPSEC_HANDSHAKE_TIMEOUT)" 2>&1)
+	kill -CONT "$pid"
+	kill "$pid"
+	echo "$out"
+	has "$out" "^ETIMEDOUT=$n unfinished=0\$"
+}
+
 # ----------------------------------------------------------- concurrency --
 
 concurrent() {
@@ -1187,7 +1239,7 @@ dtls_netem_duplicates() {
 	echo "$out"
 }
 
-tap_plan 69
+tap_plan 70
 hs_case client_openssl_tls13_aes128gcm client_openssl 1.3 aes128gcm TLS_AES_128_GCM_SHA256
 hs_case client_openssl_tls13_aes256gcm client_openssl 1.3 aes256gcm TLS_AES_256_GCM_SHA384
 hs_case client_openssl_tls13_chacha20 client_openssl 1.3 chacha20 TLS_CHACHA20_POLY1305_SHA256
@@ -1231,6 +1283,7 @@ hs_case fail_no_common_version_eprotonosupport fail_version
 kernel_case fail_no_daemon_esrch fail_no_daemon
 hs_case fail_stalled_peer_etimedout fail_timeout
 hs_case fail_daemon_killed_econnaborted fail_daemon_killed
+hs_case ready_overflow_not_esrch ready_overflow
 # The client's daemon is gone: a new one for the rest.
 if [ -z "$SETUP_ERR$DAEMON_ERR" ]; then
 	out=$(start_daemon "$C" client) || DAEMON_ERR="restarting the client daemon: $out"
