@@ -59,6 +59,16 @@ struct hs_request {
 	struct sockaddr_storage peer;	/* ss_family 0: unknown */
 	uint64_t inode;
 	/*
+	 * Who asked: the owner of the socket's file, its group and up to
+	 * TAPSEC_HS_GROUPS_MAX supplementary groups, as the daemon's user
+	 * namespace names them.  has_cred is false when the kernel did not
+	 * say: such a request may use only what anyone may.
+	 */
+	bool has_cred;
+	uint32_t uid, gid;
+	uint32_t groups[TAPSEC_HS_GROUPS_MAX];
+	unsigned int n_groups;
+	/*
 	 * Non-zero when the kernel's reply could not be used (malformed or
 	 * out of memory): the worker reports it as the handshake's failure.
 	 */

@@ -7,10 +7,13 @@
  * section names is read and parsed while loading, so that a mistake is
  * reported with its file and line when the daemon starts (or with
  * --check-config) rather than as a failed handshake later; the PEM data
- * stays in memory and later changes to the files need a restart.
+ * stays in memory and later changes to the files need a restart.  User
+ * and group names of an identity's owners are looked up then too.
  */
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -219,10 +222,24 @@ static int build_creds(const struct hs_identity *id,
 	return 0;
 }
 
+/* Append @id to a list of owners. */
+static int add_owner(struct hs_parser *p, uint32_t **list, unsigned int *n,
+		     uint32_t id)
+{
+	uint32_t *grown = realloc(*list, (*n + 1) * sizeof(**list));
+
+	if (!grown)
+		return perr(p, p->line, "out of memory");
+	grown[(*n)++] = id;
+	*list = grown;
+	return 0;
+}
+
 /* The end of a section (or of the file): is what it holds complete? */
 static int end_section(struct hs_parser *p)
 {
 	gnutls_certificate_credentials_t c;
+	struct hs_owners *o;
 	int ret;
 
 	if (p->section == SEC_IDENTITY) {
@@ -230,6 +247,11 @@ static int end_section(struct hs_parser *p)
 			return perr(p, p->section_line,
 				    "[identity %s] needs both cert and key",
 				    p->id->name);
+		/* Without "owners", root's alone. */
+		o = &p->id->owners;
+		if (!p->id->owners_set &&
+		    add_owner(p, &o->uids, &o->n_uids, 0))
+			return -1;
 		/* Loading them together checks that key and chain match. */
 		ret = build_creds(p->id, NULL, &c);
 		if (ret < 0)
@@ -361,10 +383,80 @@ static int set_global(struct hs_parser *p, const char *key, const char *v)
 	return 0;
 }
 
-static int set_identity(struct hs_parser *p, const char *key, const char *v)
+/*
+ * One id of an "owners" list: a number, or a name the system's user (or
+ * group) database knows now.  (uint32_t)-1 is no id.
+ */
+static int parse_owner(struct hs_parser *p, const char *s, bool group,
+		       uint32_t *out)
+{
+	const char *kind = group ? "group" : "user";
+	unsigned long n;
+	struct passwd *pw;
+	struct group *gr;
+	char *end;
+
+	if (!*s)
+		return perr(p, p->line, "owners: \"@\" without a group");
+	if (isdigit((unsigned char)*s)) {
+		errno = 0;
+		n = strtoul(s, &end, 10);
+		if (errno || *end || n >= UINT32_MAX)
+			return perr(p, p->line, "owners: bad %s id \"%s\"",
+				    kind, s);
+		*out = n;
+		return 0;
+	}
+	if (group && (gr = getgrnam(s)))
+		*out = gr->gr_gid;
+	else if (!group && (pw = getpwnam(s)))
+		*out = pw->pw_uid;
+	else
+		return perr(p, p->line, "owners: unknown %s \"%s\"", kind, s);
+	return 0;
+}
+
+/*
+ * "owners = LIST": users (uid or name), groups ("@" and gid or name), or
+ * "*" alone for anyone; separated by spaces or commas.
+ */
+static int set_owners(struct hs_parser *p, char *v)
+{
+	struct hs_owners *o = &p->id->owners;
+	char *tok, *save = NULL;
+	bool group;
+	uint32_t id = (uint32_t)-1;	/* no id, for the compiler */
+
+	if (p->id->owners_set)
+		return perr(p, p->line, "owners given twice");
+	p->id->owners_set = true;
+	for (tok = strtok_r(v, " \t,", &save); tok;
+	     tok = strtok_r(NULL, " \t,", &save)) {
+		if (!strcmp(tok, "*")) {
+			o->anyone = true;
+			continue;
+		}
+		group = *tok == '@';
+		if (parse_owner(p, tok + group, group, &id))
+			return -1;
+		if (group ? add_owner(p, &o->gids, &o->n_gids, id) :
+			    add_owner(p, &o->uids, &o->n_uids, id))
+			return -1;
+	}
+	if (!o->anyone && !o->n_uids && !o->n_gids)
+		return perr(p, p->line, "owners: nobody listed");
+	if (o->anyone && (o->n_uids || o->n_gids))
+		return perr(p, p->line,
+			    "owners: \"*\" is everyone, list nothing with it");
+	return 0;
+}
+
+static int set_identity(struct hs_parser *p, const char *key, char *v)
 {
 	gnutls_datum_t *d;
 
+	if (!strcmp(key, "owners"))
+		return set_owners(p, v);
 	if (!strcmp(key, "cert"))
 		d = &p->id->cert;
 	else if (!strcmp(key, "key"))
@@ -501,6 +593,8 @@ void hs_config_free(struct hs_config *cfg)
 		cfg->identities = id->next;
 		free_datum(&id->cert, false);
 		free_datum(&id->key, true);
+		free(id->owners.uids);
+		free(id->owners.gids);
 		free(id->name);
 		free(id);
 	}
@@ -527,6 +621,29 @@ const struct hs_identity *hs_config_identity(const struct hs_config *cfg,
 		if (!strcmp(id->name, name))
 			return id;
 	return NULL;
+}
+
+bool hs_config_may_use(const struct hs_identity *id,
+		       const struct hs_request *req)
+{
+	const struct hs_owners *o = &id->owners;
+	unsigned int i, j;
+
+	if (o->anyone)
+		return true;
+	if (!req->has_cred)
+		return false;
+	for (i = 0; i < o->n_uids; i++)
+		if (o->uids[i] == req->uid)
+			return true;
+	for (i = 0; i < o->n_gids; i++) {
+		if (o->gids[i] == req->gid)
+			return true;
+		for (j = 0; j < req->n_groups; j++)
+			if (o->gids[i] == req->groups[j])
+				return true;
+	}
+	return false;
 }
 
 const struct hs_trust *hs_config_trust(const struct hs_config *cfg,

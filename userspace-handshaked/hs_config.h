@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <gnutls/gnutls.h>
 
@@ -20,11 +21,25 @@
 /* The trust store TAPSEC_TRUST "" (or none) names. */
 #define HS_DEFAULT_TRUST	"default"
 
+/*
+ * Who may use an identity: its "owners" setting, uid 0 alone without one.
+ * A request may when its uid is listed, or its gid or one of its groups.
+ */
+struct hs_owners {
+	bool anyone;			/* "*": every request */
+	uint32_t *uids;
+	unsigned int n_uids;
+	uint32_t *gids;
+	unsigned int n_gids;
+};
+
 /* [identity NAME]: a certificate chain and its private key, PEM. */
 struct hs_identity {
 	char *name;
 	gnutls_datum_t cert;
 	gnutls_datum_t key;
+	struct hs_owners owners;
+	bool owners_set;		/* "owners" given */
 	struct hs_identity *next;
 };
 
@@ -63,6 +78,12 @@ void hs_config_free(struct hs_config *cfg);
 /* The identity called @name, or NULL. */
 const struct hs_identity *hs_config_identity(const struct hs_config *cfg,
 					     const char *name);
+
+struct hs_request;
+
+/* Whether the socket of @req may use @id: its owner is among @id's. */
+bool hs_config_may_use(const struct hs_identity *id,
+		       const struct hs_request *req);
 
 /*
  * The trust store called @name.  NULL or "" is the [trust default] section

@@ -184,6 +184,28 @@ static char *get_str(struct hs_request *req, struct nlattr *a)
 	return s;
 }
 
+/* TAPSEC_A_HS_UID, _GID and _GROUPS: who asked for the handshake. */
+static void get_cred(struct hs_request *req, struct nlattr **a)
+{
+	struct nlattr *g = a[TAPSEC_A_HS_GROUPS];
+	int len = g ? nla_len(g) : 0;
+
+	if (!a[TAPSEC_A_HS_UID] || !a[TAPSEC_A_HS_GID])
+		return;
+	/* Malformed: refused anyway (bad_request), and owned by no one. */
+	req->uid = get_u32(req, a[TAPSEC_A_HS_UID], (uint32_t)-1);
+	req->gid = get_u32(req, a[TAPSEC_A_HS_GID], (uint32_t)-1);
+	if (len % sizeof(uint32_t) ||
+	    len > (int)sizeof(req->groups)) {
+		req->bad_request = EINVAL;
+		return;
+	}
+	if (len)
+		memcpy(req->groups, nla_data(g), len);
+	req->n_groups = len / sizeof(uint32_t);
+	req->has_cred = !req->bad_request;
+}
+
 static void get_peer(struct hs_request *req, struct nlattr *a)
 {
 	socklen_t len = sizeof(req->peer);
@@ -240,6 +262,7 @@ static void parse_accept(struct nlmsghdr *h, void *arg)
 	}
 	if (a[TAPSEC_A_HS_INODE] && nla_len(a[TAPSEC_A_HS_INODE]) == 8)
 		req->inode = nla_get_u64(a[TAPSEC_A_HS_INODE]);
+	get_cred(req, a);
 	get_peer(req, a[TAPSEC_A_HS_PEER]);
 }
 

@@ -657,6 +657,17 @@ struct hs_tls *hs_tls_start(struct hs_config *cfg, struct hs_nl *nl,
 				req->identity);
 			return NULL;
 		}
+		if (!hs_config_may_use(id, req)) {
+			if (req->has_cred)
+				hs_fail(res, EACCES,
+					"identity \"%s\" not usable by uid %u",
+					id->name, req->uid);
+			else
+				hs_fail(res, EACCES,
+					"identity \"%s\" not usable by an unknown owner",
+					id->name);
+			return NULL;
+		}
 	} else if (server && !psk) {
 		hs_fail(res, EINVAL, "no identity");
 		return NULL;
