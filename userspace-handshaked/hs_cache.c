@@ -2,21 +2,29 @@
 /*
  * tapsec-handshaked: session resumption (the survey's session cache).
  *
- * Servers issue session tickets under one key the daemon makes at start
- * and wipes at exit: GnuTLS then resumes TLS 1.2 sessions from tickets and
- * TLS 1.3 ones from its NewSessionTickets (sent before the keys go to the
- * kernel, so the record numbers the kernel takes over count them).
+ * Servers issue session tickets under a key derived from one master key
+ * the daemon makes at start and wipes at exit: GnuTLS then resumes TLS 1.2
+ * sessions from tickets and TLS 1.3 ones from its NewSessionTickets (sent
+ * before the keys go to the kernel, so the record numbers the kernel takes
+ * over count them).  The key is derived from the server socket's owner and
+ * everything that decided how the session was authenticated: a ticket of
+ * one user's server is a stranger's to another user's server, and one
+ * issued without a client certificate does not open a server that asks
+ * for one.
  *
- * Clients keep TLS 1.2 sessions here, by everything that decided how the
- * server was authenticated: a session made without verification is never
- * resumed by a socket that asks for it.  TLS 1.3 tickets arrive after the
- * handshake, once the kernel has the keys, and are not kept.
+ * Clients keep TLS 1.2 sessions here, by owner (uid) and everything that
+ * decided how the server was authenticated: a session made without
+ * verification is never resumed by a socket that asks for it, and one
+ * user's session never by another user's socket.  TLS 1.3 tickets arrive
+ * after the handshake, once the kernel has the keys, and are not kept.
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <gnutls/crypto.h>
 
 #include "hs.h"
 #include "hs_cache.h"
@@ -70,24 +78,61 @@ void hs_cache_exit(void)
 	}
 }
 
-int hs_cache_server(gnutls_session_t session)
+/* @s, or "" for NULL. */
+static const char *str(const char *s)
 {
-	return gnutls_session_ticket_enable_server(session, &cache.ticket_key);
+	return s ? s : "";
 }
 
-/* A string of what authenticated the server, or NULL (out of memory). */
+/*
+ * The ticket key of a server socket: HMAC-SHA-512 of its owner and
+ * settings under the master key, as long as the master (GnuTLS's
+ * TICKET_MASTER_KEY_SIZE, 64 bytes).  Strings go with their lengths, so
+ * that no two settings read the same.
+ */
+int hs_cache_server(gnutls_session_t session, const struct hs_request *req)
+{
+	unsigned char key[64];
+	gnutls_datum_t d = { key, sizeof(key) };
+	char *label;
+	int n, ret;
+
+	if (cache.ticket_key.size != sizeof(key))
+		return GNUTLS_E_INTERNAL_ERROR;
+	n = asprintf(&label,
+		     "tapsec ticket key|uid %u|proto %u|verify %u|%zu:%s|%zu:%s|%zu:%s",
+		     req->uid, req->protocol, req->verify,
+		     strlen(str(req->identity)), str(req->identity),
+		     strlen(str(req->trust)), str(req->trust),
+		     strlen(str(req->psk_identity)), str(req->psk_identity));
+	if (n < 0)
+		return GNUTLS_E_MEMORY_ERROR;
+	ret = gnutls_hmac_fast(GNUTLS_MAC_SHA512, cache.ticket_key.data,
+			       cache.ticket_key.size, label, n, key);
+	free(label);
+	/* GnuTLS copies the key into the session. */
+	if (ret >= 0)
+		ret = gnutls_session_ticket_enable_server(session, &d);
+	gnutls_memset(key, 0, sizeof(key));
+	return ret;
+}
+
+/*
+ * A string of whose session it is and what authenticated the server, or
+ * NULL: out of memory, or nobody's (no credentials: nothing is kept).
+ */
 static char *client_key(const struct hs_request *req, const char *verify_name)
 {
 	char *key;
 	int n;
 
-	n = asprintf(&key, "%s|%s|%s|%u|%s|%s|%s|%04x-%04x", req->peer_str,
-		     req->server_name ? req->server_name : "",
-		     verify_name ? verify_name : "", req->verify,
-		     req->trust ? req->trust : "",
-		     req->identity ? req->identity : "",
-		     req->psk_identity ? req->psk_identity : "",
-		     req->version_min, req->version_max);
+	if (!req->has_cred)
+		return NULL;
+	n = asprintf(&key, "%u|%s|%s|%s|%u|%s|%s|%s|%04x-%04x", req->uid,
+		     req->peer_str, str(req->server_name), str(verify_name),
+		     req->verify, str(req->trust), str(req->identity),
+		     str(req->psk_identity), req->version_min,
+		     req->version_max);
 	return n < 0 ? NULL : key;
 }
 

@@ -14,13 +14,16 @@ int hs_cache_init(unsigned int size);
 /* Wipe and free the sessions and the ticket key. */
 void hs_cache_exit(void);
 
-/* Let a server session issue and take tickets.  GnuTLS error or 0. */
-int hs_cache_server(gnutls_session_t session);
+/*
+ * Let a server session issue and take tickets, under a key of its own
+ * owner and settings (@req's).  GnuTLS error or 0.
+ */
+int hs_cache_server(gnutls_session_t session, const struct hs_request *req);
 
 /*
- * Before a client handshake: resume the session kept for the same peer,
- * names, verification, trust, identities and versions, if any (and drop
- * it from the cache).  True when one was set.
+ * Before a client handshake: resume the session kept for the same owner
+ * (uid), peer, names, verification, trust, identities and versions, if
+ * any (and drop it from the cache).  True when one was set.
  */
 bool hs_cache_client_resume(gnutls_session_t session,
 			    const struct hs_request *req,

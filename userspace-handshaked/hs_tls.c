@@ -628,7 +628,9 @@ struct hs_tls *hs_tls_start(struct hs_config *cfg, struct hs_nl *nl,
 {
 	bool server = req->role == TAPSEC_ROLE_SERVER;
 	bool psk = req->psk_identity && *req->psk_identity;
-	bool cache = req->session_cache == TAPSEC_SESSION_CACHE_ON;
+	/* Sessions are kept per owner: an unknown one gets none. */
+	bool cache = req->session_cache == TAPSEC_SESSION_CACHE_ON &&
+		     req->has_cred;
 	unsigned int flags = GNUTLS_NONBLOCK;
 	const struct hs_identity *id = NULL;
 	const struct hs_trust *trust = NULL;
@@ -738,7 +740,7 @@ struct hs_tls *hs_tls_start(struct hs_config *cfg, struct hs_nl *nl,
 	if (!server && set_client_auth(t, res))
 		goto fail;
 	if (server && cache) {
-		ret = hs_cache_server(t->session);
+		ret = hs_cache_server(t->session, req);
 		if (ret < 0) {
 			hs_fail(res, EINVAL, "session tickets: %s",
 				gnutls_strerror(ret));
