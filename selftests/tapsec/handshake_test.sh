@@ -17,6 +17,10 @@
 #    against gnutls-serv and openssl s_server, TLS 1.3 and 1.2, a PSK-only
 #    tapsec server against gnutls-cli, unknown and deleted identities
 #    (ENOKEY), and a listing that never shows the key;
+#  - owners (hs_peer run as other users with setpriv): an identity without
+#    "owners" is root's alone (EACCES for uid 1000), listed uids, gids and
+#    supplementary groups, "*"; client sessions and server tickets are not
+#    resumed across owners; unknown user names stop the configuration;
 #  - 200 concurrent handshakes between a tapsec client and server;
 #  - DTLS 1.2 (--dtls): tapsec clients against gnutls-serv --udp (each
 #    cipher, IPv6, PSK) and openssl s_server -dtls1_2; tapsec servers
@@ -1257,7 +1261,7 @@ dtls_netem_duplicates() {
 	echo "$out"
 }
 
-tap_plan 70
+tap_plan 75
 hs_case client_openssl_tls13_aes128gcm client_openssl 1.3 aes128gcm TLS_AES_128_GCM_SHA256
 hs_case client_openssl_tls13_aes256gcm client_openssl 1.3 aes256gcm TLS_AES_256_GCM_SHA384
 hs_case client_openssl_tls13_chacha20 client_openssl 1.3 chacha20 TLS_CHACHA20_POLY1305_SHA256
@@ -1513,6 +1517,154 @@ server_exporter_openssl() {
 		{ echo "exporter: tapsec $mine, openssl $theirs"; return 1; }
 }
 
+# ----------------------------------------------- owners (issue 13 item 4) --
+
+# as_user WHO: setpriv's arguments, in AS_USER, to run a command as WHO,
+# UID[:GID[:GROUPS]] (GID defaults to UID, GROUPS is a comma-separated
+# list of supplementary groups, none by default).
+as_user() {
+	local u g groups
+	IFS=: read -r u g groups <<<"$1"
+	AS_USER=(setpriv --reuid="$u" --regid="${g:-$u}")
+	if [ -n "$groups" ]; then
+		AS_USER+=(--groups="$groups")
+	else
+		AS_USER+=(--clear-groups)
+	fi
+	command -v setpriv >/dev/null || { cannot "no setpriv"; return 1; }
+}
+
+# client_as WHO ARGS...: client, run as WHO (as_user).
+client_as() {
+	as_user "$1" || return 1
+	shift
+	ns "$C" "${AS_USER[@]}" timeout 60 "$peer" connect "$@" 2>&1
+}
+
+# daemon_log NAME FROM: the lines of $work/NAME.log after the first FROM.
+daemon_log() { tail -n +$(($2 + 1)) "$work/$1.log"; }
+log_lines() { wc -l <"$work/$1.log"; }
+
+# ossl_server_clients N: openssl s_server -www on $PORT for N connections,
+# showing the server certificate and requiring a client certificate.
+ossl_server_clients() {
+	spawn "$S" openssl s_server -accept "$SADDR:$PORT" -naccept "$1" \
+		-www -tls1_3 -num_tickets 0 -cert "$pki/server.pem" \
+		-key "$pki/server.key" -Verify 1 -CAfile "$pki/ca.pem" \
+		-verify_return_error
+	wait_listen
+}
+
+# An identity without "owners" is root's alone: a socket of uid 1000
+# naming it fails with EACCES, the daemon says why in one line, and
+# root's socket presents it.
+identity_root_only() {
+	local a b n0 before
+	as_user 1000 || return 1
+	ossl_server_clients 2 || return 1
+	n0=$(log_lines client)
+	before=$(sockets "$C")
+	a=$(client_as 1000 "$SADDR" "$PORT" --sni server.test \
+		--identity client --send "$GET")
+	b=$(client "$SADDR" "$PORT" --sni server.test --identity client \
+		--send "$GET")
+	has "$a" '^error=EACCES reason=identity "client" not usable by uid 1000 \(' &&
+		hasnt "$a" '^version=' &&
+		has "$(daemon_log client "$n0")" \
+			'handshake failed \(client, peer 10\.99\.0\.1:[0-9]+\): identity "client" not usable by uid 1000 \[EACCES\]$' &&
+		has "$b" '^version=1\.3 .* peer_auth=1$' '^Client certificate$' \
+			'Subject: .*CN *= *client\.test' '</HTML>' &&
+		no_leak "$C" "$before"
+}
+
+# "owners = 1000 @2000": uid 1000, and any uid whose group 2000 is its
+# primary or a supplementary one, may use the identity; uid 3000 without
+# it and root (not listed) may not.  "owners = *" is anyone's.
+identity_owner_list() {
+	local out pair who id
+	as_user 1000 || return 1
+	ossl_server_clients 6 || return 1
+	for pair in '1000 client-users' '3000:3000:2000 client-users' \
+		'3000:2000 client-users' '3000 client-any'; do
+		read -r who id <<<"$pair"
+		out=$(client_as "$who" "$SADDR" "$PORT" --sni server.test \
+			--identity "$id" --send "$GET")
+		has "$out" '^version=1\.3 .* peer_auth=1$' '^Client certificate$' \
+			'</HTML>' || { echo "as $who, identity $id"; return 1; }
+	done
+	out=$(client_as 3000 "$SADDR" "$PORT" --sni server.test \
+		--identity client-users --send "$GET")
+	has "$out" '^error=EACCES reason=identity "client-users" not usable by uid 3000 \(' ||
+		return 1
+	out=$(client "$SADDR" "$PORT" --sni server.test \
+		--identity client-users --send "$GET")
+	has "$out" '^error=EACCES reason=identity "client-users" not usable by uid 0 \('
+}
+
+# The client's session cache is per owner: after root's full handshake,
+# a uid 1000 socket with the same server and settings does not resume
+# root's session; its next socket resumes its own, and root's next
+# socket root's.
+client_resumption_per_owner() {
+	local a b c d
+	as_user 1000 || return 1
+	spawn "$S" openssl s_server -accept "$SADDR:$PORT" -naccept 4 -www \
+		-tls1_2 -cert "$pki/server.pem" -key "$pki/server.key"
+	wait_listen || return 1
+	a=$(client "$SADDR" "$PORT" --sni server.test --send "$GET")
+	b=$(client_as 1000 "$SADDR" "$PORT" --sni server.test --send "$GET")
+	c=$(client_as 1000 "$SADDR" "$PORT" --sni server.test --send "$GET")
+	d=$(client "$SADDR" "$PORT" --sni server.test --send "$GET")
+	has "$a" '^version=1\.2 .* resumed=0 peer_auth=1$' 'New, TLSv1\.2' &&
+		has "$b" '^version=1\.2 .* resumed=0 peer_auth=1$' 'New, TLSv1\.2' &&
+		has "$c" '^version=1\.2 .* resumed=1 peer_auth=1$' 'Reused, TLSv1\.2' &&
+		has "$d" '^version=1\.2 .* resumed=1 peer_auth=1$' 'Reused, TLSv1\.2'
+}
+
+# A tapsec server's tickets are its owner's: two servers with the same
+# identity ("shared-server") and settings, root's on $PORT and uid
+# 1000's on $PORT + 2000; the ticket root's issued does not resume on
+# uid 1000's, and does on root's.
+server_tickets_per_owner() {
+	local sess a b c port2=$((PORT + 2000)) args
+	as_user 1000 || return 1
+	sess=$(casefile sess)
+	args=(-tls1_2 -verify_return_error -verify_hostname server.test
+		-servername server.test)
+	spawn "$S" "$peer" serve "$PORT" --identity shared-server --echo \
+		--count 2
+	wait_listen || return 1
+	BG_NAME=srv2 spawn "$S" "${AS_USER[@]}" "$peer" serve "$port2" \
+		--identity shared-server --echo --count 1
+	PORT=$port2 wait_listen || return 1
+	a=$(s_client "$SADDR" first "${args[@]}" -sess_out "$sess")
+	b=$(PORT=$port2 s_client "$SADDR" second "${args[@]}" -sess_in "$sess")
+	c=$(s_client "$SADDR" third "${args[@]}" -sess_in "$sess")
+	has "$a" '^New, TLSv1\.2' '^echo: first$' &&
+		has "$b" '^New, TLSv1\.2' '^echo: second$' &&
+		has "$c" '^Reused, TLSv1\.2' '^echo: third$' &&
+		has "$(cat "$(casefile srv2)")" \
+			'^conn=1 version=1\.2 .* resumed=0 '
+}
+
+# "owners" takes names the system knows, by name or number; an unknown
+# one stops the daemon at its line.
+config_owners() {
+	local conf out
+	conf=$(casefile conf)
+	printf '[identity x]\ncert = %s\nkey = %s\nowners = %s\n' \
+		"$pki/client.pem" "$pki/client.key" 'root @root 1000, @2000' \
+		>"$conf"
+	out=$("$daemon" -c "$conf" --check-config 2>&1)
+	has "$out" ': configuration OK$' || return 1
+	printf '[identity x]\ncert = %s\nkey = %s\nowners = %s\n' \
+		"$pki/client.pem" "$pki/client.key" 'root tapsec-no-such-user' \
+		>"$conf"
+	out=$("$daemon" -c "$conf" --check-config 2>&1) &&
+		{ echo "accepted: $out"; return 1; }
+	has "$out" ':4: owners: unknown user "tapsec-no-such-user"$'
+}
+
 hs_case client_tls13_key_update_openssl client_key_update_openssl
 hs_case server_tls12_renegotiation_refused server_renegotiation
 hs_case server_tls13_exporter_openssl_s_client server_exporter_openssl
@@ -1520,6 +1672,11 @@ hs_case client_tls12_resumption_openssl client_resumption
 hs_case server_tls13_resumption_openssl_s_client server_resumption 1.3 -tls1_3
 hs_case server_tls12_resumption_openssl_s_client server_resumption 1.2 -tls1_2
 hs_case server_no_cache_no_resumption server_resumption_off
+hs_case identity_without_owners_root_only identity_root_only
+hs_case identity_owners_uid_gid_groups_any identity_owner_list
+hs_case client_resumption_not_across_owners client_resumption_per_owner
+hs_case server_tickets_not_across_owners server_tickets_per_owner
+kernel_case config_owners_names_checked config_owners
 hs_case client_deferred_auth_accept client_defer_accept
 hs_case client_deferred_auth_reject client_defer_reject
 hs_case client_dtls12_gnutls_aes128gcm client_dtls_gnutls "$SADDR" aes128gcm

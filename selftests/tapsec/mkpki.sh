@@ -13,6 +13,10 @@
 #   client.conf             tapsec-handshaked config of the client side
 #   server.conf             tapsec-handshaked config of the server side
 #
+# Identity owners (handshake_test's users): "client" and "server" are
+# root's alone (no "owners"); "client-users" is uid 1000's and group
+# 2000's, "client-any" anyone's, "shared-server" root's and uid 1000's.
+#
 # Certificate files hold the leaf only; every peer is given its CA file.
 set -euo pipefail
 
@@ -78,6 +82,16 @@ workers = 4
 cert = $dir/client.pem
 key = $dir/client.key
 
+[identity client-users]
+cert = $dir/client.pem
+key = $dir/client.key
+owners = 1000 @2000
+
+[identity client-any]
+cert = $dir/client.pem
+key = $dir/client.key
+owners = *
+
 [trust default]
 ca = $dir/ca.pem
 
@@ -95,6 +109,11 @@ key = $dir/server.key
 [identity other-server]
 cert = $dir/other-server.pem
 key = $dir/other-server.key
+
+[identity shared-server]
+cert = $dir/server.pem
+key = $dir/server.key
+owners = root, 1000
 
 [trust default]
 ca = $dir/ca.pem
