@@ -1208,6 +1208,8 @@ h, p = peer.rsplit(":", 1); s.connect((h, int(p)))
 ci = struct.pack("=HH", 0xfefd, 51) + key[:8] + key[8:24] + key[24:28] + struct.pack(">Q", 1 << 48)
 s.setsockopt(SOL_TAPSEC, TX, ci)
 s.setsockopt(SOL_TAPSEC, RX, ci)
+if role == "recv":
+    print("ready", flush=True)
 if role == "send":
     for i in range(500):
         s.send(b"%d:" % i + b"x" * 200)
@@ -1241,10 +1243,13 @@ dtls_netem_duplicates() {
 	netem "$C" veth-c delay 2ms 2ms duplicate 30% reorder 25% 50% ||
 		{ netem_off; return 1; }
 	in0=$(udp_in "$S")
+	: >"$(casefile recv)"
 	ns "$S" bash -c "$(declare -f dtls_pair); py=$py; dtls_pair recv \
 		$SADDR:$PORT 10.99.0.2:$PORT $key" >"$(casefile recv)" 2>&1 &
 	CASE_PIDS+=("$!")
-	sleep 0.5
+	# A datagram before the receiver is bound is refused, and the sender
+	# fails with ECONNREFUSED: wait for it.
+	wait_line "$(casefile recv)" '^ready$' 1 || { netem_off; return 1; }
 	ns "$C" bash -c "$(declare -f dtls_pair); py=$py; dtls_pair send \
 		10.99.0.2:$PORT $SADDR:$PORT $key" || { netem_off; return 1; }
 	wait "${CASE_PIDS[-1]}"
