@@ -12,6 +12,8 @@
  *   tapsec_netlink.c  the "tapsec" generic netlink family
  *   tapsec_handshake.c handshakes delegated to tapsec-handshaked
  *   tapsec_psk.c      per-netns store of external pre-shared keys
+ *   tapsec_engines.c  the engine table (tapsec_engine.h): the glue above
+ *                     calls the engines below only through it
  *   tapsec_aead.c     record core: AEAD keys, nonces, sequence numbers
  *   tapsec_tls.c      TLS engine: keys, lifecycle, close_notify
  *   tapsec_tls_tx.c   TLS engine: records on transmit
@@ -54,8 +56,7 @@ enum tapsec_family {
 #define TAPSEC_COUNTER(field)						\
 	(offsetof(struct tapsec_counters, field) / sizeof(__u64))
 
-struct tapsec_tls;
-struct tapsec_dtls;
+struct tapsec_engine_ops;
 struct tapsec_hs;
 struct genl_info;
 struct netlink_callback;
@@ -75,8 +76,10 @@ struct netlink_callback;
  * @rcvlowat: SO_RCVLOWAT in plaintext bytes once a receive key is set;
  *	TCP's own sk_rcvlowat then stays 1 so that every arrival reaches
  *	the record layer
- * @tls: the TLS engine, from the first key to close()
- * @dtls: the DTLS engine, from the first DTLS option to the socket's end
+ * @engine: the record engine, chosen with the context (tapsec_engine.h)
+ * @engine_priv: the engine's state, from the first option that needs it
+ *	(a stream socket's first key) until the context is freed; only the
+ *	engine looks inside
  * @hs: handshake parameters and state, once a handshake option is set
  * @node: in the namespace's list of sockets (netlink dumps)
  * @counters: struct tapsec_counters, as atomics
@@ -99,8 +102,8 @@ struct tapsec_ctx {
 	u16 rx_cipher;
 	u64 tx_key_born;
 	int rcvlowat;
-	struct tapsec_tls *tls;
-	struct tapsec_dtls *dtls;
+	const struct tapsec_engine_ops *engine;
+	void *engine_priv;
 	struct tapsec_hs *hs;
 	struct list_head node;
 	atomic64_t counters[TAPSEC_NR_COUNTERS];
@@ -170,11 +173,6 @@ int tapsec_dgram_base_connect(struct socket *sock, struct sockaddr *addr,
 int tapsec_dgram_base_recvmsg(struct sock *sk, struct msghdr *msg,
 			      size_t len, int flags, int *addr_len);
 
-/* tapsec_dtls.c */
-void tapsec_dtls_stop(struct tapsec_ctx *ctx);
-void tapsec_dtls_unhook(struct tapsec_ctx *ctx);
-void tapsec_dtls_free(struct tapsec_ctx *ctx);
-
 /* tapsec_passthru.c */
 int tapsec_passthru_check(struct tapsec_ctx *ctx, int level, int optname,
 			  bool set);
@@ -209,6 +207,7 @@ void tapsec_hs_close(struct tapsec_ctx *ctx);
 void tapsec_hs_release(struct tapsec_ctx *ctx);
 bool tapsec_hs_raw(const struct tapsec_ctx *ctx);
 int tapsec_hs_wait_data(struct tapsec_ctx *ctx, bool nonblock);
+int tapsec_hs_gate(struct tapsec_ctx *ctx, bool tx, bool nonblock);
 __poll_t tapsec_hs_poll(const struct tapsec_ctx *ctx, __poll_t mask);
 int tapsec_hs_may_install(const struct tapsec_ctx *ctx);
 int tapsec_hs_post_handshake(struct tapsec_ctx *ctx, const u8 *buf, u32 len);

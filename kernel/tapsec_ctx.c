@@ -11,7 +11,7 @@
 #include <net/inet_sock.h>
 
 #include "tapsec.h"
-#include "tapsec_tls.h"
+#include "tapsec_engine.h"
 
 struct tapsec_net {
 	atomic_t sockets;
@@ -51,6 +51,7 @@ struct tapsec_ctx *tapsec_ctx_alloc(struct sock *sk, gfp_t gfp, u32 protocol,
 		return NULL;
 	ctx->sk = sk;
 	ctx->protocol = protocol;
+	ctx->engine = tapsec_engine_for(protocol, sk->sk_type);
 	ctx->origin = origin;
 	ctx->state = TAPSEC_STATE_NEW;
 	ctx->rcvlowat = 1;
@@ -69,8 +70,7 @@ static void tapsec_ctx_free_work(struct work_struct *work)
 	struct tapsec_ctx *ctx = container_of(work, struct tapsec_ctx,
 					      free_work);
 
-	tapsec_tls_free(ctx);
-	tapsec_dtls_free(ctx);
+	ctx->engine->free(ctx);
 	kmem_cache_free(tapsec_ctx_cache, ctx);
 }
 
@@ -252,7 +252,7 @@ int tapsec_ctx_setsockopt(struct tapsec_ctx *ctx, int optname,
 		return -EPERM;	/* read only */
 	case TAPSEC_TX:
 	case TAPSEC_RX:
-		/* Stream sockets take these in tapsec_tls.c. */
+		/* Stream sockets' engines take these. */
 		return -EPROTONOSUPPORT;
 	case TAPSEC_HANDSHAKE ... TAPSEC_PEER_VERDICT:
 	case TAPSEC_HANDSHAKE_PSK:

@@ -14,7 +14,7 @@
 
 #include "tapsec.h"
 #include "tapsec_compat.h"
-#include "tapsec_dtls.h"
+#include "tapsec_engine.h"
 
 static struct proto *dgram_base_prot[TAPSEC_NFAMILIES] __ro_after_init;
 static struct proto dgram_prot[TAPSEC_NFAMILIES] __ro_after_init;
@@ -28,11 +28,6 @@ static bool dgram_registered[TAPSEC_NFAMILIES];
 static struct tapsec_ctx *tapsec_dgram_ctx(const struct sock *sk)
 {
 	return rcu_dereference_protected(__sk_user_data(sk), 1);
-}
-
-static bool tapsec_dgram_is_dtls(const struct tapsec_ctx *ctx)
-{
-	return ctx && READ_ONCE(ctx->protocol) == TAPSEC_PROTO_DTLS;
 }
 
 /**
@@ -56,26 +51,6 @@ bool tapsec_dgram_is(const struct socket *sock)
 struct tapsec_ctx *tapsec_dgram_sock_ctx(const struct sock *sk)
 {
 	return tapsec_dgram_ctx(sk);
-}
-
-/*
- * A socket whose handshake the daemon runs: the daemon's own calls carry
- * handshake datagrams in clear until it installs that direction's key
- * (1); anyone else waits for the end of the handshake (0, or its error).
- */
-static int tapsec_dgram_hs_gate(struct tapsec_ctx *ctx, bool tx, bool nonblock)
-{
-	struct tapsec_dtls *dtls;
-
-	if (!tapsec_hs_delegated(ctx))
-		return 0;
-	if (tapsec_hs_raw(ctx)) {
-		dtls = READ_ONCE(ctx->dtls);
-		if (!dtls)
-			return 1;
-		return tx ? !READ_ONCE(dtls->tx) : !READ_ONCE(dtls->rx);
-	}
-	return tapsec_hs_wait_data(ctx, nonblock);
 }
 
 /**
@@ -117,14 +92,14 @@ static int tapsec_dgram_sendmsg(struct sock *sk, struct msghdr *msg,
 	struct tapsec_ctx *ctx = tapsec_dgram_ctx(sk);
 	int gate;
 
-	if (!tapsec_dgram_is_dtls(ctx))
+	if (!tapsec_engine_active(ctx))
 		return tapsec_ctx_refuse(ctx);
-	gate = tapsec_dgram_hs_gate(ctx, true, msg->msg_flags & MSG_DONTWAIT);
+	gate = tapsec_hs_gate(ctx, true, msg->msg_flags & MSG_DONTWAIT);
 	if (gate > 0) {
-		tapsec_dtls_flight_sent(sk, ctx, msg, len);
+		ctx->engine->raw_sent(sk, ctx, msg, len);
 		return tapsec_dgram_base_sendmsg(sk, msg, len);
 	}
-	return gate ?: tapsec_dtls_sendmsg(sk, ctx, msg, len);
+	return gate ?: ctx->engine->sendmsg(sk, ctx, msg, len);
 }
 
 static int tapsec_dgram_recvmsg(struct sock *sk, struct msghdr *msg,
@@ -133,22 +108,22 @@ static int tapsec_dgram_recvmsg(struct sock *sk, struct msghdr *msg,
 	struct tapsec_ctx *ctx = tapsec_dgram_ctx(sk);
 	int gate;
 
-	if (!tapsec_dgram_is_dtls(ctx))
+	if (!tapsec_engine_active(ctx))
 		return tapsec_ctx_refuse(ctx);
 	gate = (flags & MSG_ERRQUEUE) ? 0 :
-	       tapsec_dgram_hs_gate(ctx, false, flags & MSG_DONTWAIT);
+	       tapsec_hs_gate(ctx, false, flags & MSG_DONTWAIT);
 	if (gate > 0) {
-		int ret = tapsec_dtls_raw_hello(ctx, msg, len, flags);
+		int ret = ctx->engine->raw_recvmsg(ctx, msg, len, flags);
 
 		if (ret == -ENOENT)
 			ret = tapsec_dgram_base_recvmsg(sk, msg, len, flags,
 							addr_len);
 		if (ret >= 0 && !(flags & MSG_PEEK))
-			tapsec_dtls_flight_read(ctx);
+			ctx->engine->raw_read(ctx);
 		return ret;
 	}
-	return gate ?: tapsec_dtls_recvmsg(sk, ctx, msg, len, flags,
-					   addr_len);
+	return gate ?: ctx->engine->recvmsg(sk, ctx, msg, len, flags,
+					    addr_len);
 }
 
 /**
@@ -169,20 +144,31 @@ int tapsec_dgram_base_connect(struct socket *sock, struct sockaddr *addr,
 
 static int tapsec_dgram_listen(struct socket *sock, int backlog)
 {
-	return tapsec_dtls_listen(sock);
+	struct sock *sk = sock->sk;
+
+	return tapsec_ctx_engine(tapsec_dgram_ctx(sk), sk)->listen(sock);
+}
+
+static int tapsec_dgram_do_accept(struct socket *sock, struct socket *newsock,
+				  bool nonblock)
+{
+	struct sock *sk = sock->sk;
+
+	return tapsec_ctx_engine(tapsec_dgram_ctx(sk), sk)->accept(sock, newsock,
+								   nonblock);
 }
 
 #if TAPSEC_HAVE_ACCEPT_ARG
 static int tapsec_dgram_accept(struct socket *sock, struct socket *newsock,
 			       struct proto_accept_arg *arg)
 {
-	return tapsec_dtls_accept(sock, newsock, arg->flags & O_NONBLOCK);
+	return tapsec_dgram_do_accept(sock, newsock, arg->flags & O_NONBLOCK);
 }
 #else
 static int tapsec_dgram_accept(struct socket *sock, struct socket *newsock,
 			       int flags, bool kern)
 {
-	return tapsec_dtls_accept(sock, newsock, flags & O_NONBLOCK);
+	return tapsec_dgram_do_accept(sock, newsock, flags & O_NONBLOCK);
 }
 #endif
 
@@ -205,7 +191,7 @@ static int tapsec_dgram_connect(struct socket *sock, struct sockaddr *uaddr,
 	if (unspec && tapsec_ctx_committed(ctx))
 		return -EOPNOTSUPP;
 	err = dgram_base_ops[fam]->connect(sock, uaddr, addr_len, flags);
-	if (err || unspec || !tapsec_dgram_is_dtls(ctx) ||
+	if (err || unspec || !tapsec_engine_active(ctx) ||
 	    !tapsec_hs_delegated(ctx) || addr_len < sizeof(uaddr->sa_family))
 		return err;
 	return tapsec_hs_connect(sock, ctx, 0);
@@ -218,7 +204,7 @@ static __poll_t tapsec_dgram_poll(struct file *file, struct socket *sock,
 	__poll_t mask = dgram_base_ops[fam]->poll(file, sock, wait);
 	struct tapsec_ctx *ctx = tapsec_dgram_ctx(sock->sk);
 
-	mask |= tapsec_dtls_poll(ctx);
+	mask = tapsec_ctx_engine(ctx, sock->sk)->poll(sock->sk, ctx, mask);
 	/* Last: a handshake under way withholds readiness. */
 	if (tapsec_hs_delegated(ctx))
 		mask = tapsec_hs_poll(ctx, mask);
@@ -230,8 +216,8 @@ static int tapsec_dgram_shutdown(struct socket *sock, int how)
 	int fam = tapsec_family_index(sock->sk->sk_family);
 	struct tapsec_ctx *ctx = tapsec_dgram_ctx(sock->sk);
 
-	if ((how == SHUT_WR || how == SHUT_RDWR) && tapsec_dgram_is_dtls(ctx))
-		tapsec_dtls_close_notify(sock->sk, ctx);
+	if ((how == SHUT_WR || how == SHUT_RDWR) && tapsec_engine_active(ctx))
+		ctx->engine->shutdown_tx(sock->sk, ctx, 0);
 	return dgram_base_ops[fam]->shutdown(sock, how);
 }
 
@@ -248,10 +234,8 @@ static int tapsec_dgram_release(struct socket *sock)
 	ctx = tapsec_dgram_ctx(sk);
 	if (ctx) {
 		tapsec_hs_close(ctx);
-		if (tapsec_dgram_is_dtls(ctx)) {
-			if (READ_ONCE(ctx->dtls))
-				tapsec_dtls13_stop(ctx->dtls);
-			tapsec_dtls_close_notify(sk, ctx);
+		if (tapsec_engine_active(ctx)) {
+			ctx->engine->close(sk, ctx);
 			tapsec_nl_event(sock_net(sk), TAPSEC_EVENT_CLOSED,
 					sock_i_ino(sk), 0, NULL);
 		}
@@ -271,22 +255,15 @@ static int tapsec_dgram_setsockopt(struct sock *sk, int level, int optname,
 				   sockptr_t optval, unsigned int optlen)
 {
 	int fam = tapsec_family_index(sk->sk_family);
+	struct tapsec_ctx *ctx = tapsec_dgram_ctx(sk);
 
-	if (level == SOL_TAPSEC && tapsec_dtls_option(optname) &&
-	    tapsec_dgram_ctx(sk)) {
-		int err = 0;
-
-		if (optname == TAPSEC_TX || optname == TAPSEC_RX ||
-		    optname == TAPSEC_TX_SECRET || optname == TAPSEC_RX_SECRET)
-			err = tapsec_hs_may_install(tapsec_dgram_ctx(sk));
-		return err ?: tapsec_dtls_setsockopt(sk, tapsec_dgram_ctx(sk),
-						     optname, optval, optlen);
-	}
+	if (level == SOL_TAPSEC && ctx &&
+	    ctx->engine->option(ctx, optname, true))
+		return ctx->engine->setsockopt(sk, ctx, optname, optval,
+					       optlen);
 	if (level == SOL_TAPSEC)
-		return tapsec_ctx_setsockopt(tapsec_dgram_ctx(sk), optname,
-					     optval, optlen);
-	return tapsec_passthru_check(tapsec_dgram_ctx(sk), level, optname,
-				     true) ?:
+		return tapsec_ctx_setsockopt(ctx, optname, optval, optlen);
+	return tapsec_passthru_check(ctx, level, optname, true) ?:
 	       dgram_base_prot[fam]->setsockopt(sk, level, optname, optval,
 						optlen);
 }
@@ -295,16 +272,15 @@ static int tapsec_dgram_getsockopt(struct sock *sk, int level, int optname,
 				   char __user *optval, int __user *optlen)
 {
 	int fam = tapsec_family_index(sk->sk_family);
+	struct tapsec_ctx *ctx = tapsec_dgram_ctx(sk);
 
-	if (level == SOL_TAPSEC && tapsec_dtls_option(optname) &&
-	    tapsec_dgram_is_dtls(tapsec_dgram_ctx(sk)))
-		return tapsec_dtls_getsockopt(sk, tapsec_dgram_ctx(sk), optname,
-					      optval, optlen);
+	if (level == SOL_TAPSEC && ctx &&
+	    ctx->engine->option(ctx, optname, false))
+		return ctx->engine->getsockopt(sk, ctx, optname, optval,
+					       optlen);
 	if (level == SOL_TAPSEC)
-		return tapsec_ctx_getsockopt(tapsec_dgram_ctx(sk), optname,
-					     optval, optlen);
-	return tapsec_passthru_check(tapsec_dgram_ctx(sk), level, optname,
-				     false) ?:
+		return tapsec_ctx_getsockopt(ctx, optname, optval, optlen);
+	return tapsec_passthru_check(ctx, level, optname, false) ?:
 	       dgram_base_prot[fam]->getsockopt(sk, level, optname, optval,
 						optlen);
 }
@@ -322,7 +298,7 @@ static void tapsec_dgram_destruct(struct sock *sk)
 	void (*saved)(struct sock *sk) = ctx->saved_destruct;
 
 	rcu_assign_sk_user_data(sk, NULL);
-	tapsec_dtls_unhook(ctx);
+	ctx->engine->unhook(ctx);
 	tapsec_ctx_free(ctx);
 	if (saved)
 		saved(sk);
@@ -359,7 +335,7 @@ static void tapsec_dgram_destroy_sock(struct sock *sk)
 	if (dgram_base_prot[fam]->destroy)
 		dgram_base_prot[fam]->destroy(sk);
 	if (ctx)
-		tapsec_dtls_stop(ctx);
+		ctx->engine->stop(ctx);
 }
 
 static void tapsec_dgram_build(int fam, struct proto *base,

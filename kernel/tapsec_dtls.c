@@ -84,7 +84,7 @@ struct tapsec_dtls *tapsec_dtls_engine(struct sock *sk, struct tapsec_ctx *ctx)
 	struct tapsec_dtls *dtls;
 
 	lock_sock(sk);
-	dtls = ctx->dtls;
+	dtls = ctx->engine_priv;
 	if (!dtls) {
 		dtls = tapsec_fail_alloc() ? NULL :
 		       kzalloc(sizeof(*dtls), GFP_KERNEL);
@@ -97,7 +97,7 @@ struct tapsec_dtls *tapsec_dtls_engine(struct sock *sk, struct tapsec_ctx *ctx)
 			skb_queue_head_init(&dtls->handed);
 			dtls->grace_ms = TAPSEC_EPOCH_GRACE_DEFAULT;
 			dtls->move_interval_ms = TAPSEC_MOVE_INTERVAL_DEFAULT;
-			WRITE_ONCE(ctx->dtls, dtls);
+			WRITE_ONCE(ctx->engine_priv, dtls);
 		}
 	}
 	release_sock(sk);
@@ -587,7 +587,7 @@ int tapsec_dtls_getsockopt(struct sock *sk, struct tapsec_ctx *ctx,
 			   int optname, char __user *optval,
 			   int __user *optlen)
 {
-	struct tapsec_dtls *dtls = READ_ONCE(ctx->dtls);
+	struct tapsec_dtls *dtls = READ_ONCE(ctx->engine_priv);
 	u32 val;
 
 	switch (optname) {
@@ -651,7 +651,7 @@ int tapsec_dtls_getsockopt(struct sock *sk, struct tapsec_ctx *ctx,
  */
 void tapsec_dtls_stop(struct tapsec_ctx *ctx)
 {
-	struct tapsec_dtls *dtls = ctx->dtls;
+	struct tapsec_dtls *dtls = ctx->engine_priv;
 
 	if (!dtls || dtls->stopped)
 		return;
@@ -675,7 +675,7 @@ void tapsec_dtls_stop(struct tapsec_ctx *ctx)
  */
 void tapsec_dtls_unhook(struct tapsec_ctx *ctx)
 {
-	struct tapsec_dtls *dtls = ctx->dtls;
+	struct tapsec_dtls *dtls = ctx->engine_priv;
 
 	if (!dtls || dtls->stopped)
 		return;
@@ -691,12 +691,12 @@ void tapsec_dtls_unhook(struct tapsec_ctx *ctx)
  */
 void tapsec_dtls_free(struct tapsec_ctx *ctx)
 {
-	struct tapsec_dtls *dtls = ctx->dtls;
+	struct tapsec_dtls *dtls = ctx->engine_priv;
 
 	if (!dtls)
 		return;
 	tapsec_dtls_flight_free(dtls);
-	ctx->dtls = NULL;
+	ctx->engine_priv = NULL;
 	tapsec_dtls_epoch_free(dtls->tx);
 	tapsec_dtls_epoch_free(dtls->rx);
 	tapsec_dtls_epoch_free(dtls->rx_prev);
@@ -706,3 +706,79 @@ void tapsec_dtls_free(struct tapsec_ctx *ctx)
 	kfree_sensitive(dtls->rx_buf);
 	kfree_sensitive(dtls);
 }
+
+/* Options are taken before TAPSEC_PROTOCOL, which they then report. */
+static bool tapsec_dtls_engine_option(const struct tapsec_ctx *ctx,
+				      int optname, bool set)
+{
+	return tapsec_dtls_option(optname) &&
+	       (set || READ_ONCE(ctx->protocol) == TAPSEC_PROTO_DTLS);
+}
+
+/* Keys and secrets wait for a delegated handshake's end. */
+static int tapsec_dtls_engine_setsockopt(struct sock *sk,
+					 struct tapsec_ctx *ctx, int optname,
+					 sockptr_t optval, unsigned int optlen)
+{
+	int err = 0;
+
+	if (optname == TAPSEC_TX || optname == TAPSEC_RX ||
+	    optname == TAPSEC_TX_SECRET || optname == TAPSEC_RX_SECRET)
+		err = tapsec_hs_may_install(ctx);
+	return err ?: tapsec_dtls_setsockopt(sk, ctx, optname, optval, optlen);
+}
+
+static __poll_t tapsec_dtls_engine_poll(struct sock *sk,
+					const struct tapsec_ctx *ctx,
+					__poll_t mask)
+{
+	return mask | tapsec_dtls_poll(ctx);
+}
+
+static bool tapsec_dtls_keyed(const struct tapsec_ctx *ctx, bool tx)
+{
+	struct tapsec_dtls *dtls = READ_ONCE(ctx->engine_priv);
+
+	if (!dtls)
+		return false;
+	return tx ? !!READ_ONCE(dtls->tx) : !!READ_ONCE(dtls->rx);
+}
+
+static int tapsec_dtls_shutdown_tx(struct sock *sk, struct tapsec_ctx *ctx,
+				   int flags)
+{
+	return tapsec_dtls_close_notify(sk, ctx);
+}
+
+/* close(): no KeyUpdate is sent again; close_notify goes out. */
+static void tapsec_dtls_close(struct sock *sk, struct tapsec_ctx *ctx)
+{
+	struct tapsec_dtls *dtls = READ_ONCE(ctx->engine_priv);
+
+	if (dtls)
+		tapsec_dtls13_stop(dtls);
+	tapsec_dtls_close_notify(sk, ctx);
+}
+
+const struct tapsec_engine_ops tapsec_dtls_engine_ops = {
+	.proto		= TAPSEC_PROTO_DTLS,
+	.type		= SOCK_DGRAM,
+	.option		= tapsec_dtls_engine_option,
+	.setsockopt	= tapsec_dtls_engine_setsockopt,
+	.getsockopt	= tapsec_dtls_getsockopt,
+	.sendmsg	= tapsec_dtls_sendmsg,
+	.recvmsg	= tapsec_dtls_recvmsg,
+	.raw_sent	= tapsec_dtls_flight_sent,
+	.raw_recvmsg	= tapsec_dtls_raw_hello,
+	.raw_read	= tapsec_dtls_flight_read,
+	.poll		= tapsec_dtls_engine_poll,
+	.keyed		= tapsec_dtls_keyed,
+	.shutdown_tx	= tapsec_dtls_shutdown_tx,
+	.close		= tapsec_dtls_close,
+	.reject_peer	= tapsec_dtls_reject_peer,
+	.listen		= tapsec_dtls_listen,
+	.accept		= tapsec_dtls_accept,
+	.stop		= tapsec_dtls_stop,
+	.unhook		= tapsec_dtls_unhook,
+	.free		= tapsec_dtls_free,
+};

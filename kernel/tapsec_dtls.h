@@ -17,6 +17,7 @@
 #include <net/sock.h>
 
 #include "tapsec.h"
+#include "tapsec_engine.h"
 #include "tapsec_aead.h"
 #include "tapsec_replay.h"
 
@@ -224,6 +225,9 @@ static inline unsigned int tapsec_dtls_payload_off(const struct tapsec_dtls_epoc
 }
 
 /* tapsec_dtls.c */
+void tapsec_dtls_stop(struct tapsec_ctx *ctx);
+void tapsec_dtls_unhook(struct tapsec_ctx *ctx);
+void tapsec_dtls_free(struct tapsec_ctx *ctx);
 bool tapsec_dtls_option(int optname);
 struct tapsec_dtls *tapsec_dtls_engine(struct sock *sk, struct tapsec_ctx *ctx);
 struct tapsec_dtls_epoch *tapsec_dtls_epoch_new(const struct tapsec_keys *k);

@@ -114,7 +114,7 @@ out:
  */
 void tapsec_dtls_flight_read(struct tapsec_ctx *ctx)
 {
-	struct tapsec_dtls *dtls = READ_ONCE(ctx->dtls);
+	struct tapsec_dtls *dtls = READ_ONCE(ctx->engine_priv);
 
 	if (!dtls)
 		return;

@@ -149,7 +149,7 @@ static void tapsec_dtls_tx_limits(struct sock *sk, struct tapsec_dtls *dtls)
 int tapsec_dtls_sendmsg(struct sock *sk, struct tapsec_ctx *ctx,
 			struct msghdr *msg, size_t len)
 {
-	struct tapsec_dtls *dtls = READ_ONCE(ctx->dtls);
+	struct tapsec_dtls *dtls = READ_ONCE(ctx->engine_priv);
 	u8 type;
 	int err;
 
@@ -199,7 +199,7 @@ int tapsec_dtls_sendmsg(struct sock *sk, struct tapsec_ctx *ctx,
  */
 int tapsec_dtls_close_notify(struct sock *sk, struct tapsec_ctx *ctx)
 {
-	struct tapsec_dtls *dtls = READ_ONCE(ctx->dtls);
+	struct tapsec_dtls *dtls = READ_ONCE(ctx->engine_priv);
 	u8 *body;
 	int err = 0;
 
@@ -232,7 +232,7 @@ int tapsec_dtls_close_notify(struct sock *sk, struct tapsec_ctx *ctx)
  */
 void tapsec_dtls_reject_peer(struct sock *sk, struct tapsec_ctx *ctx)
 {
-	struct tapsec_dtls *dtls = READ_ONCE(ctx->dtls);
+	struct tapsec_dtls *dtls = READ_ONCE(ctx->engine_priv);
 	u8 *body;
 
 	if (!dtls)
@@ -412,7 +412,7 @@ int tapsec_dtls_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
 			struct msghdr *msg, size_t len, int flags,
 			int *addr_len)
 {
-	struct tapsec_dtls *dtls = READ_ONCE(ctx->dtls);
+	struct tapsec_dtls *dtls = READ_ONCE(ctx->engine_priv);
 	long timeo;
 	int ret;
 
@@ -488,7 +488,7 @@ int tapsec_dtls_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
 int tapsec_dtls_raw_hello(struct tapsec_ctx *ctx, struct msghdr *msg,
 			  size_t len, int flags)
 {
-	struct tapsec_dtls *dtls = READ_ONCE(ctx->dtls);
+	struct tapsec_dtls *dtls = READ_ONCE(ctx->engine_priv);
 	u32 n, hlen;
 	u8 *hello;
 	int ret;
@@ -526,7 +526,7 @@ out:
  */
 __poll_t tapsec_dtls_poll(const struct tapsec_ctx *ctx)
 {
-	const struct tapsec_dtls *dtls = READ_ONCE(ctx->dtls);
+	const struct tapsec_dtls *dtls = READ_ONCE(ctx->engine_priv);
 
 	if (dtls && (READ_ONCE(dtls->rx_more) || READ_ONCE(dtls->peer_closed) ||
 		     READ_ONCE(dtls->rx_err) || READ_ONCE(dtls->hello) ||

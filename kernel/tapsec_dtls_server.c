@@ -417,7 +417,7 @@ int tapsec_dtls_accept(struct socket *sock, struct socket *newsock,
 {
 	struct sock *sk = sock->sk;
 	struct tapsec_ctx *ctx = tapsec_dgram_sock_ctx(sk);
-	struct tapsec_dtls *dtls = ctx ? READ_ONCE(ctx->dtls) : NULL;
+	struct tapsec_dtls *dtls = ctx ? READ_ONCE(ctx->engine_priv) : NULL;
 	long timeo = sock_rcvtimeo(sk, nonblock);
 	int err;
 

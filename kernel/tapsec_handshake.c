@@ -39,8 +39,7 @@
 
 #include "tapsec.h"
 #include "tapsec_compat.h"
-#include "tapsec_tls.h"
-#include "tapsec_dtls.h"
+#include "tapsec_engine.h"
 
 #define TAPSEC_HS_DEFAULT_TIMEOUT_MS	30000
 #define TAPSEC_HS_MAX_TIMEOUT_MS	(10 * 60 * 1000)
@@ -965,6 +964,27 @@ int tapsec_hs_wait_data(struct tapsec_ctx *ctx, bool nonblock)
 	return err;
 }
 
+/**
+ * tapsec_hs_gate() - what a data call does on a delegated socket
+ * @ctx: the socket's context
+ * @tx: a send, else a receive
+ * @nonblock: fail with -EAGAIN rather than wait
+ *
+ * The daemon's own calls carry handshake bytes in clear until it installs
+ * that direction's key; anyone else waits for the end of the handshake.
+ *
+ * Return: 1 to pass the call to the transport in clear, 0 to go through
+ * the engine, or a negative errno (tapsec_hs_wait_data()).
+ */
+int tapsec_hs_gate(struct tapsec_ctx *ctx, bool tx, bool nonblock)
+{
+	if (!tapsec_hs_delegated(ctx))
+		return 0;
+	if (tapsec_hs_raw(ctx))
+		return !ctx->engine->keyed(ctx, tx);
+	return tapsec_hs_wait_data(ctx, nonblock);
+}
+
 /*
  * TAPSEC_PEER_VERDICT on a socket whose handshake left the peer's
  * authentication to the application.  Accepting lets data flow (the peer
@@ -1008,10 +1028,7 @@ static int tapsec_hs_verdict(struct tapsec_ctx *ctx, sockptr_t optval,
 	release_sock(sk);
 	if (rejected) {
 		/* Before sk_err, which TCP's sendmsg would refuse on. */
-		if (ctx->protocol == TAPSEC_PROTO_TLS)
-			tapsec_tls_reject_peer(sk, ctx);
-		else
-			tapsec_dtls_reject_peer(sk, ctx);
+		ctx->engine->reject_peer(sk, ctx);
 		WRITE_ONCE(sk->sk_err, EKEYREJECTED);
 		tapsec_hs_shutdown(sk);
 		sk_error_report(sk);
@@ -1137,10 +1154,10 @@ int tapsec_hs_post_handshake(struct tapsec_ctx *ctx, const u8 *buf, u32 len)
 			break;
 		case TAPSEC_HS_CLIENT_HELLO:
 			if (READ_ONCE(ctx->rx_version) != TAPSEC_TLS_1_2_VERSION ||
-			    ctx->hs->role != TAPSEC_ROLE_SERVER || !ctx->tls)
+			    ctx->hs->role != TAPSEC_ROLE_SERVER ||
+			    !ctx->engine->refuse_renegotiation ||
+			    ctx->engine->refuse_renegotiation(ctx))
 				return -EPROTO;
-			WRITE_ONCE(ctx->tls->noreneg_pending, true);
-			schedule_work(&ctx->tls->tx_work);
 			break;
 		default:
 			return -EPROTO;
@@ -1420,10 +1437,7 @@ static bool tapsec_hs_keys_allowed(const struct tapsec_hs *hs,
 /* Both directions have keys, the socket lock held. */
 static bool tapsec_hs_keyed(const struct tapsec_ctx *ctx)
 {
-	const struct tapsec_dtls *dtls = ctx->dtls;
-	const struct tapsec_tls *tls = ctx->tls;
-
-	return (tls && tls->tx && tls->rx) || (dtls && dtls->tx && dtls->rx);
+	return ctx->engine->keyed(ctx, true) && ctx->engine->keyed(ctx, false);
 }
 
 /**

@@ -17,7 +17,8 @@
  * listener's proto; the ULP's ->clone gives each its own context.
  *
  * The data path (sendmsg, recvmsg, sendpage, splice_eof, poll, shutdown,
- * close) goes to the TLS engine, tapsec_tls*.c.
+ * close) goes to the socket's engine through the engine table,
+ * tapsec_engine.h.
  */
 #include <linux/module.h>
 #include <net/inet_connection_sock.h>
@@ -27,7 +28,7 @@
 
 #include "tapsec.h"
 #include "tapsec_compat.h"
-#include "tapsec_tls.h"
+#include "tapsec_engine.h"
 
 static struct proto *stream_base_prot[TAPSEC_NFAMILIES] __ro_after_init;
 static const struct proto_ops *stream_base_ops[TAPSEC_NFAMILIES] __ro_after_init;
@@ -36,29 +37,6 @@ static struct proto stream_prot[TAPSEC_NFAMILIES] __ro_after_init;
 static struct proto_ops stream_ops[TAPSEC_NFAMILIES] __ro_after_init;
 static struct inet_protosw stream_protosw[TAPSEC_NFAMILIES];
 static bool stream_registered[TAPSEC_NFAMILIES];
-
-/*
- * A socket whose handshake the daemon runs: the daemon's own calls carry
- * handshake bytes in clear until it installs that direction's key (1);
- * anyone else waits for the end of the handshake (0, or its error).
- */
-static int tapsec_stream_hs_gate(struct tapsec_ctx *ctx, bool tx,
-				 bool nonblock)
-{
-	struct tapsec_tls *tls;
-
-	if (!tapsec_hs_delegated(ctx))
-		return 0;
-	if (tapsec_hs_raw(ctx)) {
-		tls = READ_ONCE(ctx->tls);
-		if (!tls)
-			return 1;
-		if (tx)
-			return !READ_ONCE(tls->tx);
-		return !READ_ONCE(tls->rx);
-	}
-	return tapsec_hs_wait_data(ctx, nonblock);
-}
 
 static int tapsec_stream_sendmsg(struct sock *sk, struct msghdr *msg,
 				 size_t size)
@@ -69,12 +47,12 @@ static int tapsec_stream_sendmsg(struct sock *sk, struct msghdr *msg,
 
 	if (!ctx)
 		return tapsec_ctx_refuse(ctx);
-	err = tapsec_stream_hs_gate(ctx, true, msg->msg_flags & MSG_DONTWAIT);
+	err = tapsec_hs_gate(ctx, true, msg->msg_flags & MSG_DONTWAIT);
 	if (err > 0)
 		return stream_base_prot[fam]->sendmsg(sk, msg, size);
 	if (err)
 		return err;
-	return tapsec_tls_sendmsg(sk, ctx, msg, size);
+	return ctx->engine->sendmsg(sk, ctx, msg, size);
 }
 
 static int tapsec_stream_recvmsg(struct sock *sk, struct msghdr *msg,
@@ -86,13 +64,13 @@ static int tapsec_stream_recvmsg(struct sock *sk, struct msghdr *msg,
 
 	if (!ctx)
 		return tapsec_ctx_refuse(ctx);
-	err = tapsec_stream_hs_gate(ctx, false, flags & MSG_DONTWAIT);
+	err = tapsec_hs_gate(ctx, false, flags & MSG_DONTWAIT);
 	if (err > 0)
 		return stream_base_prot[fam]->recvmsg(sk, msg, len, flags,
 						      addr_len);
 	if (err)
 		return err;
-	return tapsec_tls_recvmsg(sk, ctx, msg, len, flags);
+	return ctx->engine->recvmsg(sk, ctx, msg, len, flags, addr_len);
 }
 
 #if TAPSEC_HAVE_SENDPAGE
@@ -103,7 +81,7 @@ static int tapsec_stream_sendpage(struct sock *sk, struct page *page,
 
 	if (!ctx)
 		return tapsec_ctx_refuse(ctx);
-	return tapsec_tls_sendpage(sk, ctx, page, offset, size, flags);
+	return ctx->engine->sendpage(sk, ctx, page, offset, size, flags);
 }
 #endif
 
@@ -114,7 +92,7 @@ static void tapsec_stream_splice_eof(struct socket *sock)
 	int fam = tapsec_family_index(sk->sk_family);
 
 	if (ctx)
-		tapsec_tls_splice_eof(sk, ctx);
+		ctx->engine->splice_eof(sk, ctx);
 	if (stream_base_prot[fam]->splice_eof)
 		stream_base_prot[fam]->splice_eof(sock);
 }
@@ -126,24 +104,11 @@ static void tapsec_stream_close(struct sock *sk, long timeout)
 
 	if (ctx) {
 		tapsec_hs_close(ctx);
-		tapsec_tls_close(sk, ctx);
+		ctx->engine->close(sk, ctx);
 		tapsec_nl_event(sock_net(sk), TAPSEC_EVENT_CLOSED,
 				sock_i_ino(sk), 0, NULL);
 	}
 	stream_base_prot[fam]->close(sk, timeout);
-}
-
-static bool tapsec_stream_tls13_opt(int optname)
-{
-	return optname == TAPSEC_TX_SECRET || optname == TAPSEC_RX_SECRET ||
-	       optname == TAPSEC_EXPORTER_SECRET ||
-	       optname == TAPSEC_KEY_UPDATE || optname == TAPSEC_EXPORT;
-}
-
-static bool tapsec_stream_tls_opt(int optname)
-{
-	return optname == TAPSEC_TX || optname == TAPSEC_RX ||
-	       optname == TAPSEC_TX_KEY || optname == TAPSEC_RX_KEY;
 }
 
 static int tapsec_stream_setsockopt(struct sock *sk, int level, int optname,
@@ -156,26 +121,9 @@ static int tapsec_stream_setsockopt(struct sock *sk, int level, int optname,
 		return tapsec_passthru_check(ctx, level, optname, true) ?:
 		       stream_base_prot[fam]->setsockopt(sk, level, optname,
 							optval, optlen);
-	if (ctx && (optname == TAPSEC_TX || optname == TAPSEC_RX)) {
-		int err = tapsec_hs_may_install(ctx);
-
-		return err ?: tapsec_tls_setsockopt(sk, ctx, optname, optval,
-						    optlen);
-	}
-	if (ctx && optname == TAPSEC_KEY_LIMITS)
-		return ctx->protocol == TAPSEC_PROTO_TLS ?
-		       tapsec_tls_set_limits(sk, READ_ONCE(ctx->tls), optval,
-					     optlen) : -EPROTOTYPE;
-	if (ctx && tapsec_stream_tls13_opt(optname)) {
-		int err = 0;
-
-		if (optname == TAPSEC_EXPORT)
-			return -EPERM;	/* read only */
-		if (optname != TAPSEC_KEY_UPDATE)
-			err = tapsec_hs_may_install(ctx);
-		return err ?: tapsec_tls13_setsockopt(sk, ctx, optname, optval,
-						      optlen);
-	}
+	if (ctx && ctx->engine->option(ctx, optname, true))
+		return ctx->engine->setsockopt(sk, ctx, optname, optval,
+					       optlen);
 	return tapsec_ctx_setsockopt(ctx, optname, optval, optlen);
 }
 
@@ -189,17 +137,13 @@ static int tapsec_stream_getsockopt(struct sock *sk, int level, int optname,
 		return tapsec_passthru_check(ctx, level, optname, false) ?:
 		       stream_base_prot[fam]->getsockopt(sk, level, optname,
 							optval, optlen);
-	if (ctx && tapsec_stream_tls_opt(optname))
-		return tapsec_tls_getsockopt(sk, ctx, optname, optval, optlen);
-	if (ctx && optname == TAPSEC_KEY_LIMITS)
-		return tapsec_tls_get_limits(sk, ctx, optval, optlen);
-	if (ctx && tapsec_stream_tls13_opt(optname))
-		return tapsec_tls13_getsockopt(sk, ctx, optname, optval,
+	if (ctx && ctx->engine->option(ctx, optname, false))
+		return ctx->engine->getsockopt(sk, ctx, optname, optval,
 					       optlen);
 	return tapsec_ctx_getsockopt(ctx, optname, optval, optlen);
 }
 
-/* Readable only when TLS has data (or news) for the reader. */
+/* The engine says when the reader has data (or news). */
 static __poll_t tapsec_stream_poll(struct file *file, struct socket *sock,
 				   poll_table *wait)
 {
@@ -207,15 +151,8 @@ static __poll_t tapsec_stream_poll(struct file *file, struct socket *sock,
 	int fam = tapsec_family_index(sk->sk_family);
 	__poll_t mask = stream_base_ops[fam]->poll(file, sock, wait);
 	struct tapsec_ctx *ctx = tapsec_stream_ctx(sk);
-	struct tapsec_tls *tls = ctx ? READ_ONCE(ctx->tls) : NULL;
-	struct tapsec_tls_rx *rx = tls ? READ_ONCE(tls->rx) : NULL;
 
-	if (rx) {
-		mask &= ~(EPOLLIN | EPOLLRDNORM);
-		if (tapsec_tls_rx_readable(rx) ||
-		    (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN))
-			mask |= EPOLLIN | EPOLLRDNORM;
-	}
+	mask = tapsec_ctx_engine(ctx, sk)->poll(sk, ctx, mask);
 	/* Last: a handshake (or a verdict) under way withholds readiness. */
 	if (tapsec_hs_delegated(ctx))
 		mask = tapsec_hs_poll(ctx, mask);
@@ -230,7 +167,7 @@ static int tapsec_stream_set_rcvlowat(struct sock *sk, int val)
 
 	if (ctx)
 		WRITE_ONCE(ctx->rcvlowat, val ?: 1);
-	if (ctx && ctx->tls && ctx->tls->rx)
+	if (ctx && ctx->engine->keyed(ctx, false))
 		return 0;
 	if (stream_base_ops[fam]->set_rcvlowat)
 		return stream_base_ops[fam]->set_rcvlowat(sk, val);
@@ -249,7 +186,7 @@ static int tapsec_stream_shutdown(struct socket *sock, int how)
 		int flags = sock->file && (sock->file->f_flags & O_NONBLOCK) ?
 			    MSG_DONTWAIT : 0;
 
-		tapsec_tls_shutdown_tx(sk, ctx, flags);
+		ctx->engine->shutdown_tx(sk, ctx, flags);
 	}
 	return stream_base_ops[fam]->shutdown(sock, how);
 }

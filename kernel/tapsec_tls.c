@@ -275,7 +275,7 @@ static struct tapsec_tls *tapsec_tls_get(struct sock *sk,
 	struct tapsec_tls *tls;
 
 	lock_sock(sk);
-	tls = ctx->tls;
+	tls = ctx->engine_priv;
 	if (!tls) {
 		tls = tapsec_fail_alloc() ? NULL : kzalloc(sizeof(*tls), GFP_KERNEL);
 		if (tls) {
@@ -283,7 +283,7 @@ static struct tapsec_tls *tapsec_tls_get(struct sock *sk,
 			mutex_init(&tls->rx_lock);
 			INIT_WORK(&tls->tx_work, tapsec_tls_tx_work);
 			tls->ctx = ctx;
-			WRITE_ONCE(ctx->tls, tls);
+			WRITE_ONCE(ctx->engine_priv, tls);
 		}
 	}
 	release_sock(sk);
@@ -462,7 +462,7 @@ int tapsec_tls_getsockopt(struct sock *sk, struct tapsec_ctx *ctx,
 		return -EFAULT;
 
 	lock_sock(sk);
-	tls = ctx->tls;
+	tls = ctx->engine_priv;
 	if (tls && is_tx && tls->tx)
 		d = &tls->tx->d;
 	else if (tls && !is_tx && tls->rx)
@@ -490,7 +490,7 @@ out:
  */
 void tapsec_tls_record_error(struct sock *sk, struct tapsec_ctx *ctx, int err)
 {
-	struct tapsec_tls_rx *rx = ctx->tls->rx;
+	struct tapsec_tls_rx *rx = tapsec_tls_of(ctx)->rx;
 
 	if (rx->err)
 		return;
@@ -510,7 +510,7 @@ void tapsec_tls_record_error(struct sock *sk, struct tapsec_ctx *ctx, int err)
  */
 void tapsec_tls_reject_peer(struct sock *sk, struct tapsec_ctx *ctx)
 {
-	struct tapsec_tls *tls = READ_ONCE(ctx->tls);
+	struct tapsec_tls *tls = READ_ONCE(ctx->engine_priv);
 
 	if (!tls)
 		return;
@@ -538,7 +538,7 @@ void tapsec_tls_reject_peer(struct sock *sk, struct tapsec_ctx *ctx)
  */
 void tapsec_tls_close(struct sock *sk, struct tapsec_ctx *ctx)
 {
-	struct tapsec_tls *tls = ctx->tls;
+	struct tapsec_tls *tls = ctx->engine_priv;
 
 	if (!tls)
 		return;
@@ -559,7 +559,7 @@ void tapsec_tls_close(struct sock *sk, struct tapsec_ctx *ctx)
 
 	cancel_work_sync(&tls->tx_work);
 	lock_sock(sk);
-	WRITE_ONCE(ctx->tls, NULL);
+	WRITE_ONCE(ctx->engine_priv, NULL);
 	WRITE_ONCE(ctx->tx_version, 0);
 	WRITE_ONCE(ctx->rx_version, 0);
 	release_sock(sk);
@@ -577,12 +577,128 @@ void tapsec_tls_close(struct sock *sk, struct tapsec_ctx *ctx)
  */
 void tapsec_tls_free(struct tapsec_ctx *ctx)
 {
-	struct tapsec_tls *tls = ctx->tls;
+	struct tapsec_tls *tls = ctx->engine_priv;
 
 	if (WARN_ON_ONCE(tls)) {
 		tapsec_tls_tx_free(tls->tx);
 		tapsec_tls_rx_free(tls->rx);
 		kfree_sensitive(tls);
-		ctx->tls = NULL;
+		ctx->engine_priv = NULL;
 	}
 }
+
+static bool tapsec_tls13_option(int optname)
+{
+	return optname == TAPSEC_TX_SECRET || optname == TAPSEC_RX_SECRET ||
+	       optname == TAPSEC_EXPORTER_SECRET ||
+	       optname == TAPSEC_KEY_UPDATE || optname == TAPSEC_EXPORT;
+}
+
+/* The engine's options: keys, limits and TLS 1.3's secrets. */
+static bool tapsec_tls_option(const struct tapsec_ctx *ctx, int optname,
+			      bool set)
+{
+	if (optname == TAPSEC_TX || optname == TAPSEC_RX ||
+	    optname == TAPSEC_KEY_LIMITS || tapsec_tls13_option(optname))
+		return true;
+	return !set && (optname == TAPSEC_TX_KEY || optname == TAPSEC_RX_KEY);
+}
+
+/* Keys and secrets wait for a delegated handshake's end; KeyUpdate not. */
+static int tapsec_tls_engine_setsockopt(struct sock *sk,
+					struct tapsec_ctx *ctx, int optname,
+					sockptr_t optval, unsigned int optlen)
+{
+	int err;
+
+	if (optname == TAPSEC_KEY_LIMITS)
+		return ctx->protocol == TAPSEC_PROTO_TLS ?
+		       tapsec_tls_set_limits(sk, READ_ONCE(ctx->engine_priv),
+					     optval, optlen) : -EPROTOTYPE;
+	if (optname == TAPSEC_EXPORT)
+		return -EPERM;	/* read only */
+	err = optname == TAPSEC_KEY_UPDATE ? 0 : tapsec_hs_may_install(ctx);
+	if (err)
+		return err;
+	if (optname == TAPSEC_TX || optname == TAPSEC_RX)
+		return tapsec_tls_setsockopt(sk, ctx, optname, optval, optlen);
+	return tapsec_tls13_setsockopt(sk, ctx, optname, optval, optlen);
+}
+
+static int tapsec_tls_engine_getsockopt(struct sock *sk,
+					struct tapsec_ctx *ctx, int optname,
+					char __user *optval,
+					int __user *optlen)
+{
+	if (optname == TAPSEC_KEY_LIMITS)
+		return tapsec_tls_get_limits(sk, ctx, optval, optlen);
+	if (tapsec_tls13_option(optname))
+		return tapsec_tls13_getsockopt(sk, ctx, optname, optval,
+					       optlen);
+	return tapsec_tls_getsockopt(sk, ctx, optname, optval, optlen);
+}
+
+static int tapsec_tls_engine_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
+				     struct msghdr *msg, size_t len,
+				     int flags, int *addr_len)
+{
+	return tapsec_tls_recvmsg(sk, ctx, msg, len, flags);
+}
+
+/* Once a receive key is in, readable only when a record has news. */
+static __poll_t tapsec_tls_poll(struct sock *sk, const struct tapsec_ctx *ctx,
+				__poll_t mask)
+{
+	struct tapsec_tls *tls = ctx ? READ_ONCE(ctx->engine_priv) : NULL;
+	struct tapsec_tls_rx *rx = tls ? READ_ONCE(tls->rx) : NULL;
+
+	if (rx) {
+		mask &= ~(EPOLLIN | EPOLLRDNORM);
+		if (tapsec_tls_rx_readable(rx) ||
+		    (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN))
+			mask |= EPOLLIN | EPOLLRDNORM;
+	}
+	return mask;
+}
+
+static bool tapsec_tls_keyed(const struct tapsec_ctx *ctx, bool tx)
+{
+	struct tapsec_tls *tls = READ_ONCE(ctx->engine_priv);
+
+	if (!tls)
+		return false;
+	return tx ? !!READ_ONCE(tls->tx) : !!READ_ONCE(tls->rx);
+}
+
+/* A TLS 1.2 ClientHello after the handshake: no_renegotiation is owed. */
+static int tapsec_tls_refuse_renegotiation(struct tapsec_ctx *ctx)
+{
+	struct tapsec_tls *tls = ctx->engine_priv;
+
+	if (!tls)
+		return -EPROTO;
+	WRITE_ONCE(tls->noreneg_pending, true);
+	schedule_work(&tls->tx_work);
+	return 0;
+}
+
+const struct tapsec_engine_ops tapsec_tls_engine_ops = {
+	.proto			= TAPSEC_PROTO_TLS,
+	.type			= SOCK_STREAM,
+	.option			= tapsec_tls_option,
+	.setsockopt		= tapsec_tls_engine_setsockopt,
+	.getsockopt		= tapsec_tls_engine_getsockopt,
+	.sendmsg		= tapsec_tls_sendmsg,
+	.recvmsg		= tapsec_tls_engine_recvmsg,
+#if TAPSEC_HAVE_SENDPAGE
+	.sendpage		= tapsec_tls_sendpage,
+#endif
+	.splice_eof		= tapsec_tls_splice_eof,
+	.poll			= tapsec_tls_poll,
+	.keyed			= tapsec_tls_keyed,
+	.shutdown_tx		= tapsec_tls_shutdown_tx,
+	.close			= tapsec_tls_close,
+	.reject_peer		= tapsec_tls_reject_peer,
+	.refuse_renegotiation	= tapsec_tls_refuse_renegotiation,
+	.free			= tapsec_tls_free,
+};

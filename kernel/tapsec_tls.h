@@ -13,6 +13,7 @@
 #include <net/sock.h>
 
 #include "tapsec.h"
+#include "tapsec_engine.h"
 #include "tapsec_aead.h"
 
 #define TAPSEC_ALERT_WARNING		1
@@ -183,6 +184,12 @@ struct tapsec_tls {
 	bool ku_pending;
 	bool noreneg_pending;
 };
+
+/* The TLS engine's state of a socket, NULL before its first key. */
+static inline struct tapsec_tls *tapsec_tls_of(const struct tapsec_ctx *ctx)
+{
+	return ctx->engine_priv;
+}
 
 /* tapsec_tls.c */
 int tapsec_tls_setsockopt(struct sock *sk, struct tapsec_ctx *ctx,

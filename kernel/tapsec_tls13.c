@@ -214,7 +214,7 @@ static void tapsec_tls13_switch(struct tapsec_tls_dir *d,
 int tapsec_tls13_tx_update(struct sock *sk, struct tapsec_ctx *ctx,
 			   int flags, bool request)
 {
-	struct tapsec_tls *tls = ctx->tls;
+	struct tapsec_tls *tls = ctx->engine_priv;
 	struct tapsec_tls_tx *tx = tls->tx;
 	struct tapsec_tls_dir *d = &tx->d;
 	struct tapsec_aead na = {};
@@ -286,7 +286,7 @@ int tapsec_tls13_rx_handshake(struct sock *sk, struct tapsec_ctx *ctx,
 			      struct tapsec_tls_rx *rx)
 {
 	const u8 *buf = rx->buf + rx->data_off;
-	struct tapsec_tls *tls = ctx->tls;
+	struct tapsec_tls *tls = ctx->engine_priv;
 	u32 len = rx->data_len, off = 0, mlen = 0;
 	struct tapsec_aead na = {};
 	struct tapsec_tls13_gen g;
@@ -422,7 +422,7 @@ static int tapsec_tls13_set_exporter(struct sock *sk, struct tapsec_tls *tls,
 int tapsec_tls13_setsockopt(struct sock *sk, struct tapsec_ctx *ctx,
 			    int optname, sockptr_t optval, unsigned int optlen)
 {
-	struct tapsec_tls *tls = READ_ONCE(ctx->tls);
+	struct tapsec_tls *tls = READ_ONCE(ctx->engine_priv);
 	struct tapsec_tls13_secret s;
 	int err, val;
 
@@ -548,7 +548,7 @@ int tapsec_tls13_getsockopt(struct sock *sk, struct tapsec_ctx *ctx,
 	}
 
 	lock_sock(sk);
-	tls = ctx->tls;
+	tls = ctx->engine_priv;
 	if (tls && tls->exporter_len) {
 		cipher = tls->exporter_cipher;
 		memcpy(secret, tls->exporter, tls->exporter_len);

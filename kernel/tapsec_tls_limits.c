@@ -143,7 +143,7 @@ bool tapsec_tls_tx_expired(const struct tapsec_tls_tx *tx)
  */
 int tapsec_tls_tx_limits(struct sock *sk, struct tapsec_ctx *ctx, int flags)
 {
-	struct tapsec_tls_tx *tx = ctx->tls->tx;
+	struct tapsec_tls_tx *tx = tapsec_tls_of(ctx)->tx;
 	int err;
 
 	if (tx->closed || !tapsec_key_use_soft(&tx->use, tx->d.aead.cipher))
@@ -237,7 +237,7 @@ int tapsec_tls_get_limits(struct sock *sk, struct tapsec_ctx *ctx,
 	int err = 0;
 
 	lock_sock(sk);
-	tls = ctx->tls;
+	tls = ctx->engine_priv;
 	if (tls && tls->tx) {
 		struct tapsec_tls_tx *tx = tls->tx;
 

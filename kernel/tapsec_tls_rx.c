@@ -312,7 +312,7 @@ static bool tapsec_tls_rx_map(struct sock *sk, struct tapsec_tls_rx *rx)
 void tapsec_tls_data_ready(struct sock *sk)
 {
 	struct tapsec_ctx *ctx = tapsec_stream_ctx(sk);
-	struct tapsec_tls *tls = ctx ? ctx->tls : NULL;
+	struct tapsec_tls *tls = ctx ? ctx->engine_priv : NULL;
 
 	if (!tls)
 		return;
@@ -684,7 +684,7 @@ static int tapsec_tls_rx_consume(struct sock *sk, struct tapsec_ctx *ctx,
 int tapsec_tls_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
 		       struct msghdr *msg, size_t len, int flags)
 {
-	struct tapsec_tls *tls = READ_ONCE(ctx->tls);
+	struct tapsec_tls *tls = READ_ONCE(ctx->engine_priv);
 	struct tapsec_tls_rx *rx;
 	int copied = 0, target, err = 0;
 	u8 type = 0;

@@ -289,7 +289,7 @@ static int tapsec_tls_seal_push(struct sock *sk, struct tapsec_ctx *ctx,
  */
 int tapsec_tls_tx_flush(struct sock *sk, struct tapsec_ctx *ctx, int flags)
 {
-	struct tapsec_tls_tx *tx = ctx->tls->tx;
+	struct tapsec_tls_tx *tx = tapsec_tls_of(ctx)->tx;
 	int err;
 
 	if (tx->err)
@@ -313,7 +313,7 @@ int tapsec_tls_tx_flush(struct sock *sk, struct tapsec_ctx *ctx, int flags)
 int tapsec_tls_send_close_notify(struct sock *sk, struct tapsec_ctx *ctx,
 				 int flags)
 {
-	struct tapsec_tls_tx *tx = ctx->tls->tx;
+	struct tapsec_tls_tx *tx = tapsec_tls_of(ctx)->tx;
 	int err;
 
 	if (tx->closed)
@@ -348,7 +348,7 @@ int tapsec_tls_send_close_notify(struct sock *sk, struct tapsec_ctx *ctx,
 int tapsec_tls_send_alert(struct sock *sk, struct tapsec_ctx *ctx, u8 level,
 			  u8 desc, int flags)
 {
-	struct tapsec_tls_tx *tx = ctx->tls->tx;
+	struct tapsec_tls_tx *tx = tapsec_tls_of(ctx)->tx;
 	int err;
 
 	err = tapsec_tls_tx_flush(sk, ctx, flags);
@@ -377,7 +377,7 @@ int tapsec_tls_send_alert(struct sock *sk, struct tapsec_ctx *ctx, u8 level,
  */
 int tapsec_tls_tx_owed(struct sock *sk, struct tapsec_ctx *ctx, int flags)
 {
-	struct tapsec_tls *tls = ctx->tls;
+	struct tapsec_tls *tls = ctx->engine_priv;
 	struct tapsec_tls_tx *tx = tls->tx;
 	int err = 0;
 
@@ -447,7 +447,7 @@ int tapsec_tls_cmsg_type(struct msghdr *msg, u8 *type)
 int tapsec_tls_sendmsg(struct sock *sk, struct tapsec_ctx *ctx,
 		       struct msghdr *msg, size_t size)
 {
-	struct tapsec_tls *tls = READ_ONCE(ctx->tls);
+	struct tapsec_tls *tls = READ_ONCE(ctx->engine_priv);
 	int flags = msg->msg_flags;
 	struct tapsec_tls_tx *tx;
 	size_t copied = 0;
@@ -576,7 +576,7 @@ out:
 void tapsec_tls_write_space(struct sock *sk)
 {
 	struct tapsec_ctx *ctx = tapsec_stream_ctx(sk);
-	struct tapsec_tls *tls = ctx ? ctx->tls : NULL;
+	struct tapsec_tls *tls = ctx ? ctx->engine_priv : NULL;
 
 	if (!tls)
 		return;
@@ -644,7 +644,7 @@ static int tapsec_tls_tx_locked(struct sock *sk, struct tapsec_ctx *ctx,
 					  struct tapsec_ctx *ctx, int flags),
 				int flags)
 {
-	struct tapsec_tls *tls = READ_ONCE(ctx->tls);
+	struct tapsec_tls *tls = READ_ONCE(ctx->engine_priv);
 	int err = 0;
 
 	if (!tls || !READ_ONCE(tls->tx))
