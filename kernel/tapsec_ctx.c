@@ -195,16 +195,20 @@ int tapsec_net_walk(const struct net *net, unsigned long *pos,
 	return ret;
 }
 
+/* A protocol the socket's type has an engine for; datagram ones may unset. */
 static int tapsec_check_protocol(const struct sock *sk, int val)
 {
+	const struct tapsec_engine_ops *e;
+
 	if (val < TAPSEC_PROTO_NONE || val > TAPSEC_PROTO_WIREGUARD)
 		return -EINVAL;
+	e = tapsec_engine_get(val);
+	if (e)
+		return e->type == sk->sk_type ? 0 : -EPROTOTYPE;
 	if (sk->sk_type == SOCK_STREAM)
-		return val == TAPSEC_PROTO_TLS ? 0 : -EPROTOTYPE;
-	if (val == TAPSEC_PROTO_TLS)
 		return -EPROTOTYPE;
 	/* ESP and WireGuard engines are not in this build yet. */
-	return val <= TAPSEC_PROTO_DTLS ? 0 : -EPROTONOSUPPORT;
+	return val == TAPSEC_PROTO_NONE ? 0 : -EPROTONOSUPPORT;
 }
 
 static int tapsec_set_protocol(struct tapsec_ctx *ctx, sockptr_t optval,
