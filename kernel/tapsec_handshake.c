@@ -372,8 +372,7 @@ int tapsec_hs_setsockopt(struct tapsec_ctx *ctx, int optname,
 		return -EPERM;	/* read only */
 	if (optname == TAPSEC_PEER_VERDICT)
 		return tapsec_hs_verdict(ctx, optval, optlen);
-	if (sk->sk_type != SOCK_STREAM &&
-	    READ_ONCE(ctx->protocol) != TAPSEC_PROTO_DTLS)
+	if (!tapsec_engine_active(ctx))
 		return -EOPNOTSUPP;
 	lock_sock(sk);
 	if (sk->sk_state != TCP_CLOSE || ctx->origin != TAPSEC_ORIGIN_SOCKET) {
