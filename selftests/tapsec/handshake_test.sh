@@ -570,12 +570,13 @@ psk_add() {
 	ns "$C" "$ctl" psk del short
 }
 
-# psk list: identity, hash and age; the key in no form.
+# psk list: identity, hash, age and owners (uid 0 alone by default); the
+# key in no form.
 psk_list() {
 	local out up
 	out=$(ns "$C" "$ctl" psk list; ns "$C" "$ctl" -j psk list) || return 1
-	has "$out" "^$PSK_ID hash sha256 age [0-9]+s\$" \
-		"^\\{\"identity\":\"$PSK_ID\",\"hash\":\"sha256\",\"age\":[0-9]+\\}\$" ||
+	has "$out" "^$PSK_ID hash sha256 age [0-9]+s owners 0\$" \
+		"^\\{\"identity\":\"$PSK_ID\",\"hash\":\"sha256\",\"age\":[0-9]+,\"uids\":\\[0\\],\"gids\":\\[\\]\\}\$" ||
 		return 1
 	up=$(tr a-f A-F <<<"$PSK_HEX")
 	hasnt "$out" "$PSK_HEX" && hasnt "$out" "$up" &&
@@ -631,6 +632,36 @@ tapsec_both_psk() {
 	out=$(client "$SADDR" "$PORT" --psk "$PSK_ID" --send 'hello psk\n')
 	has "$out" "^version=1\.3 .* psk=1\$" '^echo: hello psk$' &&
 		served "^conn=1 version=1\.3 .* peer=$PSK_ID .* psk=1\$"
+}
+
+# psk add --owner: the administrator names who may use a PSK (users and
+# groups, by number or name), psk list shows them, and the kernel holds
+# the key back from a socket of anyone else (EACCES); uid 0 is no owner
+# unless named.
+psk_owners_tapsecctl() {
+	local out
+	ns "$C" "$ctl" psk add shared --owner 1000 --owner @root \
+		<<<"$PSK_HEX" || return 1
+	out=$(ns "$C" "$ctl" psk list; ns "$C" "$ctl" -j psk list)
+	has "$out" '^shared hash sha256 age [0-9]+s owners 1000 @0$' \
+		'"identity":"shared",.*"uids":\[1000\],"gids":\[0\]\}$' || return 1
+	out=$(ns "$C" "$ctl" psk add other --owner nosuchuser <<<"$PSK_HEX" 2>&1) &&
+		{ echo "an unknown user was taken"; return 1; }
+	has "$out" "no user 'nosuchuser'" || return 1
+	printf '%s:%s\n' shared "$PSK_HEX" >"$work/pskpasswd"
+	spawn "$S" gnutls-serv --echo -p "$PORT" --noticket \
+		--pskpasswd "$work/pskpasswd" \
+		--priority "NORMAL:-VERS-ALL:+VERS-TLS1.3:+ECDHE-PSK:+DHE-PSK:+PSK"
+	wait_listen || return 1
+	out=$(client_as 1000 "$SADDR" "$PORT" --psk shared --send 'as 1000\n' \
+		--read 8)
+	has "$out" '^version=1\.3 .* psk=1$' '^as 1000$' || return 1
+	out=$(client_as 3000:0 "$SADDR" "$PORT" --psk shared --send 'gid 0\n' \
+		--read 6)
+	has "$out" '^version=1\.3 .* psk=1$' '^gid 0$' || return 1
+	out=$(client_as 3000 "$SADDR" "$PORT" --psk shared)
+	has "$out" '^error=EACCES ' || return 1
+	ns "$C" "$ctl" psk del shared
 }
 
 fail_psk_unknown() {
@@ -1266,7 +1297,7 @@ dtls_netem_duplicates() {
 	echo "$out"
 }
 
-tap_plan 75
+tap_plan 76
 hs_case client_openssl_tls13_aes128gcm client_openssl 1.3 aes128gcm TLS_AES_128_GCM_SHA256
 hs_case client_openssl_tls13_aes256gcm client_openssl 1.3 aes256gcm TLS_AES_256_GCM_SHA384
 hs_case client_openssl_tls13_chacha20 client_openssl 1.3 chacha20 TLS_CHACHA20_POLY1305_SHA256
@@ -1681,6 +1712,7 @@ hs_case identity_without_owners_root_only identity_root_only
 hs_case identity_owners_uid_gid_groups_any identity_owner_list
 hs_case client_resumption_not_across_owners client_resumption_per_owner
 hs_case server_tickets_not_across_owners server_tickets_per_owner
+hs_case psk_owners_by_tapsecctl psk_owners_tapsecctl
 kernel_case config_owners_names_checked config_owners
 hs_case client_deferred_auth_accept client_defer_accept
 hs_case client_deferred_auth_reject client_defer_reject

@@ -8,16 +8,21 @@
  *   tapsecctl monitor [--count N]
  *                             handshake events, one JSON object a line
  *   tapsecctl psk add IDENTITY [--hash sha256|sha384] [--key-file FILE]
+ *                 [--owner USER|@GROUP]...
  *                             store an external PSK, its key read in hex
- *                             from FILE or stdin (never the command line)
+ *                             from FILE or stdin (never the command line),
+ *                             usable by the sockets of these owners (uid 0
+ *                             alone when none is given)
  *   tapsecctl psk del IDENTITY
- *   tapsecctl [-j] psk list   stored PSKs: identity, hash, age; no key
+ *   tapsecctl [-j] psk list   stored PSKs: identity, hash, age, owners; no key
  */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,11 +85,14 @@ static void usage(FILE *f)
 		"  monitor    handshake events of this namespace as they happen, one\n"
 		"             JSON object a line; --count N: exit after N events\n"
 		"  psk add IDENTITY [--hash sha256|sha384] [--key-file FILE]\n"
+		"          [--owner USER|@GROUP]...\n"
 		"             store an external PSK; the key (16 to 64 bytes) is\n"
-		"             read in hex from FILE, or from stdin\n"
+		"             read in hex from FILE, or from stdin; only sockets\n"
+		"             opened by an owner (a user, or a member of a group,\n"
+		"             by name or number) may use it: uid 0 alone by default\n"
 		"  psk del IDENTITY\n"
 		"             delete a stored PSK\n"
-		"  psk list   stored PSKs: identity, hash and age, never the key\n"
+		"  psk list   stored PSKs: identity, hash, age and owners, never the key\n"
 		"  key-update INODE [--request]\n"
 		"             send a TLS 1.3 KeyUpdate on the socket INODE (as sock\n"
 		"             list shows it) of whichever process holds it;\n"
@@ -422,9 +430,62 @@ static int read_hex_key(FILE *f, uint8_t *key)
 	return half < 0 ? len : -1;
 }
 
+/*
+ * Parse an --owner: a user (name or uid) or @group (name or gid) into @own.
+ * Returns 0, or -1 with a message.
+ */
+static int add_owner(struct tapsec_psk_owners *own, const char *arg)
+{
+	int group = arg[0] == '@';
+	const char *name = arg + group;
+	unsigned long id;
+	char *end;
+
+	errno = 0;
+	id = strtoul(name, &end, 10);
+	if (*name && !*end && !errno && id <= UINT32_MAX - 1) {
+		/* a number */
+	} else if (group) {
+		struct group *gr = getgrnam(name);
+
+		if (!gr)
+			goto unknown;
+		id = gr->gr_gid;
+	} else {
+		struct passwd *pw = getpwnam(name);
+
+		if (!pw)
+			goto unknown;
+		id = pw->pw_uid;
+	}
+	if ((group ? own->ngids : own->nuids) == TAPSEC_PSK_OWNERS_MAX) {
+		fprintf(stderr, "tapsecctl: at most %d users and %d groups own a PSK\n",
+			TAPSEC_PSK_OWNERS_MAX, TAPSEC_PSK_OWNERS_MAX);
+		return -1;
+	}
+	if (group)
+		own->gids[own->ngids++] = id;
+	else
+		own->uids[own->nuids++] = id;
+	return 0;
+unknown:
+	fprintf(stderr, "tapsecctl: --owner: no %s '%s'\n",
+		group ? "group" : "user", name);
+	return -1;
+}
+
+static void print_ids(const char *sep, const char *prefix,
+		      const uint32_t *ids, unsigned int n, int *first)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++, *first = 0)
+		printf("%s%s%u", *first ? "" : sep, prefix, ids[i]);
+}
+
 static void print_psk(const struct tapsec_psk_entry *e, void *arg)
 {
-	int json = *(int *)arg;
+	int json = *(int *)arg, first = 1;
 	struct timespec now;
 	long long age = 0;
 
@@ -434,25 +495,36 @@ static void print_psk(const struct tapsec_psk_entry *e, void *arg)
 	if (json) {
 		fputs("{\"identity\":", stdout);
 		print_json_string(e->identity);
-		printf(",\"hash\":\"%s\",\"age\":%lld}\n",
+		printf(",\"hash\":\"%s\",\"age\":%lld,\"uids\":[",
 		       NAME(psk_hash_names, e->hash), age);
+		print_ids(",", "", e->owners.uids, e->owners.nuids, &first);
+		fputs("],\"gids\":[", stdout);
+		first = 1;
+		print_ids(",", "", e->owners.gids, e->owners.ngids, &first);
+		fputs("]}\n", stdout);
 	} else {
-		printf("%s hash %s age %llds\n", e->identity,
+		printf("%s hash %s age %llds owners ", e->identity,
 		       NAME(psk_hash_names, e->hash), age);
+		print_ids(" ", "", e->owners.uids, e->owners.nuids, &first);
+		print_ids(" ", "@", e->owners.gids, e->owners.ngids, &first);
+		putchar('\n');
 	}
 }
 
 static int cmd_psk(struct tapsec_nl *nl, int json, int argc, char **argv,
-		   int hash, const char *key_file)
+		   int hash, const char *key_file,
+		   const struct tapsec_psk_owners *own)
 {
 	uint8_t key[TAPSEC_PSK_KEY_MAX];
 	const char *sub = argc ? argv[0] : "";
 	FILE *f = stdin;
 	int err, len;
 
-	if (!strcmp(sub, "list") && argc == 1 && hash < 0 && !key_file) {
+	int add_only = hash >= 0 || key_file || own->nuids || own->ngids;
+
+	if (!strcmp(sub, "list") && argc == 1 && !add_only) {
 		err = tapsec_nl_psk_list(nl, print_psk, &json);
-	} else if (!strcmp(sub, "del") && argc == 2 && hash < 0 && !key_file) {
+	} else if (!strcmp(sub, "del") && argc == 2 && !add_only) {
 		err = tapsec_nl_psk_del(nl, argv[1]);
 	} else if (!strcmp(sub, "add") && argc == 2) {
 		if (key_file) {
@@ -472,10 +544,10 @@ static int cmd_psk(struct tapsec_nl *nl, int json, int argc, char **argv,
 				TAPSEC_PSK_KEY_MIN, TAPSEC_PSK_KEY_MAX);
 			return 1;
 		}
-		err = tapsec_nl_psk_add(nl, argv[1], key, len, hash);
+		err = tapsec_nl_psk_add_owned(nl, argv[1], key, len, hash, own);
 		memset(key, 0, sizeof(key));
 	} else {
-		fprintf(stderr, "tapsecctl: usage: psk add IDENTITY [--hash sha256|sha384] [--key-file FILE] | psk del IDENTITY | psk list\n");
+		fprintf(stderr, "tapsecctl: usage: psk add IDENTITY [--hash sha256|sha384] [--key-file FILE] [--owner USER|@GROUP]... | psk del IDENTITY | psk list\n");
 		return 2;
 	}
 	if (err) {
@@ -595,12 +667,14 @@ int main(int argc, char **argv)
 		{ "count", required_argument, NULL, 'c' },
 		{ "hash", required_argument, NULL, 'H' },
 		{ "key-file", required_argument, NULL, 'k' },
+		{ "owner", required_argument, NULL, 'o' },
 		{ "request", no_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct tapsec_nl nl;
 	int json = 0, c, err, ret, hash = -1, request = 0;
+	struct tapsec_psk_owners own = { 0 };
 	const char *key_file = NULL;
 	long count = 0;
 	char *end;
@@ -631,6 +705,10 @@ int main(int argc, char **argv)
 		case 'k':
 			key_file = optarg;
 			break;
+		case 'o':
+			if (add_owner(&own, optarg))
+				return 2;
+			break;
 		case 'r':
 			request = 1;
 			break;
@@ -654,8 +732,9 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if ((hash >= 0 || key_file) && strcmp(argv[optind], "psk")) {
-		fprintf(stderr, "tapsecctl: --hash and --key-file go with psk add\n");
+	if ((hash >= 0 || key_file || own.nuids || own.ngids) &&
+	    strcmp(argv[optind], "psk")) {
+		fprintf(stderr, "tapsecctl: --hash, --key-file and --owner go with psk add\n");
 		return 2;
 	}
 	if (request && strcmp(argv[optind], "key-update")) {
@@ -691,7 +770,7 @@ int main(int argc, char **argv)
 		ret = cmd_monitor(&nl, count);
 	else if (!strcmp(argv[optind], "psk"))
 		ret = cmd_psk(&nl, json, argc - optind - 1, argv + optind + 1,
-			      hash, key_file);
+			      hash, key_file, &own);
 	else
 		ret = cmd_sock(&nl, json, argc - optind - 1, argv + optind + 1);
 	tapsec_nl_close(&nl);
