@@ -30,6 +30,7 @@ TEST_CFLAGS := -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
 	-Wno-unused-parameter -Wno-sign-compare -Iuapi -Itools/lib -Iselftests/lib
 
 NL_LIB_SRC := tools/lib/tapsec_nl.c tools/lib/tapsec_nl.h
+IDS_SRC := tools/lib/tapsec_ids.c tools/lib/tapsec_ids.h
 UAPI := uapi/linux/tapsec.h
 
 SELFTEST_SRCS := $(wildcard selftests/tapsec/*_test.c)
@@ -44,12 +45,13 @@ kmod:
 
 user: $(B)/bin/tapsecctl $(B)/bin/tapsec-handshaked
 
-$(B)/bin/tapsecctl: tools/tapsecctl/tapsecctl.c $(NL_LIB_SRC) $(UAPI)
+$(B)/bin/tapsecctl: tools/tapsecctl/tapsecctl.c $(NL_LIB_SRC) $(IDS_SRC) $(UAPI)
 	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) -o $@ $< tools/lib/tapsec_nl.c $(PKG_NL)
+	$(CC) $(USER_CFLAGS) -o $@ $< tools/lib/tapsec_nl.c tools/lib/tapsec_ids.c \
+		$(PKG_NL)
 
 $(B)/bin/tapsec-handshaked: $(wildcard userspace-handshaked/*.[ch]) \
-		$(NL_LIB_SRC) $(UAPI)
+		$(NL_LIB_SRC) $(IDS_SRC) $(UAPI)
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -o $@ $(filter %.c,$^) $(PKG_NL) \
 		$(shell pkg-config --cflags --libs gnutls) -lpthread

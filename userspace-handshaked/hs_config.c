@@ -12,8 +12,6 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +19,7 @@
 
 #include "hs.h"
 #include "hs_config.h"
+#include "tapsec_ids.h"
 
 /* PEM files larger than this are certainly not certificates or keys. */
 #define HS_MAX_PEM_SIZE		(4 << 20)
@@ -383,37 +382,20 @@ static int set_global(struct hs_parser *p, const char *key, const char *v)
 	return 0;
 }
 
-/*
- * One id of an "owners" list: a number, or a name the system's user (or
- * group) database knows now.  (uint32_t)-1 is no id.
- */
+/* One id of an "owners" list (tapsec_parse_id()). */
 static int parse_owner(struct hs_parser *p, const char *s, bool group,
 		       uint32_t *out)
 {
 	const char *kind = group ? "group" : "user";
-	unsigned long n;
-	struct passwd *pw;
-	struct group *gr;
-	char *end;
+	int err = tapsec_parse_id(s, group, out);
 
+	if (!err)
+		return 0;
 	if (!*s)
 		return perr(p, p->line, "owners: \"@\" without a group");
-	if (isdigit((unsigned char)*s)) {
-		errno = 0;
-		n = strtoul(s, &end, 10);
-		if (errno || *end || n >= UINT32_MAX)
-			return perr(p, p->line, "owners: bad %s id \"%s\"",
-				    kind, s);
-		*out = n;
-		return 0;
-	}
-	if (group && (gr = getgrnam(s)))
-		*out = gr->gr_gid;
-	else if (!group && (pw = getpwnam(s)))
-		*out = pw->pw_uid;
-	else
-		return perr(p, p->line, "owners: unknown %s \"%s\"", kind, s);
-	return 0;
+	if (err == -EINVAL)
+		return perr(p, p->line, "owners: bad %s id \"%s\"", kind, s);
+	return perr(p, p->line, "owners: unknown %s \"%s\"", kind, s);
 }
 
 /*

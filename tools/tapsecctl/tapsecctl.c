@@ -20,9 +20,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
-#include <grp.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +32,7 @@
 #include <linux/netlink.h>
 #include <netlink/socket.h>
 
+#include "tapsec_ids.h"
 #include "tapsec_nl.h"
 
 static const struct {
@@ -438,25 +437,15 @@ static int add_owner(struct tapsec_psk_owners *own, const char *arg)
 {
 	int group = arg[0] == '@';
 	const char *name = arg + group;
-	unsigned long id;
-	char *end;
+	uint32_t id;
+	int err;
 
-	errno = 0;
-	id = strtoul(name, &end, 10);
-	if (*name && !*end && !errno && id <= UINT32_MAX - 1) {
-		/* a number */
-	} else if (group) {
-		struct group *gr = getgrnam(name);
-
-		if (!gr)
-			goto unknown;
-		id = gr->gr_gid;
-	} else {
-		struct passwd *pw = getpwnam(name);
-
-		if (!pw)
-			goto unknown;
-		id = pw->pw_uid;
+	err = tapsec_parse_id(name, group, &id);
+	if (err) {
+		fprintf(stderr, "tapsecctl: --owner: %s %s '%s'\n",
+			err == -ENOENT ? "no" : "bad",
+			group ? "group" : "user", name);
+		return -1;
 	}
 	if ((group ? own->ngids : own->nuids) == TAPSEC_PSK_OWNERS_MAX) {
 		fprintf(stderr, "tapsecctl: at most %d users and %d groups own a PSK\n",
@@ -468,10 +457,6 @@ static int add_owner(struct tapsec_psk_owners *own, const char *arg)
 	else
 		own->uids[own->nuids++] = id;
 	return 0;
-unknown:
-	fprintf(stderr, "tapsecctl: --owner: no %s '%s'\n",
-		group ? "group" : "user", name);
-	return -1;
 }
 
 static void print_ids(const char *sep, const char *prefix,
