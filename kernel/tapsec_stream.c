@@ -175,20 +175,37 @@ static int tapsec_stream_set_rcvlowat(struct sock *sk, int val)
 	return 0;
 }
 
-/* shutdown(SHUT_WR) says close_notify before TCP's FIN. */
+/*
+ * shutdown(SHUT_WR) says close_notify before TCP's FIN.
+ *
+ * A peer that has closed its socket answers the close_notify with a
+ * reset, and over loopback or veth that reset is processed before this
+ * call gets to TCP's shutdown, which would then see TCP_CLOSE and fail
+ * with ENOTCONN.  A plain TCP socket in the state this one was in when
+ * shutdown() was called (say CLOSE_WAIT) succeeds, and so does this:
+ * the reset is reported by the next call on the socket (EPIPE), as TCP
+ * reports one that arrives after its FIN.
+ */
 static int tapsec_stream_shutdown(struct socket *sock, int how)
 {
 	struct sock *sk = sock->sk;
 	int fam = tapsec_family_index(sk->sk_family);
 	struct tapsec_ctx *ctx = tapsec_stream_ctx(sk);
+	bool was_open = false;
+	int err;
 
 	if (ctx && (how == SHUT_WR || how == SHUT_RDWR)) {
 		int flags = sock->file && (sock->file->f_flags & O_NONBLOCK) ?
 			    MSG_DONTWAIT : 0;
 
+		was_open = (1 << READ_ONCE(sk->sk_state)) &
+			   (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT);
 		ctx->engine->shutdown_tx(sk, ctx, flags);
 	}
-	return stream_base_ops[fam]->shutdown(sock, how);
+	err = stream_base_ops[fam]->shutdown(sock, how);
+	if (err == -ENOTCONN && was_open)
+		err = 0;
+	return err;
 }
 
 /*

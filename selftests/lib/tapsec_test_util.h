@@ -9,6 +9,7 @@
 #ifndef TAPSEC_TEST_UTIL_H
 #define TAPSEC_TEST_UTIL_H
 
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -231,6 +232,27 @@ static inline short wait_fd(int fd, short events, int ms)
 	if (poll(&p, 1, ms) <= 0)
 		return 0;
 	return p.revents;
+}
+
+/* The TCP state of @fd (TCP_ESTABLISHED...), or -1. */
+static inline int tcp_state(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	return getsockopt(fd, SOL_TCP, TCP_INFO, &ti, &len) ? -1 : ti.tcpi_state;
+}
+
+/* Wait up to @ms for @fd to reach TCP state @state; returns the last seen. */
+static inline int wait_tcp_state(int fd, int state, int ms)
+{
+	int now = tcp_state(fd);
+
+	for (; now != state && ms > 0; ms -= 10) {
+		usleep(10000);
+		now = tcp_state(fd);
+	}
+	return now;
 }
 
 /*

@@ -672,14 +672,6 @@ static int set_nonblock(int fd)
 	return fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
 
-static int tcp_state(int fd)
-{
-	struct tcp_info ti;
-	socklen_t len = sizeof(ti);
-
-	return getsockopt(fd, SOL_TCP, TCP_INFO, &ti, &len) ? -1 : ti.tcpi_state;
-}
-
 /*
  * The peer's side of the handshake: the daemon's bytes, ours (unless sent
  * already), then the ULP and the mirror keys.

@@ -1085,6 +1085,26 @@ TEST_F(ktls, close_notify)
 	EXPECT_EQ(0, CNT(self->tfd, rx_truncated));
 }
 
+/*
+ * A peer that reads the answer and closes (curl does, in `make demo`):
+ * the close_notify of our shutdown(SHUT_WR) then meets a closed socket,
+ * whose reset is back before shutdown() reaches TCP.  shutdown() still
+ * succeeds, as it does on a plain TCP socket in CLOSE_WAIT.
+ */
+TEST_F(ktls, shutdown_after_peer_left)
+{
+	close_fd(&self->kfd);
+	ASSERT_EQ(TCP_CLOSE_WAIT, wait_tcp_state(self->tfd, TCP_CLOSE_WAIT,
+						 WAIT_MS));
+	EXPECT_EQ(0, shutdown(self->tfd, SHUT_WR))
+		TH_LOG("shutdown: %s", strerror(errno));
+	EXPECT_EQ(1, CNT(self->tfd, close_notify_tx));
+	/* The case is the one above: the peer did reset the connection. */
+	EXPECT_EQ(TCP_CLOSE, wait_tcp_state(self->tfd, TCP_CLOSE, WAIT_MS));
+	EXPECT_EQ(-1, send(self->tfd, "x", 1, MSG_NOSIGNAL));
+	EXPECT_EQ(EPIPE, errno);
+}
+
 /* ================================================================== */
 /* 3. Bad input from a raw TCP peer                                     */
 
