@@ -9,10 +9,16 @@ records with the keys the daemon installed.
 
 PSK_IDENTITY ("*": any in the kernel's store) lets clients in with an
 external PSK as well as with the server's certificate.
+
+DEMO_HTTPS_PAUSE=SECONDS in the environment makes every second answer
+wait that long before its shutdown(), as a busy server might: by then the
+client has read the page and closed (selftests/tapsec/demo_flow_test.sh).
 """
+import os
 import socket
 import struct
 import sys
+import time
 
 IPPROTO_TAPSEC, SOL_TAPSEC = 258, 290
 TAPSEC_HANDSHAKE, TAPSEC_HANDSHAKE_DAEMON = 7, 1
@@ -54,27 +60,41 @@ def serve(port, identity, count, psk_identity=None):
     lsock.bind(("::", port))
     lsock.listen(8)
     open("/tmp/demo-https-ready", "w").close()
-    for _ in range(count):
-        conn, peer = lsock.accept()      # returns after the TLS handshake
-        version, cipher, alpn, auth = negotiated(conn)
-        request = b""
-        while b"\r\n\r\n" not in request:
-            chunk = conn.recv(4096)
-            if not chunk:
-                break
-            request += chunk
-        line = request.split(b"\r\n")[0].decode(errors="replace")
-        body = (f"hello from a tapsec socket\n"
-                f"negotiated by tapsec-handshaked: {version}, {cipher}, ALPN {alpn}\n"
-                f"records protected by tapsec.ko\n").encode()
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
-                     b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body)
-                     + body)
-        print(f"  server: {peer[0]} asked '{line}': {version} {cipher} ALPN {alpn}, "
-              f"{auth}; "
-              f"kernel counters {counters(conn)}", flush=True)
-        conn.shutdown(socket.SHUT_WR)    # close_notify, then FIN
-        conn.close()
+    pause = float(os.environ.get("DEMO_HTTPS_PAUSE", "0"))
+    for n in range(count):
+        try:
+            conn, peer = lsock.accept()  # returns after the TLS handshake
+        except OSError as e:             # a handshake that failed
+            print(f"  server: accept: {e.strerror}", flush=True)
+            continue
+        try:
+            answer(conn, peer, pause if n % 2 else 0)
+        except OSError as e:             # a client that left early
+            print(f"  server: {peer[0]} left early: {e.strerror}", flush=True)
+        finally:
+            conn.close()
+
+
+def answer(conn, peer, pause):
+    """Read one request, answer it, wait @pause s, say close_notify."""
+    version, cipher, alpn, auth = negotiated(conn)
+    request = b""
+    while b"\r\n\r\n" not in request:
+        chunk = conn.recv(4096)
+        if not chunk:
+            break
+        request += chunk
+    line = request.split(b"\r\n")[0].decode(errors="replace")
+    body = (f"hello from a tapsec socket\n"
+            f"negotiated by tapsec-handshaked: {version}, {cipher}, ALPN {alpn}\n"
+            f"records protected by tapsec.ko\n").encode()
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                 b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body)
+                 + body)
+    print(f"  server: {peer[0]} asked '{line}': {version} {cipher} ALPN {alpn}, "
+          f"{auth}; kernel counters {counters(conn)}", flush=True)
+    time.sleep(pause)
+    conn.shutdown(socket.SHUT_WR)        # close_notify, then FIN
 
 
 if __name__ == "__main__":
