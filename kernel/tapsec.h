@@ -134,6 +134,9 @@ struct tapsec_ctx *tapsec_ctx_alloc(struct sock *sk, gfp_t gfp, u32 protocol,
 				    u8 origin);
 void tapsec_ctx_free(struct tapsec_ctx *ctx);
 int tapsec_ctx_refuse(struct tapsec_ctx *ctx);
+int tapsec_ctx_engine_setsockopt(struct sock *sk, struct tapsec_ctx *ctx,
+				 int optname, sockptr_t optval,
+				 unsigned int optlen);
 int tapsec_ctx_setsockopt(struct tapsec_ctx *ctx, int optname,
 			  sockptr_t optval, unsigned int optlen);
 int tapsec_ctx_getsockopt(struct tapsec_ctx *ctx, int optname,

@@ -233,6 +233,45 @@ static int tapsec_set_protocol(struct tapsec_ctx *ctx, sockptr_t optval,
 	return err;
 }
 
+/* The options that put key material into an engine, whatever the engine. */
+static bool tapsec_opt_installs_key(int optname)
+{
+	switch (optname) {
+	case TAPSEC_TX:
+	case TAPSEC_RX:
+	case TAPSEC_TX_SECRET:
+	case TAPSEC_RX_SECRET:
+	case TAPSEC_EXPORTER_SECRET:
+		return true;
+	}
+	return false;
+}
+
+/**
+ * tapsec_ctx_engine_setsockopt() - set an option the socket's engine claims
+ * @sk: the socket
+ * @ctx: its context
+ * @optname: enum tapsec_sockopt, one the engine's option() claimed
+ * @optval: option value
+ * @optlen: length of @optval
+ *
+ * Keys and secrets wait for a delegated handshake's end, for every engine:
+ * until then only the daemon running it may set them
+ * (tapsec_hs_may_install()).
+ *
+ * Return: 0 or a negative errno.
+ */
+int tapsec_ctx_engine_setsockopt(struct sock *sk, struct tapsec_ctx *ctx,
+				 int optname, sockptr_t optval,
+				 unsigned int optlen)
+{
+	int err = 0;
+
+	if (tapsec_opt_installs_key(optname))
+		err = tapsec_hs_may_install(ctx);
+	return err ?: ctx->engine->setsockopt(sk, ctx, optname, optval, optlen);
+}
+
 /**
  * tapsec_ctx_setsockopt() - SOL_TAPSEC options common to all sockets
  * @ctx: the socket's context

@@ -259,8 +259,8 @@ static int tapsec_dgram_setsockopt(struct sock *sk, int level, int optname,
 
 	if (level == SOL_TAPSEC && ctx &&
 	    ctx->engine->option(ctx, optname, true))
-		return ctx->engine->setsockopt(sk, ctx, optname, optval,
-					       optlen);
+		return tapsec_ctx_engine_setsockopt(sk, ctx, optname, optval,
+						    optlen);
 	if (level == SOL_TAPSEC)
 		return tapsec_ctx_setsockopt(ctx, optname, optval, optlen);
 	return tapsec_passthru_check(ctx, level, optname, true) ?:

@@ -715,19 +715,6 @@ static bool tapsec_dtls_engine_option(const struct tapsec_ctx *ctx,
 	       (set || READ_ONCE(ctx->protocol) == TAPSEC_PROTO_DTLS);
 }
 
-/* Keys and secrets wait for a delegated handshake's end. */
-static int tapsec_dtls_engine_setsockopt(struct sock *sk,
-					 struct tapsec_ctx *ctx, int optname,
-					 sockptr_t optval, unsigned int optlen)
-{
-	int err = 0;
-
-	if (optname == TAPSEC_TX || optname == TAPSEC_RX ||
-	    optname == TAPSEC_TX_SECRET || optname == TAPSEC_RX_SECRET)
-		err = tapsec_hs_may_install(ctx);
-	return err ?: tapsec_dtls_setsockopt(sk, ctx, optname, optval, optlen);
-}
-
 static __poll_t tapsec_dtls_engine_poll(struct sock *sk,
 					const struct tapsec_ctx *ctx,
 					__poll_t mask)
@@ -764,7 +751,7 @@ const struct tapsec_engine_ops tapsec_dtls_engine_ops = {
 	.proto		= TAPSEC_PROTO_DTLS,
 	.type		= SOCK_DGRAM,
 	.option		= tapsec_dtls_engine_option,
-	.setsockopt	= tapsec_dtls_engine_setsockopt,
+	.setsockopt	= tapsec_dtls_setsockopt,
 	.getsockopt	= tapsec_dtls_getsockopt,
 	.sendmsg	= tapsec_dtls_sendmsg,
 	.recvmsg	= tapsec_dtls_recvmsg,

@@ -25,7 +25,8 @@
  *	(@set) or to read; the glue answers the others
  *	(tapsec_ctx_setsockopt(), tapsec_ctx_getsockopt())
  * @setsockopt: set an option @option claimed: keys, secrets, limits,
- *	parameters; the engine asks tapsec_hs_may_install() before keys
+ *	parameters; for keys and secrets the glue has checked
+ *	tapsec_hs_may_install() (tapsec_ctx_engine_setsockopt())
  * @getsockopt: read an option @option claimed
  * @sendmsg: seal and send application data
  * @recvmsg: receive and open records; @addr_len is a datagram engine's

@@ -122,8 +122,8 @@ static int tapsec_stream_setsockopt(struct sock *sk, int level, int optname,
 		       stream_base_prot[fam]->setsockopt(sk, level, optname,
 							optval, optlen);
 	if (ctx && ctx->engine->option(ctx, optname, true))
-		return ctx->engine->setsockopt(sk, ctx, optname, optval,
-					       optlen);
+		return tapsec_ctx_engine_setsockopt(sk, ctx, optname, optval,
+						    optlen);
 	return tapsec_ctx_setsockopt(ctx, optname, optval, optlen);
 }
 
@@ -284,7 +284,10 @@ static int tapsec_stream_attach(struct sock *sk, u8 origin, gfp_t gfp)
 	struct inet_connection_sock *icsk = inet_csk(sk);
 	struct tapsec_ctx *ctx;
 
-	ctx = tapsec_ctx_alloc(sk, gfp, TAPSEC_PROTO_TLS, origin);
+	/* A stream socket carries its engine's records from the start. */
+	ctx = tapsec_ctx_alloc(sk, gfp,
+			       tapsec_engine_for(TAPSEC_PROTO_NONE,
+						 SOCK_STREAM)->proto, origin);
 	if (!ctx)
 		return -ENOMEM;
 	rcu_assign_pointer(icsk->icsk_ulp_data, ctx);

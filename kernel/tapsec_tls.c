@@ -604,22 +604,16 @@ static bool tapsec_tls_option(const struct tapsec_ctx *ctx, int optname,
 	return !set && (optname == TAPSEC_TX_KEY || optname == TAPSEC_RX_KEY);
 }
 
-/* Keys and secrets wait for a delegated handshake's end; KeyUpdate not. */
 static int tapsec_tls_engine_setsockopt(struct sock *sk,
 					struct tapsec_ctx *ctx, int optname,
 					sockptr_t optval, unsigned int optlen)
 {
-	int err;
-
 	if (optname == TAPSEC_KEY_LIMITS)
 		return ctx->protocol == TAPSEC_PROTO_TLS ?
 		       tapsec_tls_set_limits(sk, READ_ONCE(ctx->engine_priv),
 					     optval, optlen) : -EPROTOTYPE;
 	if (optname == TAPSEC_EXPORT)
 		return -EPERM;	/* read only */
-	err = optname == TAPSEC_KEY_UPDATE ? 0 : tapsec_hs_may_install(ctx);
-	if (err)
-		return err;
 	if (optname == TAPSEC_TX || optname == TAPSEC_RX)
 		return tapsec_tls_setsockopt(sk, ctx, optname, optval, optlen);
 	return tapsec_tls13_setsockopt(sk, ctx, optname, optval, optlen);

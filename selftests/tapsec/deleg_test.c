@@ -672,6 +672,26 @@ static int set_nonblock(int fd)
 	return fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
 
+/* A well-formed secret option refused: its errno, or 0 when taken. */
+static int secret_err(int fd, int optname)
+{
+	static const uint8_t secret[32];
+
+	return set_secret(fd, optname, GCM128, secret) ? errno : 0;
+}
+
+/* While the daemon runs @app's handshake, @app sets no key or secret. */
+static void expect_no_keys(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(deleg) *self, int app)
+{
+	EXPECT_EQ(-1, tapsec_key(app, TAPSEC_TX, &self->app_tx));
+	EXPECT_EQ(EPERM, errno);
+	EXPECT_EQ(-1, tapsec_key(app, TAPSEC_RX, &self->app_rx));
+	EXPECT_EQ(EPERM, errno);
+	EXPECT_EQ(EPERM, secret_err(app, TAPSEC_TX_SECRET));
+	EXPECT_EQ(EPERM, secret_err(app, TAPSEC_RX_SECRET));
+}
+
 /*
  * The peer's side of the handshake: the daemon's bytes, ours (unless sent
  * already), then the ULP and the mirror keys.
@@ -1151,7 +1171,7 @@ CASE(deferred_accept, deferred_case, true)
 CASE(deferred_reject, deferred_case, false)
 
 static const struct hs_script deferred_dtls = {
-	.keys = KEYS_BOTH, .peer_identity = "CN=unverified",
+	.hold = true, .keys = KEYS_BOTH, .peer_identity = "CN=unverified",
 	.chain = fake_chain, .chain_len = sizeof(fake_chain),
 };
 
@@ -1192,6 +1212,10 @@ static void deferred_dtls_case(struct __test_metadata *_metadata,
 
 	bg_start(_metadata, self, bg_connect, app);
 	daemon_req(_metadata, self);
+	/* Only the daemon installs keys and secrets, here as on TCP. */
+	EXPECT_EQ(TAPSEC_HS_RUNNING, hs_info(_metadata, app).state);
+	expect_no_keys(_metadata, self, app);
+	daemon_go(_metadata, self);
 	daemon_done(_metadata, self);
 	EXPECT_EQ(0, bg_join(&self->bg)) TH_LOG("connect: %s", strerror(errno));
 	EXPECT_EQ(0, daemon_reap(self));
@@ -1461,11 +1485,9 @@ static void nonblocking_case(struct __test_metadata *_metadata,
 	EXPECT_EQ(-1, send(app, "x", 1, 0));
 	EXPECT_EQ(EAGAIN, errno);
 	EXPECT_EQ(EALREADY, connect_err(app, &srv, srvlen));
-	/* Only the daemon installs keys. */
-	EXPECT_EQ(-1, tapsec_key(app, TAPSEC_TX, &self->app_tx));
-	EXPECT_EQ(EPERM, errno);
-	EXPECT_EQ(-1, tapsec_key(app, TAPSEC_RX, &self->app_rx));
-	EXPECT_EQ(EPERM, errno);
+	/* Only the daemon installs keys and secrets. */
+	expect_no_keys(_metadata, self, app);
+	EXPECT_EQ(EPERM, secret_err(app, TAPSEC_EXPORTER_SECRET));
 	daemon_go(_metadata, self);
 
 	peer_handshake(_metadata, self, peer, true);
