@@ -213,7 +213,7 @@ int tapsec_hs_wait_data(struct tapsec_ctx *ctx, bool nonblock);
 int tapsec_hs_gate(struct tapsec_ctx *ctx, bool tx, bool nonblock);
 __poll_t tapsec_hs_poll(const struct tapsec_ctx *ctx, __poll_t mask);
 int tapsec_hs_may_install(const struct tapsec_ctx *ctx);
-int tapsec_hs_post_handshake(struct tapsec_ctx *ctx, const u8 *buf, u32 len);
+bool tapsec_hs_server(const struct tapsec_ctx *ctx);
 int tapsec_hs_nl_accept(struct sk_buff *skb, struct genl_info *info);
 int tapsec_hs_nl_done(struct sk_buff *skb, struct genl_info *info);
 

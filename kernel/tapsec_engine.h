@@ -46,9 +46,6 @@
  *	engine's hooks go
  * @reject_peer: the application rejected the peer a handshake
  *	authenticated: tell it (an alert) before the socket errs
- * @refuse_renegotiation: a TLS 1.2 peer asked to renegotiate after the
- *	handshake; NULL when the protocol has no renegotiation.  Return: 0
- *	when the refusal is queued, else a negative errno
  * @listen: listen() where the protocol has listeners (datagram engines)
  * @accept: accept() of such a listener (datagram engines)
  * @stop: ->destroy: stop timers and hooks, waiting for them (datagram
@@ -91,7 +88,6 @@ struct tapsec_engine_ops {
 	int (*shutdown_tx)(struct sock *sk, struct tapsec_ctx *ctx, int flags);
 	void (*close)(struct sock *sk, struct tapsec_ctx *ctx);
 	void (*reject_peer)(struct sock *sk, struct tapsec_ctx *ctx);
-	int (*refuse_renegotiation)(struct tapsec_ctx *ctx);
 	int (*listen)(struct socket *sock);
 	int (*accept)(struct socket *sock, struct socket *newsock,
 		      bool nonblock);

@@ -938,6 +938,19 @@ bool tapsec_hs_raw(const struct tapsec_ctx *ctx)
 }
 
 /**
+ * tapsec_hs_server() - whether a delegated handshake was a server's
+ * @ctx: the socket's context
+ *
+ * Return: true for a socket accept() returned after its handshake.
+ */
+bool tapsec_hs_server(const struct tapsec_ctx *ctx)
+{
+	const struct tapsec_hs *hs = READ_ONCE(ctx->hs);
+
+	return hs && hs->role == TAPSEC_ROLE_SERVER;
+}
+
+/**
  * tapsec_hs_wait_data() - hold a data call until the handshake is over
  * @ctx: the socket's context, in TAPSEC_HANDSHAKE_DAEMON mode
  * @nonblock: fail with -EAGAIN rather than wait
@@ -1108,63 +1121,6 @@ void tapsec_hs_release(struct tapsec_ctx *ctx)
 	spin_unlock_bh(&hn->lock);
 	WRITE_ONCE(ctx->hs, NULL);
 	tapsec_hs_put(hs);
-}
-
-#define TAPSEC_HS_HELLO_REQUEST		0
-#define TAPSEC_HS_CLIENT_HELLO		1
-#define TAPSEC_HS_NEW_SESSION_TICKET	4
-#define TAPSEC_HS_KEY_UPDATE		24
-
-/**
- * tapsec_hs_post_handshake() - consume a handshake record after the handshake
- * @ctx: the socket's context, in TAPSEC_HANDSHAKE_DAEMON mode
- * @buf: the record's plaintext
- * @len: its length
- *
- * The application never sees handshake records of a delegated handshake.
- * A NewSessionTicket is dropped (the daemon keeps no tickets yet).  tapsec
- * never renegotiates TLS 1.2: a HelloRequest to a client is ignored, which
- * RFC 5246 7.4.1.1 allows, and a ClientHello to a server is answered with
- * a no_renegotiation warning alert (7.2.2), the connection going on.
- * Anything else, a KeyUpdate without secrets included, or a message split
- * across records, is a protocol error.
- *
- * Return: 0 when consumed, -EPROTO otherwise.
- */
-int tapsec_hs_post_handshake(struct tapsec_ctx *ctx, const u8 *buf, u32 len)
-{
-	u32 off = 0, mlen;
-
-	while (off < len) {
-		if (len - off < 4)
-			return -EPROTO;
-		mlen = (buf[off + 1] << 16) | (buf[off + 2] << 8) | buf[off + 3];
-		if (mlen > len - off - 4)
-			return -EPROTO;
-		switch (buf[off]) {
-		case TAPSEC_HS_NEW_SESSION_TICKET:
-			if (READ_ONCE(ctx->rx_version) != TAPSEC_TLS_1_3_VERSION)
-				return -EPROTO;
-			break;
-		case TAPSEC_HS_HELLO_REQUEST:
-			if (READ_ONCE(ctx->rx_version) != TAPSEC_TLS_1_2_VERSION ||
-			    mlen)
-				return -EPROTO;
-			break;
-		case TAPSEC_HS_CLIENT_HELLO:
-			if (READ_ONCE(ctx->rx_version) != TAPSEC_TLS_1_2_VERSION ||
-			    ctx->hs->role != TAPSEC_ROLE_SERVER ||
-			    !ctx->engine->refuse_renegotiation ||
-			    ctx->engine->refuse_renegotiation(ctx))
-				return -EPROTO;
-			break;
-		default:
-			return -EPROTO;
-		}
-		TAPSEC_COUNT(ctx, rx_post_handshake, 1);
-		off += 4 + mlen;
-	}
-	return 0;
 }
 
 /*

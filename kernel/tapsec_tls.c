@@ -664,18 +664,6 @@ static bool tapsec_tls_keyed(const struct tapsec_ctx *ctx, bool tx)
 	return tx ? !!READ_ONCE(tls->tx) : !!READ_ONCE(tls->rx);
 }
 
-/* A TLS 1.2 ClientHello after the handshake: no_renegotiation is owed. */
-static int tapsec_tls_refuse_renegotiation(struct tapsec_ctx *ctx)
-{
-	struct tapsec_tls *tls = ctx->engine_priv;
-
-	if (!tls)
-		return -EPROTO;
-	WRITE_ONCE(tls->noreneg_pending, true);
-	schedule_work(&tls->tx_work);
-	return 0;
-}
-
 const struct tapsec_engine_ops tapsec_tls_engine_ops = {
 	.proto			= TAPSEC_PROTO_TLS,
 	.type			= SOCK_STREAM,
@@ -693,6 +681,5 @@ const struct tapsec_engine_ops tapsec_tls_engine_ops = {
 	.shutdown_tx		= tapsec_tls_shutdown_tx,
 	.close			= tapsec_tls_close,
 	.reject_peer		= tapsec_tls_reject_peer,
-	.refuse_renegotiation	= tapsec_tls_refuse_renegotiation,
 	.free			= tapsec_tls_free,
 };

@@ -226,6 +226,9 @@ void tapsec_tls_splice_eof(struct sock *sk, struct tapsec_ctx *ctx);
 int tapsec_tls_shutdown_tx(struct sock *sk, struct tapsec_ctx *ctx, int flags);
 void tapsec_tls_write_space(struct sock *sk);
 void tapsec_tls_tx_work(struct work_struct *work);
+
+/* tapsec_tls_posths.c */
+int tapsec_tls_post_handshake(struct tapsec_ctx *ctx, const u8 *buf, u32 len);
 int tapsec_tls_tx_alloc(struct tapsec_tls_tx **txp);
 void tapsec_tls_tx_fresh(struct tapsec_tls_tx *tx);
 void tapsec_tls_tx_free(struct tapsec_tls_tx *tx);

@@ -277,7 +277,7 @@ out:
  * switches to the next generation for the records after this one; when
  * the peer asked for an update, ours is sent before our next record (from
  * the transmit work item, or the next send).  Messages before the
- * KeyUpdate of a delegated handshake go to tapsec_hs_post_handshake().
+ * KeyUpdate of a delegated handshake go to tapsec_tls_post_handshake().
  *
  * Return: 1 when the record was consumed, 0 when it holds no KeyUpdate
  * (or handshake messages for the application), or a negative errno.
@@ -310,7 +310,7 @@ int tapsec_tls13_rx_handshake(struct sock *sk, struct tapsec_ctx *ctx,
 	if (off) {
 		if (!tapsec_hs_delegated(ctx))
 			return 0;
-		err = tapsec_hs_post_handshake(ctx, buf, off);
+		err = tapsec_tls_post_handshake(ctx, buf, off);
 		if (err)
 			return err;
 	}

@@ -654,8 +654,8 @@ static int tapsec_tls_rx_consume(struct sock *sk, struct tapsec_ctx *ctx,
 			return err;
 	}
 	if (rx->type == TAPSEC_RECORD_HANDSHAKE && tapsec_hs_delegated(ctx))
-		return tapsec_hs_post_handshake(ctx, rx->buf + rx->data_off,
-						rx->data_len) ?: 1;
+		return tapsec_tls_post_handshake(ctx, rx->buf + rx->data_off,
+						 rx->data_len) ?: 1;
 	return 0;
 }
 

@@ -369,7 +369,7 @@ int tapsec_tls_send_alert(struct sock *sk, struct tapsec_ctx *ctx, u8 level,
  * @flags: MSG_DONTWAIT and friends for TCP
  *
  * A no_renegotiation alert refusing the peer's TLS 1.2 renegotiation
- * (tapsec_hs_post_handshake()), and our KeyUpdate when the peer's asked
+ * (tapsec_tls_post_handshake()), and our KeyUpdate when the peer's asked
  * for one (RFC 8446 4.6.3).  Called by sendmsg, the transmit work item and
  * close; what cannot go out now stays owed.
  *
