@@ -125,6 +125,38 @@ void tapsec_aead_xor_nonce(const struct tapsec_aead *a, u64 seq, u8 *nonce)
 }
 
 /**
+ * tapsec_aead_tls12_nonce() - additional data and nonce of a (D)TLS 1.2 record
+ * @a: the key slot
+ * @seq: the record's 64-bit sequence number (DTLS: epoch, then number)
+ * @type: its content type
+ * @version: the version the additional data names (TLS 1.2's 0x0303,
+ *	DTLS 1.2's 0xfefd)
+ * @len: its plaintext length
+ * @explicit: its explicit nonce (AES-GCM, RFC 5288: the nonce is the salt,
+ *	then these 8 bytes), or NULL (ChaCha20-Poly1305, RFC 7905: the IV
+ *	XOR @seq, as tapsec_aead_xor_nonce())
+ * @aad: TAPSEC_AEAD_TLS12_AAD_LEN bytes out: @seq, @type, @version, @len
+ *	(RFC 5246 6.2.3.3, RFC 6347 4.1.2.1)
+ * @nonce: TAPSEC_NONCE_LEN bytes out
+ */
+void tapsec_aead_tls12_nonce(const struct tapsec_aead *a, u64 seq, u8 type,
+			     u16 version, u16 len, const u8 *explicit,
+			     u8 *aad, u8 *nonce)
+{
+	put_unaligned_be64(seq, aad);
+	aad[8] = type;
+	put_unaligned_be16(version, aad + 9);
+	put_unaligned_be16(len, aad + 11);
+	if (explicit) {
+		memcpy(nonce, a->iv, TAPSEC_NONCE_LEN - TAPSEC_AEAD_EXPLICIT_LEN);
+		memcpy(nonce + TAPSEC_NONCE_LEN - TAPSEC_AEAD_EXPLICIT_LEN,
+		       explicit, TAPSEC_AEAD_EXPLICIT_LEN);
+	} else {
+		tapsec_aead_xor_nonce(a, seq, nonce);
+	}
+}
+
+/**
  * tapsec_aead_crypt() - seal or open one record
  * @a: the key slot
  * @encrypt: seal when true, open when false

@@ -13,6 +13,9 @@
 #include <linux/tapsec.h>
 
 #define TAPSEC_NONCE_LEN	12
+/* (D)TLS 1.2: the explicit nonce of AES-GCM records, the additional data */
+#define TAPSEC_AEAD_EXPLICIT_LEN	8
+#define TAPSEC_AEAD_TLS12_AAD_LEN	13
 #define TAPSEC_TAG_LEN		16
 #define TAPSEC_MAX_KEY_LEN	32
 
@@ -92,6 +95,9 @@ int tapsec_aead_init(struct tapsec_aead *a, u16 cipher, const u8 *key,
 void tapsec_aead_wipe(struct tapsec_aead *a);
 int tapsec_aead_take_seq(struct tapsec_aead *a, u64 *seq);
 void tapsec_aead_xor_nonce(const struct tapsec_aead *a, u64 seq, u8 *nonce);
+void tapsec_aead_tls12_nonce(const struct tapsec_aead *a, u64 seq, u8 type,
+			     u16 version, u16 len, const u8 *explicit,
+			     u8 *aad, u8 *nonce);
 int tapsec_aead_crypt(struct tapsec_aead *a, bool encrypt,
 		      struct scatterlist *src, struct scatterlist *dst,
 		      unsigned int assoclen, unsigned int cryptlen, u8 *nonce);

@@ -77,16 +77,9 @@ static int tapsec_dtls13_mask(struct tapsec_dtls_epoch *ep, const u8 *sample)
 static void tapsec_dtls12_aad(struct tapsec_dtls_epoch *ep, u64 rn, u8 type,
 			      u32 plen, const u8 *explicit, u8 *nonce)
 {
-	put_unaligned_be64(rn, ep->aad);
-	ep->aad[8] = type;
-	put_unaligned_be16(TAPSEC_DTLS_1_2_VERSION, ep->aad + 9);
-	put_unaligned_be16(plen, ep->aad + 11);
-	if (ep->explicit_len) {
-		memcpy(nonce, ep->aead.iv, 4);
-		memcpy(nonce + 4, explicit, TAPSEC_DTLS_EXPLICIT_LEN);
-	} else {
-		tapsec_aead_xor_nonce(&ep->aead, rn, nonce);
-	}
+	tapsec_aead_tls12_nonce(&ep->aead, rn, type, TAPSEC_DTLS_1_2_VERSION,
+				plen, ep->explicit_len ? explicit : NULL,
+				ep->aad, nonce);
 }
 
 static int tapsec_dtls12_crypt(struct tapsec_dtls_epoch *ep, bool encrypt,

@@ -136,18 +136,10 @@ int tapsec_tls_crypt(struct tapsec_tls_dir *d, bool encrypt, u8 *buf,
 	struct scatterlist sg[2];
 	int err;
 
-	if (d->explicit_len) {
-		/* TLS 1.2 AES-GCM: salt || the record's explicit nonce */
-		memcpy(nonce, d->aead.iv, 4);
-		memcpy(nonce + 4, buf + TAPSEC_TLS_HEADER_LEN,
-		       TAPSEC_TLS12_EXPLICIT_LEN);
-	} else {
-		tapsec_aead_xor_nonce(&d->aead, seq, nonce);
-	}
-
 	src = encrypt && ext ? ext : in ?: sg;
 	dst = !encrypt && ext ? ext : sg;
 	if (d->version == TAPSEC_TLS_1_3_VERSION) {
+		tapsec_aead_xor_nonce(&d->aead, seq, nonce);
 		/* The additional data is the record header itself. */
 		if (in)
 			sg_set_buf(in, buf, TAPSEC_TLS_HEADER_LEN);
@@ -157,10 +149,11 @@ int tapsec_tls_crypt(struct tapsec_tls_dir *d, bool encrypt, u8 *buf,
 		err = tapsec_aead_crypt(&d->aead, encrypt, src, dst,
 					TAPSEC_TLS_HEADER_LEN, cryptlen, nonce);
 	} else {
-		put_unaligned_be64(seq, d->aad);
-		d->aad[8] = type;
-		put_unaligned_be16(TAPSEC_TLS_LEGACY_VERSION, d->aad + 9);
-		put_unaligned_be16(textlen, d->aad + 11);
+		tapsec_aead_tls12_nonce(&d->aead, seq, type,
+					TAPSEC_TLS_LEGACY_VERSION, textlen,
+					d->explicit_len ?
+					buf + TAPSEC_TLS_HEADER_LEN : NULL,
+					d->aad, nonce);
 		if (in) {
 			sg_set_buf(in, d->aad, TAPSEC_TLS12_AAD_LEN);
 		} else {
