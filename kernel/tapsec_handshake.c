@@ -583,6 +583,36 @@ static void tapsec_hs_finished(struct tapsec_hs *hs, struct file *file,
 }
 
 /*
+ * End @hs with @err if it is still queued (@queued names why) or, when
+ * @running_too, running (@running names why), then finish it: the lock,
+ * the check, the end and the finish in one place.  A queued handshake's
+ * file reference goes with it.  @closing as for tapsec_hs_finished().
+ * Returns whether this call ended it.
+ */
+static bool tapsec_hs_end(struct tapsec_hs *hs, int err, const char *queued,
+			  bool running_too, const char *running, bool closing)
+{
+	struct tapsec_hs_net *hn = tapsec_hs_pernet(sock_net(hs->sk));
+	struct file *file = NULL;
+	bool ended = true;
+
+	spin_lock_bh(&hn->lock);
+	if (queued && hs->state == TAPSEC_HS_PENDING) {
+		file = hs->file;	/* the queue's: set while PENDING only */
+		hs->file = NULL;
+		tapsec_hs_end_locked(hn, hs, err, queued);
+	} else if (running_too && hs->state == TAPSEC_HS_RUNNING) {
+		tapsec_hs_end_locked(hn, hs, err, running);
+	} else {
+		ended = false;
+	}
+	spin_unlock_bh(&hn->lock);
+	if (ended)
+		tapsec_hs_finished(hs, file, closing);
+	return ended;
+}
+
+/*
  * The deadline.  The socket may have been destroyed meanwhile (the
  * handshake ended, the timer could not be stopped): only @hs, which this
  * work holds a reference on, and the socket's memory are touched then.
@@ -592,22 +622,9 @@ static void tapsec_hs_timeout(struct work_struct *work)
 	struct tapsec_hs *hs = container_of(to_delayed_work(work),
 					    struct tapsec_hs, timeout_work);
 	struct sock *sk = hs->sk;
-	struct tapsec_hs_net *hn = tapsec_hs_pernet(sock_net(sk));
-	struct file *file = NULL;
-	bool ended = false;
 
-	spin_lock_bh(&hn->lock);
-	if (hs->state == TAPSEC_HS_PENDING || hs->state == TAPSEC_HS_RUNNING) {
-		file = hs->file;
-		hs->file = NULL;
-		tapsec_hs_end_locked(hn, hs, ETIMEDOUT,
-				     file ? "no handshake daemon took it in time" :
-					    "handshake timed out");
-		ended = true;
-	}
-	spin_unlock_bh(&hn->lock);
-	if (ended)
-		tapsec_hs_finished(hs, file, false);
+	tapsec_hs_end(hs, ETIMEDOUT, "no handshake daemon took it in time",
+		      true, "handshake timed out", false);
 	tapsec_hs_put(hs);
 	sock_put(sk);
 }
@@ -627,7 +644,6 @@ static int tapsec_hs_submit(struct tapsec_hs *hs, struct file *file, u8 role)
 	struct sock *sk = hs->sk;
 	struct net *net = sock_net(sk);
 	struct tapsec_hs_net *hn = tapsec_hs_pernet(net);
-	bool ended = false;
 	u32 pending;
 	int err;
 
@@ -656,20 +672,8 @@ static int tapsec_hs_submit(struct tapsec_hs *hs, struct file *file, u8 role)
 		return 0;	/* delivered, or the daemon's poll finds it */
 
 	/* Unless a daemon polling without the group took it meanwhile. */
-	file = NULL;
-	spin_lock_bh(&hn->lock);
-	if (hs->state == TAPSEC_HS_PENDING) {
-		file = hs->file;
-		hs->file = NULL;
-		tapsec_hs_end_locked(hn, hs, ESRCH,
-				     "no handshake daemon is running");
-		ended = true;
-	}
-	spin_unlock_bh(&hn->lock);
-	if (!ended)
-		return 0;
-	tapsec_hs_finished(hs, file, false);
-	return -ESRCH;
+	return tapsec_hs_end(hs, ESRCH, "no handshake daemon is running",
+			     false, NULL, false) ? -ESRCH : 0;
 }
 
 /* A non-blocking connect() will start the handshake. */
@@ -899,8 +903,6 @@ void tapsec_hs_close(struct tapsec_ctx *ctx)
 {
 	struct tapsec_hs *hs = ctx->hs;
 	struct sock *sk = ctx->sk;
-	struct tapsec_hs_net *hn;
-	bool ended = false;
 
 	if (!hs)
 		return;
@@ -911,16 +913,8 @@ void tapsec_hs_close(struct tapsec_ctx *ctx)
 	}
 	write_unlock_bh(&sk->sk_callback_lock);
 
-	hn = tapsec_hs_pernet(sock_net(sk));
-	spin_lock_bh(&hn->lock);
-	if (hs->state == TAPSEC_HS_RUNNING) {
-		tapsec_hs_end_locked(hn, hs, ECONNABORTED,
-				     "the socket was closed during the handshake");
-		ended = true;
-	}
-	spin_unlock_bh(&hn->lock);
-	if (ended)
-		tapsec_hs_finished(hs, NULL, true);
+	tapsec_hs_end(hs, ECONNABORTED, NULL, true,
+		      "the socket was closed during the handshake", true);
 }
 
 /**
@@ -1237,21 +1231,13 @@ int tapsec_hs_nl_accept(struct sk_buff *skb, struct genl_info *info)
 	 */
 	err = tapsec_hs_fill(msg, hs, fd);
 	if (err) {
-		bool ended = false;
-
 		nlmsg_free(msg);
 		put_unused_fd(fd);
-		spin_lock_bh(&hn->lock);
-		if (hs->state == TAPSEC_HS_RUNNING) {
-			tapsec_hs_end_locked(hn, hs, EPROTO,
-					     "handshake parameters do not fit a message");
-			ended = true;
-		}
-		spin_unlock_bh(&hn->lock);
-		if (ended)
-			tapsec_hs_finished(hs, file, false);
-		else
-			fput(file);	/* the timeout ended it first */
+		/* Unless the timeout ended it first. */
+		tapsec_hs_end(hs, EPROTO, NULL, true,
+			      "handshake parameters do not fit a message",
+			      false);
+		fput(file);	/* the daemon's, taken from the queue above */
 		return err;
 	}
 	genlmsg_end(msg, hdr);
