@@ -46,13 +46,8 @@
 #define TAPSEC_HS_MAX_CIPHERS		8
 
 /**
- * struct tapsec_hs - handshake parameters and state of one socket
- * @ctx: the socket's context
- * @sk: the socket
- * @ref: the context and an armed timeout each hold one
+ * struct tapsec_hs_params - what the application asked of a handshake
  * @mode: enum tapsec_handshake_mode
- * @role: enum tapsec_hs_role, set when the handshake is asked for
- * @state: enum tapsec_handshake_state
  * @verify: enum tapsec_verify
  * @timeout_ms: TAPSEC_HANDSHAKE_TIMEOUT
  * @vmin: lowest version allowed, 0 for any
@@ -65,6 +60,34 @@
  * @trust: TAPSEC_TRUST
  * @psk_identity: TAPSEC_PSK_IDENTITY
  * @session_cache: TAPSEC_SESSION_CACHE
+ *
+ * Set under the socket's lock; an accepted socket gets a copy of its
+ * listener's, taken under the listener's lock, and nothing else of it.
+ */
+struct tapsec_hs_params {
+	u8 mode;
+	u8 verify;
+	u32 timeout_ms;
+	u16 vmin;
+	u16 vmax;
+	u8 nciphers;
+	u16 ciphers[TAPSEC_HS_MAX_CIPHERS];
+	char server_name[256];
+	char alpn[256];
+	char identity[64];
+	char trust[64];
+	char psk_identity[TAPSEC_PSK_IDENTITY_MAX + 1];
+	u8 session_cache;
+};
+
+/**
+ * struct tapsec_hs - handshake parameters and state of one socket
+ * @ctx: the socket's context
+ * @sk: the socket
+ * @ref: the context and an armed timeout each hold one
+ * @p: the parameters
+ * @role: enum tapsec_hs_role, set when the handshake is asked for
+ * @state: enum tapsec_handshake_state
  * @chain: the peer's chain for TAPSEC_VERIFY_DEFER (TAPSEC_PEER_CHAIN)
  * @chain_len: its length
  * @err: positive errno once FAILED
@@ -90,21 +113,9 @@ struct tapsec_hs {
 	struct tapsec_ctx *ctx;
 	struct sock *sk;
 	refcount_t ref;
-	u8 mode;
+	struct tapsec_hs_params p;
 	u8 role;
 	u8 state;
-	u8 verify;
-	u32 timeout_ms;
-	u16 vmin;
-	u16 vmax;
-	u8 nciphers;
-	u16 ciphers[TAPSEC_HS_MAX_CIPHERS];
-	char server_name[256];
-	char alpn[256];
-	char identity[64];
-	char trust[64];
-	char psk_identity[TAPSEC_PSK_IDENTITY_MAX + 1];
-	u8 session_cache;
 
 	int err;
 	u32 flags;
@@ -190,7 +201,7 @@ static struct tapsec_hs *tapsec_hs_get(struct tapsec_ctx *ctx)
 	hs = kzalloc(sizeof(*hs), GFP_KERNEL);
 	if (!hs)
 		return NULL;
-	hs->timeout_ms = TAPSEC_HS_DEFAULT_TIMEOUT_MS;
+	hs->p.timeout_ms = TAPSEC_HS_DEFAULT_TIMEOUT_MS;
 	tapsec_hs_setup(hs, ctx);
 	return hs;
 }
@@ -205,7 +216,7 @@ bool tapsec_hs_delegated(const struct tapsec_ctx *ctx)
 {
 	const struct tapsec_hs *hs = ctx ? READ_ONCE(ctx->hs) : NULL;
 
-	return hs && hs->mode == TAPSEC_HANDSHAKE_DAEMON;
+	return hs && hs->p.mode == TAPSEC_HANDSHAKE_DAEMON;
 }
 
 /**
@@ -276,7 +287,7 @@ static int tapsec_hs_set_param(struct tapsec_hs *hs, int optname,
 			return err;
 		if (val > TAPSEC_HANDSHAKE_DAEMON)
 			return -EINVAL;
-		hs->mode = val;
+		hs->p.mode = val;
 		return 0;
 	case TAPSEC_HANDSHAKE_TIMEOUT:
 		err = tapsec_hs_get_u32(optval, optlen, &val);
@@ -284,7 +295,7 @@ static int tapsec_hs_set_param(struct tapsec_hs *hs, int optname,
 			return err;
 		if (!val || val > TAPSEC_HS_MAX_TIMEOUT_MS)
 			return -EINVAL;
-		hs->timeout_ms = val;
+		hs->p.timeout_ms = val;
 		return 0;
 	case TAPSEC_VERIFY:
 		err = tapsec_hs_get_u32(optval, optlen, &val);
@@ -292,7 +303,7 @@ static int tapsec_hs_set_param(struct tapsec_hs *hs, int optname,
 			return err;
 		if (val > TAPSEC_VERIFY_DEFER)
 			return -EINVAL;
-		hs->verify = val;
+		hs->p.verify = val;
 		return 0;
 	case TAPSEC_SESSION_CACHE:
 		err = tapsec_hs_get_u32(optval, optlen, &val);
@@ -300,24 +311,24 @@ static int tapsec_hs_set_param(struct tapsec_hs *hs, int optname,
 			return err;
 		if (val > TAPSEC_SESSION_CACHE_OFF)
 			return -EINVAL;
-		hs->session_cache = val;
+		hs->p.session_cache = val;
 		return 0;
 	case TAPSEC_SERVER_NAME:
-		return tapsec_hs_set_string(hs->server_name,
-					    sizeof(hs->server_name), optval,
+		return tapsec_hs_set_string(hs->p.server_name,
+					    sizeof(hs->p.server_name), optval,
 					    optlen);
 	case TAPSEC_ALPN:
-		return tapsec_hs_set_string(hs->alpn, sizeof(hs->alpn), optval,
+		return tapsec_hs_set_string(hs->p.alpn, sizeof(hs->p.alpn), optval,
 					    optlen);
 	case TAPSEC_IDENTITY:
-		return tapsec_hs_set_string(hs->identity, sizeof(hs->identity),
+		return tapsec_hs_set_string(hs->p.identity, sizeof(hs->p.identity),
 					    optval, optlen);
 	case TAPSEC_TRUST:
-		return tapsec_hs_set_string(hs->trust, sizeof(hs->trust),
+		return tapsec_hs_set_string(hs->p.trust, sizeof(hs->p.trust),
 					    optval, optlen);
 	case TAPSEC_PSK_IDENTITY:
-		return tapsec_hs_set_string(hs->psk_identity,
-					    sizeof(hs->psk_identity), optval,
+		return tapsec_hs_set_string(hs->p.psk_identity,
+					    sizeof(hs->p.psk_identity), optval,
 					    optlen);
 	case TAPSEC_VERSIONS:
 		if (optlen != sizeof(v))
@@ -327,8 +338,8 @@ static int tapsec_hs_set_param(struct tapsec_hs *hs, int optname,
 		if (!tapsec_hs_version_ok(v.min) || !tapsec_hs_version_ok(v.max) ||
 		    (v.min && v.max && v.min > v.max))
 			return -EINVAL;
-		hs->vmin = v.min;
-		hs->vmax = v.max;
+		hs->p.vmin = v.min;
+		hs->p.vmax = v.max;
 		return 0;
 	case TAPSEC_CIPHERS:
 		if (optlen % sizeof(u16) || optlen > sizeof(ciphers))
@@ -339,8 +350,8 @@ static int tapsec_hs_set_param(struct tapsec_hs *hs, int optname,
 		for (i = 0; i < n; i++)
 			if (!tapsec_hs_cipher_ok(ciphers[i]))
 				return -EINVAL;
-		memcpy(hs->ciphers, ciphers, optlen);
-		hs->nciphers = n;
+		memcpy(hs->p.ciphers, ciphers, optlen);
+		hs->p.nciphers = n;
 		return 0;
 	}
 	return -ENOPROTOOPT;
@@ -399,7 +410,7 @@ int tapsec_hs_getsockopt(struct tapsec_ctx *ctx, int optname,
 			 char __user *optval, int __user *optlen)
 {
 	static const struct tapsec_hs none = {
-		.timeout_ms = TAPSEC_HS_DEFAULT_TIMEOUT_MS,
+		.p.timeout_ms = TAPSEC_HS_DEFAULT_TIMEOUT_MS,
 	};
 	const struct tapsec_hs *hs = READ_ONCE(ctx->hs) ?: &none;
 	struct tapsec_handshake_info info = {};
@@ -414,50 +425,50 @@ int tapsec_hs_getsockopt(struct tapsec_ctx *ctx, int optname,
 	lock_sock(sk);
 	switch (optname) {
 	case TAPSEC_HANDSHAKE:
-		val = hs->mode;
+		val = hs->p.mode;
 		err = tapsec_copy_out(&val, sizeof(val), optval, optlen);
 		break;
 	case TAPSEC_HANDSHAKE_TIMEOUT:
-		val = hs->timeout_ms;
+		val = hs->p.timeout_ms;
 		err = tapsec_copy_out(&val, sizeof(val), optval, optlen);
 		break;
 	case TAPSEC_VERIFY:
-		val = hs->verify;
+		val = hs->p.verify;
 		err = tapsec_copy_out(&val, sizeof(val), optval, optlen);
 		break;
 	case TAPSEC_SESSION_CACHE:
-		val = hs->session_cache;
+		val = hs->p.session_cache;
 		err = tapsec_copy_out(&val, sizeof(val), optval, optlen);
 		break;
 	case TAPSEC_SERVER_NAME:
-		err = tapsec_copy_out(hs->server_name,
-				      strlen(hs->server_name) + 1, optval,
+		err = tapsec_copy_out(hs->p.server_name,
+				      strlen(hs->p.server_name) + 1, optval,
 				      optlen);
 		break;
 	case TAPSEC_ALPN:
-		err = tapsec_copy_out(hs->alpn, strlen(hs->alpn) + 1, optval,
+		err = tapsec_copy_out(hs->p.alpn, strlen(hs->p.alpn) + 1, optval,
 				      optlen);
 		break;
 	case TAPSEC_IDENTITY:
-		err = tapsec_copy_out(hs->identity, strlen(hs->identity) + 1,
+		err = tapsec_copy_out(hs->p.identity, strlen(hs->p.identity) + 1,
 				      optval, optlen);
 		break;
 	case TAPSEC_TRUST:
-		err = tapsec_copy_out(hs->trust, strlen(hs->trust) + 1, optval,
+		err = tapsec_copy_out(hs->p.trust, strlen(hs->p.trust) + 1, optval,
 				      optlen);
 		break;
 	case TAPSEC_PSK_IDENTITY:
-		err = tapsec_copy_out(hs->psk_identity,
-				      strlen(hs->psk_identity) + 1, optval,
+		err = tapsec_copy_out(hs->p.psk_identity,
+				      strlen(hs->p.psk_identity) + 1, optval,
 				      optlen);
 		break;
 	case TAPSEC_VERSIONS:
-		v.min = hs->vmin;
-		v.max = hs->vmax;
+		v.min = hs->p.vmin;
+		v.max = hs->p.vmax;
 		err = tapsec_copy_out(&v, sizeof(v), optval, optlen);
 		break;
 	case TAPSEC_CIPHERS:
-		err = tapsec_copy_out(hs->ciphers, hs->nciphers * sizeof(u16),
+		err = tapsec_copy_out(hs->p.ciphers, hs->p.nciphers * sizeof(u16),
 				      optval, optlen);
 		break;
 	case TAPSEC_HANDSHAKE_INFO:
@@ -657,14 +668,14 @@ static int tapsec_hs_submit(struct tapsec_hs *hs, struct file *file, u8 role)
 	sock_hold(sk);
 	refcount_inc(&hs->ref);
 	hs->role = role;
-	hs->deadline = jiffies + msecs_to_jiffies(hs->timeout_ms);
+	hs->deadline = jiffies + msecs_to_jiffies(hs->p.timeout_ms);
 	hs->cred = cred;
 	hs->file = file;
 	WRITE_ONCE(hs->state, TAPSEC_HS_PENDING);
 	list_add_tail(&hs->node, &hn->queue);
 	pending = ++hn->pending;
 	queue_delayed_work(tapsec_hs_wq, &hs->timeout_work,
-			   msecs_to_jiffies(hs->timeout_ms));
+			   msecs_to_jiffies(hs->p.timeout_ms));
 	spin_unlock_bh(&hn->lock);
 
 	err = tapsec_nl_handshake_ready(net, pending);
@@ -877,9 +888,13 @@ int tapsec_hs_accept(struct tapsec_ctx *listener, struct tapsec_ctx *ctx,
 
 	if (!ctx || !newsock->file)
 		return -ECONNABORTED;
-	hs = kmemdup(listener->hs, sizeof(*hs), GFP_KERNEL);
+	hs = kzalloc(sizeof(*hs), GFP_KERNEL);
 	if (!hs)
 		return -ENOMEM;
+	/* A datagram listener's options may change between accepts. */
+	lock_sock(listener->sk);
+	hs->p = listener->hs->p;
+	release_sock(listener->sk);
 	lock_sock(newsock->sk);
 	tapsec_hs_setup(hs, ctx);
 	release_sock(newsock->sk);
@@ -1151,26 +1166,26 @@ static int tapsec_hs_fill(struct sk_buff *msg, struct tapsec_hs *hs, int fd)
 	    nla_put_u32(msg, TAPSEC_A_HS_PROTOCOL, hs->ctx->protocol) ||
 	    nla_put_u32(msg, TAPSEC_A_HS_TIMEOUT,
 			left > 0 ? jiffies_to_msecs(left) : 1) ||
-	    nla_put_u32(msg, TAPSEC_A_HS_VERIFY, hs->verify) ||
-	    nla_put_u32(msg, TAPSEC_A_HS_SESSION_CACHE, hs->session_cache) ||
-	    nla_put_u16(msg, TAPSEC_A_HS_VERSION_MIN, hs->vmin) ||
-	    nla_put_u16(msg, TAPSEC_A_HS_VERSION_MAX, hs->vmax) ||
+	    nla_put_u32(msg, TAPSEC_A_HS_VERIFY, hs->p.verify) ||
+	    nla_put_u32(msg, TAPSEC_A_HS_SESSION_CACHE, hs->p.session_cache) ||
+	    nla_put_u16(msg, TAPSEC_A_HS_VERSION_MIN, hs->p.vmin) ||
+	    nla_put_u16(msg, TAPSEC_A_HS_VERSION_MAX, hs->p.vmax) ||
 	    nla_put_u64_64bit(msg, TAPSEC_A_HS_INODE, sock_i_ino(sk),
 			      TAPSEC_A_HS_PAD) ||
 	    tapsec_nl_put_addr(msg, TAPSEC_A_HS_PEER, sk, true) ||
 	    tapsec_hs_fill_cred(msg, hs->cred))
 		return -EMSGSIZE;
-	if ((hs->server_name[0] &&
-	     nla_put_string(msg, TAPSEC_A_HS_SERVER_NAME, hs->server_name)) ||
-	    (hs->alpn[0] && nla_put_string(msg, TAPSEC_A_HS_ALPN, hs->alpn)) ||
-	    (hs->identity[0] &&
-	     nla_put_string(msg, TAPSEC_A_HS_IDENTITY, hs->identity)) ||
-	    (hs->trust[0] && nla_put_string(msg, TAPSEC_A_HS_TRUST, hs->trust)) ||
-	    (hs->psk_identity[0] &&
-	     nla_put_string(msg, TAPSEC_A_HS_PSK_IDENTITY, hs->psk_identity)) ||
-	    (hs->nciphers &&
-	     nla_put(msg, TAPSEC_A_HS_CIPHERS, hs->nciphers * sizeof(u16),
-		     hs->ciphers)))
+	if ((hs->p.server_name[0] &&
+	     nla_put_string(msg, TAPSEC_A_HS_SERVER_NAME, hs->p.server_name)) ||
+	    (hs->p.alpn[0] && nla_put_string(msg, TAPSEC_A_HS_ALPN, hs->p.alpn)) ||
+	    (hs->p.identity[0] &&
+	     nla_put_string(msg, TAPSEC_A_HS_IDENTITY, hs->p.identity)) ||
+	    (hs->p.trust[0] && nla_put_string(msg, TAPSEC_A_HS_TRUST, hs->p.trust)) ||
+	    (hs->p.psk_identity[0] &&
+	     nla_put_string(msg, TAPSEC_A_HS_PSK_IDENTITY, hs->p.psk_identity)) ||
+	    (hs->p.nciphers &&
+	     nla_put(msg, TAPSEC_A_HS_CIPHERS, hs->p.nciphers * sizeof(u16),
+		     hs->p.ciphers)))
 		return -EMSGSIZE;
 	nla_nest_end(msg, nest);
 	return 0;
@@ -1347,8 +1362,8 @@ static bool tapsec_hs_version_allowed(const struct tapsec_hs *hs, u16 v)
 {
 	int r = tapsec_hs_version_rank(v);
 
-	return r && (!hs->vmin || r >= tapsec_hs_version_rank(hs->vmin)) &&
-	       (!hs->vmax || r <= tapsec_hs_version_rank(hs->vmax));
+	return r && (!hs->p.vmin || r >= tapsec_hs_version_rank(hs->p.vmin)) &&
+	       (!hs->p.vmax || r <= tapsec_hs_version_rank(hs->p.vmax));
 }
 
 /* @c is in the socket's TAPSEC_CIPHERS, or that list is empty. */
@@ -1356,10 +1371,10 @@ static bool tapsec_hs_cipher_allowed(const struct tapsec_hs *hs, u16 c)
 {
 	unsigned int i;
 
-	for (i = 0; i < hs->nciphers; i++)
-		if (hs->ciphers[i] == c)
+	for (i = 0; i < hs->p.nciphers; i++)
+		if (hs->p.ciphers[i] == c)
 			return true;
-	return !hs->nciphers;
+	return !hs->p.nciphers;
 }
 
 /*
@@ -1417,7 +1432,7 @@ int tapsec_hs_nl_done(struct sk_buff *skb, struct genl_info *info)
 		nla_strscpy(alpn, tb[TAPSEC_A_HS_ALPN_NEGOTIATED], sizeof(alpn));
 	if (tb[TAPSEC_A_HS_PEER_IDENTITY])
 		nla_strscpy(peer, tb[TAPSEC_A_HS_PEER_IDENTITY], sizeof(peer));
-	if (!status && hs->verify == TAPSEC_VERIFY_DEFER &&
+	if (!status && hs->p.verify == TAPSEC_VERIFY_DEFER &&
 	    tb[TAPSEC_A_HS_PEER_CHAIN]) {
 		chain_len = nla_len(tb[TAPSEC_A_HS_PEER_CHAIN]);
 		chain = kmemdup(nla_data(tb[TAPSEC_A_HS_PEER_CHAIN]), chain_len,
@@ -1429,7 +1444,7 @@ int tapsec_hs_nl_done(struct sk_buff *skb, struct genl_info *info)
 		(nla_get_flag(tb[TAPSEC_A_HS_PEER_AUTH]) ? TAPSEC_HS_F_PEER_AUTH : 0) |
 		(nla_get_flag(tb[TAPSEC_A_HS_PSK]) ? TAPSEC_HS_F_PSK : 0);
 	/* Deferred: the daemon authenticated nothing, the application will. */
-	if (hs->verify == TAPSEC_VERIFY_DEFER && !(flags & TAPSEC_HS_F_PSK))
+	if (hs->p.verify == TAPSEC_VERIFY_DEFER && !(flags & TAPSEC_HS_F_PSK))
 		flags = (flags & ~TAPSEC_HS_F_PEER_AUTH) | TAPSEC_HS_F_VERDICT;
 
 	/* The keys cannot change under the socket lock. */
@@ -1520,7 +1535,7 @@ static int tapsec_hs_get_psk(struct tapsec_ctx *ctx, char __user *optval,
 		goto out;	/* not the daemon running this handshake */
 
 	/* The parameters are fixed once the handshake was asked for. */
-	want = hs->psk_identity;
+	want = hs->p.psk_identity;
 	if (!want[0] || !req->identity[0] ||
 	    (strcmp(want, req->identity) &&
 	     (role != TAPSEC_ROLE_SERVER || strcmp(want, TAPSEC_PSK_ANY)))) {
