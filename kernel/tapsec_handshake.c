@@ -318,11 +318,12 @@ static int tapsec_hs_set_param(struct tapsec_hs *hs, int optname,
 					    sizeof(hs->p.server_name), optval,
 					    optlen);
 	case TAPSEC_ALPN:
-		return tapsec_hs_set_string(hs->p.alpn, sizeof(hs->p.alpn), optval,
-					    optlen);
-	case TAPSEC_IDENTITY:
-		return tapsec_hs_set_string(hs->p.identity, sizeof(hs->p.identity),
+		return tapsec_hs_set_string(hs->p.alpn, sizeof(hs->p.alpn),
 					    optval, optlen);
+	case TAPSEC_IDENTITY:
+		return tapsec_hs_set_string(hs->p.identity,
+					    sizeof(hs->p.identity), optval,
+					    optlen);
 	case TAPSEC_TRUST:
 		return tapsec_hs_set_string(hs->p.trust, sizeof(hs->p.trust),
 					    optval, optlen);
@@ -446,16 +447,17 @@ int tapsec_hs_getsockopt(struct tapsec_ctx *ctx, int optname,
 				      optlen);
 		break;
 	case TAPSEC_ALPN:
-		err = tapsec_copy_out(hs->p.alpn, strlen(hs->p.alpn) + 1, optval,
-				      optlen);
-		break;
-	case TAPSEC_IDENTITY:
-		err = tapsec_copy_out(hs->p.identity, strlen(hs->p.identity) + 1,
+		err = tapsec_copy_out(hs->p.alpn, strlen(hs->p.alpn) + 1,
 				      optval, optlen);
 		break;
-	case TAPSEC_TRUST:
-		err = tapsec_copy_out(hs->p.trust, strlen(hs->p.trust) + 1, optval,
+	case TAPSEC_IDENTITY:
+		err = tapsec_copy_out(hs->p.identity,
+				      strlen(hs->p.identity) + 1, optval,
 				      optlen);
+		break;
+	case TAPSEC_TRUST:
+		err = tapsec_copy_out(hs->p.trust, strlen(hs->p.trust) + 1,
+				      optval, optlen);
 		break;
 	case TAPSEC_PSK_IDENTITY:
 		err = tapsec_copy_out(hs->p.psk_identity,
@@ -468,8 +470,9 @@ int tapsec_hs_getsockopt(struct tapsec_ctx *ctx, int optname,
 		err = tapsec_copy_out(&v, sizeof(v), optval, optlen);
 		break;
 	case TAPSEC_CIPHERS:
-		err = tapsec_copy_out(hs->p.ciphers, hs->p.nciphers * sizeof(u16),
-				      optval, optlen);
+		err = tapsec_copy_out(hs->p.ciphers,
+				      hs->p.nciphers * sizeof(u16), optval,
+				      optlen);
 		break;
 	case TAPSEC_HANDSHAKE_INFO:
 		info.state = READ_ONCE(hs->state);
@@ -594,14 +597,14 @@ static void tapsec_hs_finished(struct tapsec_hs *hs, struct file *file,
 }
 
 /*
- * End @hs with @err if it is still queued (@queued names why) or, when
- * @running_too, running (@running names why), then finish it: the lock,
- * the check, the end and the finish in one place.  A queued handshake's
- * file reference goes with it.  @closing as for tapsec_hs_finished().
- * Returns whether this call ended it.
+ * End @hs with @err if it is queued and @queued says why, or running and
+ * @running says why (NULL: leave it in that state), then finish it: the
+ * lock, the check, the end and the finish in one place.  A queued
+ * handshake's file reference goes with it.  @closing as for
+ * tapsec_hs_finished().  Returns whether this call ended it.
  */
 static bool tapsec_hs_end(struct tapsec_hs *hs, int err, const char *queued,
-			  bool running_too, const char *running, bool closing)
+			  const char *running, bool closing)
 {
 	struct tapsec_hs_net *hn = tapsec_hs_pernet(sock_net(hs->sk));
 	struct file *file = NULL;
@@ -609,10 +612,10 @@ static bool tapsec_hs_end(struct tapsec_hs *hs, int err, const char *queued,
 
 	spin_lock_bh(&hn->lock);
 	if (queued && hs->state == TAPSEC_HS_PENDING) {
-		file = hs->file;	/* the queue's: set while PENDING only */
+		file = hs->file;	/* the queue's, set while PENDING */
 		hs->file = NULL;
 		tapsec_hs_end_locked(hn, hs, err, queued);
-	} else if (running_too && hs->state == TAPSEC_HS_RUNNING) {
+	} else if (running && hs->state == TAPSEC_HS_RUNNING) {
 		tapsec_hs_end_locked(hn, hs, err, running);
 	} else {
 		ended = false;
@@ -635,7 +638,7 @@ static void tapsec_hs_timeout(struct work_struct *work)
 	struct sock *sk = hs->sk;
 
 	tapsec_hs_end(hs, ETIMEDOUT, "no handshake daemon took it in time",
-		      true, "handshake timed out", false);
+		      "handshake timed out", false);
 	tapsec_hs_put(hs);
 	sock_put(sk);
 }
@@ -684,7 +687,7 @@ static int tapsec_hs_submit(struct tapsec_hs *hs, struct file *file, u8 role)
 
 	/* Unless a daemon polling without the group took it meanwhile. */
 	return tapsec_hs_end(hs, ESRCH, "no handshake daemon is running",
-			     false, NULL, false) ? -ESRCH : 0;
+			     NULL, false) ? -ESRCH : 0;
 }
 
 /* A non-blocking connect() will start the handshake. */
@@ -928,7 +931,7 @@ void tapsec_hs_close(struct tapsec_ctx *ctx)
 	}
 	write_unlock_bh(&sk->sk_callback_lock);
 
-	tapsec_hs_end(hs, ECONNABORTED, NULL, true,
+	tapsec_hs_end(hs, ECONNABORTED, NULL,
 		      "the socket was closed during the handshake", true);
 }
 
@@ -1177,12 +1180,15 @@ static int tapsec_hs_fill(struct sk_buff *msg, struct tapsec_hs *hs, int fd)
 		return -EMSGSIZE;
 	if ((hs->p.server_name[0] &&
 	     nla_put_string(msg, TAPSEC_A_HS_SERVER_NAME, hs->p.server_name)) ||
-	    (hs->p.alpn[0] && nla_put_string(msg, TAPSEC_A_HS_ALPN, hs->p.alpn)) ||
+	    (hs->p.alpn[0] &&
+	     nla_put_string(msg, TAPSEC_A_HS_ALPN, hs->p.alpn)) ||
 	    (hs->p.identity[0] &&
 	     nla_put_string(msg, TAPSEC_A_HS_IDENTITY, hs->p.identity)) ||
-	    (hs->p.trust[0] && nla_put_string(msg, TAPSEC_A_HS_TRUST, hs->p.trust)) ||
+	    (hs->p.trust[0] &&
+	     nla_put_string(msg, TAPSEC_A_HS_TRUST, hs->p.trust)) ||
 	    (hs->p.psk_identity[0] &&
-	     nla_put_string(msg, TAPSEC_A_HS_PSK_IDENTITY, hs->p.psk_identity)) ||
+	     nla_put_string(msg, TAPSEC_A_HS_PSK_IDENTITY,
+			    hs->p.psk_identity)) ||
 	    (hs->p.nciphers &&
 	     nla_put(msg, TAPSEC_A_HS_CIPHERS, hs->p.nciphers * sizeof(u16),
 		     hs->p.ciphers)))
@@ -1249,7 +1255,7 @@ int tapsec_hs_nl_accept(struct sk_buff *skb, struct genl_info *info)
 		nlmsg_free(msg);
 		put_unused_fd(fd);
 		/* Unless the timeout ended it first. */
-		tapsec_hs_end(hs, EPROTO, NULL, true,
+		tapsec_hs_end(hs, EPROTO, NULL,
 			      "handshake parameters do not fit a message",
 			      false);
 		fput(file);	/* the daemon's, taken from the queue above */
