@@ -9,6 +9,7 @@
 #
 # TAP_ONLY=ERE in the environment runs only the cases whose name matches
 # (the others are reported skipped): for working on a few cases.
+# TAP_TIMES=1 adds a "# time S" line after each case: its wall seconds.
 
 TAP_N=0
 TAP_FAILED=0
@@ -19,7 +20,7 @@ tap_plan() {
 }
 
 tap_case() {
-	local name=$1 out
+	local name=$1 out t0=${EPOCHREALTIME/[.,]/} us
 	shift
 	if [ -n "${TAP_ONLY:-}" ] && ! [[ $name =~ $TAP_ONLY ]]; then
 		tap_skip "$name" "not in TAP_ONLY"
@@ -33,6 +34,10 @@ tap_case() {
 		TAP_FAILED=$((TAP_FAILED + 1))
 	fi
 	[ -z "$out" ] || printf '%s\n' "$out" | sed 's/^/# /'
+	[ -z "${TAP_TIMES:-}" ] || {
+		us=$((${EPOCHREALTIME/[.,]/} - t0))
+		printf '# time %d.%02d\n' $((us / 1000000)) $((us % 1000000 / 10000))
+	}
 }
 
 tap_skip() {
