@@ -58,6 +58,7 @@ enum tapsec_family {
 
 struct tapsec_engine_ops;
 struct tapsec_hs;
+struct tapsec_engine_ops;
 struct genl_info;
 struct netlink_callback;
 
@@ -135,8 +136,13 @@ struct tapsec_ctx *tapsec_ctx_alloc(struct sock *sk, gfp_t gfp, u32 protocol,
 void tapsec_ctx_free(struct tapsec_ctx *ctx);
 int tapsec_ctx_refuse(struct tapsec_ctx *ctx);
 int tapsec_ctx_engine_setsockopt(struct sock *sk, struct tapsec_ctx *ctx,
+				 const struct tapsec_engine_ops *e,
 				 int optname, sockptr_t optval,
 				 unsigned int optlen);
+int tapsec_ctx_engine_getsockopt(struct sock *sk, struct tapsec_ctx *ctx,
+				 const struct tapsec_engine_ops *e,
+				 int optname, char __user *optval,
+				 int __user *optlen);
 int tapsec_ctx_setsockopt(struct tapsec_ctx *ctx, int optname,
 			  sockptr_t optval, unsigned int optlen);
 int tapsec_ctx_getsockopt(struct tapsec_ctx *ctx, int optname,
@@ -175,6 +181,20 @@ int tapsec_dgram_base_connect(struct socket *sock, struct sockaddr *addr,
 			      int addr_len);
 int tapsec_dgram_base_recvmsg(struct sock *sk, struct msghdr *msg,
 			      size_t len, int flags, int *addr_len);
+
+/* tapsec_dgram_io.c */
+int tapsec_dgram_xmit(struct sock *sk, const void *buf, u32 len, int flags,
+		      struct sockaddr_storage *to, int to_len);
+int tapsec_dgram_read(struct sock *sk, struct tapsec_ctx *ctx, u8 *buf,
+		      u32 size, struct sockaddr_storage *from, int *from_len,
+		      struct sk_buff **last);
+int tapsec_dgram_deliver(struct msghdr *msg, size_t len, int flags,
+			 const u8 *data, u32 data_len,
+			 const struct sockaddr_storage *from, int from_len,
+			 int *addr_len);
+int tapsec_dgram_wait(struct sock *sk, struct mutex *lock, long *timeo,
+		      struct sk_buff *last, struct sk_buff_head *extra,
+		      int *err);
 
 /* tapsec_passthru.c */
 int tapsec_passthru_check(struct tapsec_ctx *ctx, int level, int optname,

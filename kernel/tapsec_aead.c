@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * tapsec: the record core shared by every record engine (TLS now; DTLS,
- * ESP and WireGuard next): AEAD setup through the kernel crypto API, nonce
+ * tapsec: the record core shared by every record engine (TLS, DTLS and
+ * ESP; WireGuard next): AEAD setup through the kernel crypto API, nonce
  * construction and sequence numbers that never wrap.
  */
 #include <linux/slab.h>
@@ -125,6 +125,23 @@ void tapsec_aead_xor_nonce(const struct tapsec_aead *a, u64 seq, u8 *nonce)
 }
 
 /**
+ * tapsec_aead_salt_nonce() - a nonce made of a salt and an explicit IV
+ * @a: the key slot, whose @iv begins with the 4-byte salt
+ * @explicit: the TAPSEC_AEAD_EXPLICIT_LEN bytes the record carries
+ * @nonce: TAPSEC_NONCE_LEN bytes out: the salt, then @explicit
+ *
+ * The nonce of AES-GCM in (D)TLS 1.2 (RFC 5288) and of ESP's AES-GCM
+ * (RFC 4106) and ChaCha20-Poly1305 (RFC 7634).
+ */
+void tapsec_aead_salt_nonce(const struct tapsec_aead *a, const u8 *explicit,
+			    u8 *nonce)
+{
+	memcpy(nonce, a->iv, TAPSEC_NONCE_LEN - TAPSEC_AEAD_EXPLICIT_LEN);
+	memcpy(nonce + TAPSEC_NONCE_LEN - TAPSEC_AEAD_EXPLICIT_LEN, explicit,
+	       TAPSEC_AEAD_EXPLICIT_LEN);
+}
+
+/**
  * tapsec_aead_tls12_nonce() - additional data and nonce of a (D)TLS 1.2 record
  * @a: the key slot
  * @seq: the record's 64-bit sequence number (DTLS: epoch, then number)
@@ -147,13 +164,10 @@ void tapsec_aead_tls12_nonce(const struct tapsec_aead *a, u64 seq, u8 type,
 	aad[8] = type;
 	put_unaligned_be16(version, aad + 9);
 	put_unaligned_be16(len, aad + 11);
-	if (explicit) {
-		memcpy(nonce, a->iv, TAPSEC_NONCE_LEN - TAPSEC_AEAD_EXPLICIT_LEN);
-		memcpy(nonce + TAPSEC_NONCE_LEN - TAPSEC_AEAD_EXPLICIT_LEN,
-		       explicit, TAPSEC_AEAD_EXPLICIT_LEN);
-	} else {
+	if (explicit)
+		tapsec_aead_salt_nonce(a, explicit, nonce);
+	else
 		tapsec_aead_xor_nonce(a, seq, nonce);
-	}
 }
 
 /**

@@ -70,7 +70,7 @@ static void tapsec_ctx_free_work(struct work_struct *work)
 	struct tapsec_ctx *ctx = container_of(work, struct tapsec_ctx,
 					      free_work);
 
-	ctx->engine->free(ctx);
+	tapsec_engine_of(ctx)->free(ctx);
 	kmem_cache_free(tapsec_ctx_cache, ctx);
 }
 
@@ -211,6 +211,61 @@ static int tapsec_check_protocol(const struct sock *sk, int val)
 	return val == TAPSEC_PROTO_NONE ? 0 : -EPROTONOSUPPORT;
 }
 
+/*
+ * Move a datagram socket to the engine of @val, the socket locked.  Only
+ * a socket without engine state moves (options of one engine set before
+ * TAPSEC_PROTOCOL chose another: EBUSY); callers that read the old
+ * engine just before find no state of theirs (tapsec_engine_state()).
+ */
+static int tapsec_switch_engine(struct tapsec_ctx *ctx, int val)
+{
+	const struct tapsec_engine_ops *e;
+
+	if (val == TAPSEC_PROTO_NONE)
+		return 0;
+	e = tapsec_engine_for(val, ctx->sk->sk_type);
+	if (e == ctx->engine)
+		return 0;
+	if (ctx->engine_priv)
+		return -EBUSY;
+	WRITE_ONCE(ctx->engine, e);
+	return 0;
+}
+
+/**
+ * tapsec_ctx_make_state() - an engine's state of a socket, made on first use
+ * @sk: the socket
+ * @ctx: its context
+ * @e: the engine asking
+ * @make: allocates and initialises the state, under the socket lock
+ *
+ * Return: the state; ERR_PTR(-EPROTOTYPE) when TAPSEC_PROTOCOL moved the
+ * socket to another engine since @e was read, ERR_PTR(-ENOMEM).
+ */
+struct tapsec_engine_state *
+tapsec_ctx_make_state(struct sock *sk, struct tapsec_ctx *ctx,
+		      const struct tapsec_engine_ops *e,
+		      struct tapsec_engine_state *(*make)(struct tapsec_ctx *ctx))
+{
+	struct tapsec_engine_state *st;
+
+	lock_sock(sk);
+	st = ctx->engine_priv;
+	if (ctx->engine != e) {
+		st = ERR_PTR(-EPROTOTYPE);
+	} else if (!st) {
+		st = tapsec_fail_alloc() ? NULL : make(ctx);
+		if (st) {
+			st->ops = e;
+			WRITE_ONCE(ctx->engine_priv, st);
+		} else {
+			st = ERR_PTR(-ENOMEM);
+		}
+	}
+	release_sock(sk);
+	return st;
+}
+
 static int tapsec_set_protocol(struct tapsec_ctx *ctx, sockptr_t optval,
 			       unsigned int optlen)
 {
@@ -228,7 +283,9 @@ static int tapsec_set_protocol(struct tapsec_ctx *ctx, sockptr_t optval,
 	if (!err && (sk->sk_state != TCP_CLOSE || inet_sk(sk)->inet_num))
 		err = val == ctx->protocol ? 0 : -EISCONN;
 	if (!err)
-		ctx->protocol = val;
+		err = tapsec_switch_engine(ctx, val);
+	if (!err)
+		WRITE_ONCE(ctx->protocol, val);
 	release_sock(sk);
 	return err;
 }
@@ -248,10 +305,36 @@ static bool tapsec_opt_installs_key(int optname)
 }
 
 /**
+ * tapsec_ctx_engine_getsockopt() - read an option the socket's engine claims
+ * @sk: the socket
+ * @ctx: its context
+ * @e: the engine, read once by the caller
+ * @optname: enum tapsec_sockopt, one @e's option() claimed
+ * @optval: user buffer
+ * @optlen: its size in, bytes written out
+ *
+ * Keys themselves (TAPSEC_TX_KEY, TAPSEC_RX_KEY) are read, for every
+ * engine, only with CAP_NET_ADMIN in the socket's network namespace.
+ *
+ * Return: 0 or a negative errno (-EPERM without that capability).
+ */
+int tapsec_ctx_engine_getsockopt(struct sock *sk, struct tapsec_ctx *ctx,
+				 const struct tapsec_engine_ops *e,
+				 int optname, char __user *optval,
+				 int __user *optlen)
+{
+	if ((optname == TAPSEC_TX_KEY || optname == TAPSEC_RX_KEY) &&
+	    !ns_capable(sock_net(sk)->user_ns, CAP_NET_ADMIN))
+		return -EPERM;
+	return e->getsockopt(sk, ctx, optname, optval, optlen);
+}
+
+/**
  * tapsec_ctx_engine_setsockopt() - set an option the socket's engine claims
  * @sk: the socket
  * @ctx: its context
- * @optname: enum tapsec_sockopt, one the engine's option() claimed
+ * @e: the engine, read once by the caller
+ * @optname: enum tapsec_sockopt, one @e's option() claimed
  * @optval: option value
  * @optlen: length of @optval
  *
@@ -262,6 +345,7 @@ static bool tapsec_opt_installs_key(int optname)
  * Return: 0 or a negative errno.
  */
 int tapsec_ctx_engine_setsockopt(struct sock *sk, struct tapsec_ctx *ctx,
+				 const struct tapsec_engine_ops *e,
 				 int optname, sockptr_t optval,
 				 unsigned int optlen)
 {
@@ -269,7 +353,7 @@ int tapsec_ctx_engine_setsockopt(struct sock *sk, struct tapsec_ctx *ctx,
 
 	if (tapsec_opt_installs_key(optname))
 		err = tapsec_hs_may_install(ctx);
-	return err ?: ctx->engine->setsockopt(sk, ctx, optname, optval, optlen);
+	return err ?: e->setsockopt(sk, ctx, optname, optval, optlen);
 }
 
 /**

@@ -90,40 +90,43 @@ static int tapsec_dgram_sendmsg(struct sock *sk, struct msghdr *msg,
 				size_t len)
 {
 	struct tapsec_ctx *ctx = tapsec_dgram_ctx(sk);
+	const struct tapsec_engine_ops *e;
 	int gate;
 
 	if (!tapsec_engine_active(ctx))
 		return tapsec_ctx_refuse(ctx);
+	e = tapsec_engine_of(ctx);
 	gate = tapsec_hs_gate(ctx, true, msg->msg_flags & MSG_DONTWAIT);
 	if (gate > 0) {
-		ctx->engine->raw_sent(sk, ctx, msg, len);
+		e->raw_sent(sk, ctx, msg, len);
 		return tapsec_dgram_base_sendmsg(sk, msg, len);
 	}
-	return gate ?: ctx->engine->sendmsg(sk, ctx, msg, len);
+	return gate ?: e->sendmsg(sk, ctx, msg, len);
 }
 
 static int tapsec_dgram_recvmsg(struct sock *sk, struct msghdr *msg,
 				size_t len, int flags, int *addr_len)
 {
 	struct tapsec_ctx *ctx = tapsec_dgram_ctx(sk);
+	const struct tapsec_engine_ops *e;
 	int gate;
 
 	if (!tapsec_engine_active(ctx))
 		return tapsec_ctx_refuse(ctx);
+	e = tapsec_engine_of(ctx);
 	gate = (flags & MSG_ERRQUEUE) ? 0 :
 	       tapsec_hs_gate(ctx, false, flags & MSG_DONTWAIT);
 	if (gate > 0) {
-		int ret = ctx->engine->raw_recvmsg(ctx, msg, len, flags);
+		int ret = e->raw_recvmsg(ctx, msg, len, flags);
 
 		if (ret == -ENOENT)
 			ret = tapsec_dgram_base_recvmsg(sk, msg, len, flags,
 							addr_len);
 		if (ret >= 0 && !(flags & MSG_PEEK))
-			ctx->engine->raw_read(ctx);
+			e->raw_read(ctx);
 		return ret;
 	}
-	return gate ?: ctx->engine->recvmsg(sk, ctx, msg, len, flags,
-					    addr_len);
+	return gate ?: e->recvmsg(sk, ctx, msg, len, flags, addr_len);
 }
 
 /**
@@ -217,7 +220,7 @@ static int tapsec_dgram_shutdown(struct socket *sock, int how)
 	struct tapsec_ctx *ctx = tapsec_dgram_ctx(sock->sk);
 
 	if ((how == SHUT_WR || how == SHUT_RDWR) && tapsec_engine_active(ctx))
-		ctx->engine->shutdown_tx(sock->sk, ctx, 0);
+		tapsec_engine_of(ctx)->shutdown_tx(sock->sk, ctx, 0);
 	return dgram_base_ops[fam]->shutdown(sock, how);
 }
 
@@ -235,7 +238,7 @@ static int tapsec_dgram_release(struct socket *sock)
 	if (ctx) {
 		tapsec_hs_close(ctx);
 		if (tapsec_engine_active(ctx)) {
-			ctx->engine->close(sk, ctx);
+			tapsec_engine_of(ctx)->close(sk, ctx);
 			tapsec_nl_event(sock_net(sk), TAPSEC_EVENT_CLOSED,
 					sock_i_ino(sk), 0, NULL);
 		}
@@ -256,10 +259,10 @@ static int tapsec_dgram_setsockopt(struct sock *sk, int level, int optname,
 {
 	int fam = tapsec_family_index(sk->sk_family);
 	struct tapsec_ctx *ctx = tapsec_dgram_ctx(sk);
+	const struct tapsec_engine_ops *e = tapsec_ctx_engine(ctx, sk);
 
-	if (level == SOL_TAPSEC && ctx &&
-	    ctx->engine->option(ctx, optname, true))
-		return tapsec_ctx_engine_setsockopt(sk, ctx, optname, optval,
+	if (level == SOL_TAPSEC && ctx && e->option(ctx, optname, true))
+		return tapsec_ctx_engine_setsockopt(sk, ctx, e, optname, optval,
 						    optlen);
 	if (level == SOL_TAPSEC)
 		return tapsec_ctx_setsockopt(ctx, optname, optval, optlen);
@@ -273,11 +276,11 @@ static int tapsec_dgram_getsockopt(struct sock *sk, int level, int optname,
 {
 	int fam = tapsec_family_index(sk->sk_family);
 	struct tapsec_ctx *ctx = tapsec_dgram_ctx(sk);
+	const struct tapsec_engine_ops *e = tapsec_ctx_engine(ctx, sk);
 
-	if (level == SOL_TAPSEC && ctx &&
-	    ctx->engine->option(ctx, optname, false))
-		return ctx->engine->getsockopt(sk, ctx, optname, optval,
-					       optlen);
+	if (level == SOL_TAPSEC && ctx && e->option(ctx, optname, false))
+		return tapsec_ctx_engine_getsockopt(sk, ctx, e, optname, optval,
+						    optlen);
 	if (level == SOL_TAPSEC)
 		return tapsec_ctx_getsockopt(ctx, optname, optval, optlen);
 	return tapsec_passthru_check(ctx, level, optname, false) ?:
@@ -298,7 +301,7 @@ static void tapsec_dgram_destruct(struct sock *sk)
 	void (*saved)(struct sock *sk) = ctx->saved_destruct;
 
 	rcu_assign_sk_user_data(sk, NULL);
-	ctx->engine->unhook(ctx);
+	tapsec_engine_of(ctx)->unhook(ctx);
 	tapsec_ctx_free(ctx);
 	if (saved)
 		saved(sk);
@@ -335,7 +338,7 @@ static void tapsec_dgram_destroy_sock(struct sock *sk)
 	if (dgram_base_prot[fam]->destroy)
 		dgram_base_prot[fam]->destroy(sk);
 	if (ctx)
-		ctx->engine->stop(ctx);
+		tapsec_engine_of(ctx)->stop(ctx);
 }
 
 static void tapsec_dgram_build(int fam, struct proto *base,

@@ -72,36 +72,40 @@ void tapsec_dtls_epoch_free(struct tapsec_dtls_epoch *ep)
 	kfree_sensitive(ep);	/* sn_aes, the key and the secret */
 }
 
+static struct tapsec_engine_state *tapsec_dtls_make(struct tapsec_ctx *ctx)
+{
+	struct tapsec_dtls *dtls = kzalloc(sizeof(*dtls), GFP_KERNEL);
+
+	if (!dtls)
+		return NULL;
+	mutex_init(&dtls->tx_lock);
+	mutex_init(&dtls->rx_lock);
+	dtls->ctx = ctx;
+	dtls->window = TAPSEC_REPLAY_WINDOW_DEFAULT;
+	tapsec_dtls13_init(dtls);
+	skb_queue_head_init(&dtls->handed);
+	dtls->grace_ms = TAPSEC_EPOCH_GRACE_DEFAULT;
+	dtls->move_interval_ms = TAPSEC_MOVE_INTERVAL_DEFAULT;
+	return &dtls->st;
+}
+
 /**
  * tapsec_dtls_engine() - a socket's DTLS engine, made on first use
  * @sk: the datagram socket
  * @ctx: its context
  *
- * Return: the engine, or NULL when it could not be allocated.
+ * Return: the engine, or an ERR_PTR(): -ENOMEM, or -EPROTOTYPE when the
+ * socket moved to another engine (tapsec_ctx_make_state()).
  */
 struct tapsec_dtls *tapsec_dtls_engine(struct sock *sk, struct tapsec_ctx *ctx)
 {
-	struct tapsec_dtls *dtls;
+	struct tapsec_engine_state *st;
 
-	lock_sock(sk);
-	dtls = ctx->engine_priv;
-	if (!dtls) {
-		dtls = tapsec_fail_alloc() ? NULL :
-		       kzalloc(sizeof(*dtls), GFP_KERNEL);
-		if (dtls) {
-			mutex_init(&dtls->tx_lock);
-			mutex_init(&dtls->rx_lock);
-			dtls->ctx = ctx;
-			dtls->window = TAPSEC_REPLAY_WINDOW_DEFAULT;
-			tapsec_dtls13_init(dtls);
-			skb_queue_head_init(&dtls->handed);
-			dtls->grace_ms = TAPSEC_EPOCH_GRACE_DEFAULT;
-			dtls->move_interval_ms = TAPSEC_MOVE_INTERVAL_DEFAULT;
-			WRITE_ONCE(ctx->engine_priv, dtls);
-		}
-	}
-	release_sock(sk);
-	return dtls;
+	st = tapsec_ctx_make_state(sk, ctx, &tapsec_dtls_engine_ops,
+				   tapsec_dtls_make);
+	if (IS_ERR(st))
+		return ERR_CAST(st);
+	return container_of(st, struct tapsec_dtls, st);
 }
 
 /**
@@ -403,8 +407,8 @@ int tapsec_dtls_setsockopt(struct sock *sk, struct tapsec_ctx *ctx,
 		return optname == TAPSEC_TX || optname == TAPSEC_RX ?
 		       -EPROTONOSUPPORT : -EPROTOTYPE;
 	dtls = tapsec_dtls_engine(sk, ctx);
-	if (!dtls)
-		return -ENOMEM;
+	if (IS_ERR(dtls))
+		return PTR_ERR(dtls);
 	if (optname == TAPSEC_REPLAY_WINDOW || optname == TAPSEC_EPOCH_GRACE ||
 	    optname == TAPSEC_PATH_CHECK || optname == TAPSEC_MOVE_INTERVAL)
 		return tapsec_dtls_set_param(dtls, optname, optval, optlen);
@@ -587,7 +591,7 @@ int tapsec_dtls_getsockopt(struct sock *sk, struct tapsec_ctx *ctx,
 			   int optname, char __user *optval,
 			   int __user *optlen)
 {
-	struct tapsec_dtls *dtls = READ_ONCE(ctx->engine_priv);
+	struct tapsec_dtls *dtls = tapsec_dtls_of(ctx);
 	u32 val;
 
 	switch (optname) {
@@ -619,9 +623,6 @@ int tapsec_dtls_getsockopt(struct sock *sk, struct tapsec_ctx *ctx,
 					   optval, optlen);
 	case TAPSEC_TX_KEY:
 	case TAPSEC_RX_KEY:
-		if (!ns_capable(sock_net(sk)->user_ns, CAP_NET_ADMIN))
-			return -EPERM;
-		fallthrough;
 	case TAPSEC_TX:
 	case TAPSEC_RX:
 		if (!dtls)
@@ -651,7 +652,7 @@ int tapsec_dtls_getsockopt(struct sock *sk, struct tapsec_ctx *ctx,
  */
 void tapsec_dtls_stop(struct tapsec_ctx *ctx)
 {
-	struct tapsec_dtls *dtls = ctx->engine_priv;
+	struct tapsec_dtls *dtls = tapsec_dtls_of(ctx);
 
 	if (!dtls || dtls->stopped)
 		return;
@@ -675,7 +676,7 @@ void tapsec_dtls_stop(struct tapsec_ctx *ctx)
  */
 void tapsec_dtls_unhook(struct tapsec_ctx *ctx)
 {
-	struct tapsec_dtls *dtls = ctx->engine_priv;
+	struct tapsec_dtls *dtls = tapsec_dtls_of(ctx);
 
 	if (!dtls || dtls->stopped)
 		return;
@@ -691,12 +692,12 @@ void tapsec_dtls_unhook(struct tapsec_ctx *ctx)
  */
 void tapsec_dtls_free(struct tapsec_ctx *ctx)
 {
-	struct tapsec_dtls *dtls = ctx->engine_priv;
+	struct tapsec_dtls *dtls = tapsec_dtls_of(ctx);
 
 	if (!dtls)
 		return;
 	tapsec_dtls_flight_free(dtls);
-	ctx->engine_priv = NULL;
+	WRITE_ONCE(ctx->engine_priv, NULL);
 	tapsec_dtls_epoch_free(dtls->tx);
 	tapsec_dtls_epoch_free(dtls->rx);
 	tapsec_dtls_epoch_free(dtls->rx_prev);
@@ -724,7 +725,7 @@ static __poll_t tapsec_dtls_engine_poll(struct sock *sk,
 
 static bool tapsec_dtls_keyed(const struct tapsec_ctx *ctx, bool tx)
 {
-	struct tapsec_dtls *dtls = READ_ONCE(ctx->engine_priv);
+	struct tapsec_dtls *dtls = tapsec_dtls_of(ctx);
 
 	if (!dtls)
 		return false;
@@ -740,7 +741,7 @@ static int tapsec_dtls_shutdown_tx(struct sock *sk, struct tapsec_ctx *ctx,
 /* close(): no KeyUpdate is sent again; close_notify goes out. */
 static void tapsec_dtls_close(struct sock *sk, struct tapsec_ctx *ctx)
 {
-	struct tapsec_dtls *dtls = READ_ONCE(ctx->engine_priv);
+	struct tapsec_dtls *dtls = tapsec_dtls_of(ctx);
 
 	if (dtls)
 		tapsec_dtls13_stop(dtls);

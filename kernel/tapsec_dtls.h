@@ -88,6 +88,7 @@ struct tapsec_dtls_epoch {
 
 /**
  * struct tapsec_dtls - the DTLS engine of one datagram socket
+ * @st: the head of every engine's state (tapsec_engine.h)
  * @ctx: the socket's context
  * @tx_lock: serialises senders and transmit key changes
  * @rx_lock: serialises readers (across waits) and receive key changes
@@ -148,6 +149,7 @@ struct tapsec_dtls_epoch {
  * @path_cookie: its cookie
  */
 struct tapsec_dtls {
+	struct tapsec_engine_state st;
 	struct tapsec_ctx *ctx;
 	struct mutex tx_lock;		/* senders, transmit keys */
 	struct mutex rx_lock;		/* readers, receive keys */
@@ -205,6 +207,20 @@ struct tapsec_dtls {
 	unsigned long path_sent;
 	u8 path_cookie[TAPSEC_RRC_COOKIE_LEN];
 };
+
+/**
+ * tapsec_dtls_of() - a socket's DTLS engine state
+ * @ctx: the socket's context, or NULL
+ *
+ * Return: the state, NULL when there is none (or another engine's).
+ */
+static inline struct tapsec_dtls *tapsec_dtls_of(const struct tapsec_ctx *ctx)
+{
+	struct tapsec_engine_state *st;
+
+	st = tapsec_engine_state(ctx, &tapsec_dtls_engine_ops);
+	return st ? container_of(st, struct tapsec_dtls, st) : NULL;
+}
 
 static inline bool tapsec_dtls13(const struct tapsec_dtls_epoch *ep)
 {
@@ -273,7 +289,6 @@ int tapsec_dtls_fetch(struct sock *sk, struct tapsec_ctx *ctx,
 		      struct tapsec_dtls *dtls, long *timeo);
 int tapsec_dtls_raw_hello(struct tapsec_ctx *ctx, struct msghdr *msg,
 			  size_t len, int flags);
-int tapsec_dtls_xmit(struct sock *sk, u8 *buf, u32 len, int flags);
 
 /* tapsec_dtls13.c */
 void tapsec_dtls13_init(struct tapsec_dtls *dtls);

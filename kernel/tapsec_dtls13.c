@@ -196,8 +196,8 @@ int tapsec_dtls13_key_update(struct sock *sk, struct tapsec_ctx *ctx,
 	struct tapsec_dtls *dtls = tapsec_dtls_engine(sk, ctx);
 	int err;
 
-	if (!dtls)
-		return -ENOMEM;
+	if (IS_ERR(dtls))
+		return PTR_ERR(dtls);
 	mutex_lock(&dtls->tx_lock);
 	err = tapsec_dtls13_start_ku(sk, dtls, request);
 	mutex_unlock(&dtls->tx_lock);

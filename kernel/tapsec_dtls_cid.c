@@ -166,7 +166,7 @@ static int tapsec_dtls_cid_rcv(struct sock *lsk, struct sk_buff *skb)
 	struct tapsec_ctx *ctx = rcu_dereference_sk_user_data(lsk);
 	u16 off = skb_transport_offset(skb) + sizeof(struct udphdr);
 	struct tapsec_dtls_cid_entry *e = NULL;
-	struct tapsec_dtls *dtls = ctx ? READ_ONCE(ctx->engine_priv) : NULL;
+	struct tapsec_dtls *dtls = tapsec_dtls_of(ctx);
 	struct tapsec_dtls_cids *t = dtls ? READ_ONCE(dtls->cids) : NULL;
 	u8 buf[1 + TAPSEC_CID_MAX];
 	unsigned long lens;

@@ -70,7 +70,7 @@ void tapsec_dtls_flight_sent(struct sock *sk, struct tapsec_ctx *ctx,
 	struct tapsec_dtls_flight *f;
 	u8 *copy;
 
-	if (!dtls || !len)
+	if (IS_ERR(dtls) || !len)
 		return;
 	mutex_lock(&dtls->tx_lock);
 	f = dtls->flight;
@@ -114,7 +114,7 @@ out:
  */
 void tapsec_dtls_flight_read(struct tapsec_ctx *ctx)
 {
-	struct tapsec_dtls *dtls = READ_ONCE(ctx->engine_priv);
+	struct tapsec_dtls *dtls = tapsec_dtls_of(ctx);
 
 	if (!dtls)
 		return;
@@ -149,8 +149,8 @@ void tapsec_dtls_flight_check(struct sock *sk, struct tapsec_dtls *dtls)
 		tapsec_dtls_flight_free(dtls);
 	} else if (!f->read && !tapsec_dtls13(dtls->rx)) {
 		for (i = 0; i < f->n; i++)
-			if (tapsec_dtls_xmit(sk, f->dgram[i], f->len[i],
-					     MSG_DONTWAIT) > 0)
+			if (tapsec_dgram_xmit(sk, f->dgram[i], f->len[i],
+					      MSG_DONTWAIT, NULL, 0) > 0)
 				TAPSEC_COUNT(dtls->ctx, tx_flight_resent, 1);
 	}
 	mutex_unlock(&dtls->tx_lock);

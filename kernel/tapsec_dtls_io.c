@@ -20,35 +20,6 @@
 
 #define TAPSEC_ALERT_CLOSE_NOTIFY	0
 
-static int tapsec_dtls_xmit_to(struct sock *sk, u8 *buf, u32 len, int flags,
-			       struct sockaddr_storage *to, int to_len);
-
-/**
- * tapsec_dtls_xmit() - send one datagram through UDP
- * @sk: the DTLS socket
- * @buf: the datagram
- * @len: its length
- * @flags: MSG_DONTWAIT for UDP
- *
- * Return: what UDP's sendmsg returns.
- */
-int tapsec_dtls_xmit(struct sock *sk, u8 *buf, u32 len, int flags)
-{
-	return tapsec_dtls_xmit_to(sk, buf, len, flags, NULL, 0);
-}
-
-/* The same, to @to rather than the connected peer when @to is set. */
-static int tapsec_dtls_xmit_to(struct sock *sk, u8 *buf, u32 len, int flags,
-			       struct sockaddr_storage *to, int to_len)
-{
-	struct msghdr msg = { .msg_flags = flags & MSG_DONTWAIT,
-			      .msg_name = to, .msg_namelen = to_len };
-	struct kvec kv = { .iov_base = buf, .iov_len = len };
-
-	iov_iter_kvec(&msg.msg_iter, ITER_SOURCE, &kv, 1, len);
-	return tapsec_dgram_base_sendmsg(sk, &msg, len);
-}
-
 /**
  * tapsec_dtls_send_record() - seal the payload in the transmit buffer, send it
  * @sk: the DTLS socket
@@ -91,7 +62,7 @@ int tapsec_dtls_send_record_to(struct sock *sk, struct tapsec_ctx *ctx,
 	len = tapsec_dtls_seal(ctx, dtls->tx, dtls->tx_buf, type, plen);
 	if (len < 0)
 		return len;
-	err = tapsec_dtls_xmit_to(sk, dtls->tx_buf, len, flags, to, to_len);
+	err = tapsec_dgram_xmit(sk, dtls->tx_buf, len, flags, to, to_len);
 	if (err < 0)
 		return err;
 	dtls->tx_use.records++;
@@ -149,7 +120,7 @@ static void tapsec_dtls_tx_limits(struct sock *sk, struct tapsec_dtls *dtls)
 int tapsec_dtls_sendmsg(struct sock *sk, struct tapsec_ctx *ctx,
 			struct msghdr *msg, size_t len)
 {
-	struct tapsec_dtls *dtls = READ_ONCE(ctx->engine_priv);
+	struct tapsec_dtls *dtls = tapsec_dtls_of(ctx);
 	u8 type;
 	int err;
 
@@ -199,7 +170,7 @@ int tapsec_dtls_sendmsg(struct sock *sk, struct tapsec_ctx *ctx,
  */
 int tapsec_dtls_close_notify(struct sock *sk, struct tapsec_ctx *ctx)
 {
-	struct tapsec_dtls *dtls = READ_ONCE(ctx->engine_priv);
+	struct tapsec_dtls *dtls = tapsec_dtls_of(ctx);
 	u8 *body;
 	int err = 0;
 
@@ -232,7 +203,7 @@ int tapsec_dtls_close_notify(struct sock *sk, struct tapsec_ctx *ctx)
  */
 void tapsec_dtls_reject_peer(struct sock *sk, struct tapsec_ctx *ctx)
 {
-	struct tapsec_dtls *dtls = READ_ONCE(ctx->engine_priv);
+	struct tapsec_dtls *dtls = tapsec_dtls_of(ctx);
 	u8 *body;
 
 	if (!dtls)
@@ -247,39 +218,6 @@ void tapsec_dtls_reject_peer(struct sock *sk, struct tapsec_ctx *ctx)
 	}
 	dtls->tx_closed = true;
 	mutex_unlock(&dtls->tx_lock);
-}
-
-/*
- * Wait for a datagram in UDP's queue after @last, or one handed over by
- * the listener, without the receive lock.  Returns 0 to look again, or 1
- * with *@err: 0 when shut down for reading, else an error.
- */
-static int tapsec_dtls_wait(struct sock *sk, struct tapsec_dtls *dtls,
-			    long *timeo, struct sk_buff *last, int *err)
-{
-	DEFINE_WAIT_FUNC(wait, woken_wake_function);
-	int ret = 0;
-
-	*err = 0;
-	mutex_unlock(&dtls->rx_lock);
-	add_wait_queue(sk_sleep(sk), &wait);
-	while (READ_ONCE(sk->sk_receive_queue.prev) == last &&
-	       skb_queue_empty_lockless(&dtls->handed)) {
-		*err = sock_error(sk);
-		if (*err || (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN)) {
-			ret = 1;
-			break;
-		}
-		if (!*timeo || signal_pending(current)) {
-			*err = *timeo ? sock_intr_errno(*timeo) : -EAGAIN;
-			ret = 1;
-			break;
-		}
-		*timeo = wait_woken(&wait, TASK_INTERRUPTIBLE, *timeo);
-	}
-	remove_wait_queue(sk_sleep(sk), &wait);
-	mutex_lock(&dtls->rx_lock);
-	return ret;
 }
 
 /**
@@ -299,14 +237,10 @@ static int tapsec_dtls_wait(struct sock *sk, struct tapsec_dtls *dtls,
 int tapsec_dtls_fetch(struct sock *sk, struct tapsec_ctx *ctx,
 		      struct tapsec_dtls *dtls, long *timeo)
 {
-	struct kvec kv = { .iov_base = dtls->rx_buf,
-			   .iov_len = TAPSEC_DTLS_BUF_LEN };
 	struct sk_buff *last;
-	struct msghdr msg;
-	int ret, alen, err;
+	int ret, err;
 
 	for (;;) {
-		/* Datagrams dropped one after the other never sleep. */
 		cond_resched();
 		ret = tapsec_dtls_take_handed(ctx, dtls);
 		if (ret > 0)
@@ -314,32 +248,18 @@ int tapsec_dtls_fetch(struct sock *sk, struct tapsec_ctx *ctx,
 		if (ret)
 			continue;
 		dtls->rx_handed = false;
-		memset(&msg, 0, sizeof(msg));
-		msg.msg_name = &dtls->rx_from;
-		msg.msg_namelen = sizeof(dtls->rx_from);
-		iov_iter_kvec(&msg.msg_iter, ITER_DEST, &kv, 1, kv.iov_len);
-		alen = 0;
-		last = READ_ONCE(sk->sk_receive_queue.prev);
-		ret = tapsec_dgram_base_recvmsg(sk, &msg, kv.iov_len,
-						MSG_DONTWAIT, &alen);
-		if (ret > 0 && !(msg.msg_flags & MSG_TRUNC)) {
-			dtls->rx_from_len = alen;
+		ret = tapsec_dgram_read(sk, ctx, dtls->rx_buf,
+					TAPSEC_DTLS_BUF_LEN, &dtls->rx_from,
+					&dtls->rx_from_len, &last);
+		if (ret > 0) {
 			dtls->rx_len = ret;
 			dtls->rx_off = 0;
 			return ret;
 		}
-		if (ret > 0) {		/* larger than any record */
-			TAPSEC_COUNT(ctx, rx_oversize, 1);
-			continue;
-		}
-		if (!ret) {		/* an empty datagram */
-			TAPSEC_COUNT(ctx, rx_bad_record, 1);
-			continue;
-		}
 		if (ret != -EAGAIN || !*timeo)
 			return ret;
-
-		if (tapsec_dtls_wait(sk, dtls, timeo, last, &err))
+		if (tapsec_dgram_wait(sk, &dtls->rx_lock, timeo, last,
+				      &dtls->handed, &err))
 			return err;	/* 0: shut down */
 	}
 }
@@ -375,23 +295,18 @@ static int tapsec_dtls_consume(struct sock *sk, struct tapsec_ctx *ctx,
 static int tapsec_dtls_deliver(struct tapsec_dtls *dtls, struct msghdr *msg,
 			       size_t len, int flags, int *addr_len)
 {
-	u32 n = min_t(size_t, len, dtls->data_len);
-	int err;
+	int ret;
 
-	err = tapsec_tls_put_type(msg, dtls->type);
-	if (err)
-		return err;
-	if (copy_to_iter(dtls->rx_buf + dtls->data_off, n, &msg->msg_iter) != n)
-		return -EFAULT;
-	if (n < dtls->data_len)
-		msg->msg_flags |= MSG_TRUNC;
-	if (msg->msg_name) {
-		memcpy(msg->msg_name, &dtls->rx_from, dtls->rx_from_len);
-		*addr_len = dtls->rx_from_len;
-	}
-	if (!(flags & MSG_PEEK))
+	ret = tapsec_tls_put_type(msg, dtls->type);
+	if (ret)
+		return ret;
+	ret = tapsec_dgram_deliver(msg, len, flags,
+				   dtls->rx_buf + dtls->data_off,
+				   dtls->data_len, &dtls->rx_from,
+				   dtls->rx_from_len, addr_len);
+	if (ret >= 0 && !(flags & MSG_PEEK))
 		dtls->opened = false;
-	return (flags & MSG_TRUNC) ? dtls->data_len : n;
+	return ret;
 }
 
 /**
@@ -412,7 +327,7 @@ int tapsec_dtls_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
 			struct msghdr *msg, size_t len, int flags,
 			int *addr_len)
 {
-	struct tapsec_dtls *dtls = READ_ONCE(ctx->engine_priv);
+	struct tapsec_dtls *dtls = tapsec_dtls_of(ctx);
 	long timeo;
 	int ret;
 
@@ -488,7 +403,7 @@ int tapsec_dtls_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
 int tapsec_dtls_raw_hello(struct tapsec_ctx *ctx, struct msghdr *msg,
 			  size_t len, int flags)
 {
-	struct tapsec_dtls *dtls = READ_ONCE(ctx->engine_priv);
+	struct tapsec_dtls *dtls = tapsec_dtls_of(ctx);
 	u32 n, hlen;
 	u8 *hello;
 	int ret;
@@ -526,7 +441,7 @@ out:
  */
 __poll_t tapsec_dtls_poll(const struct tapsec_ctx *ctx)
 {
-	const struct tapsec_dtls *dtls = READ_ONCE(ctx->engine_priv);
+	const struct tapsec_dtls *dtls = tapsec_dtls_of(ctx);
 
 	if (dtls && (READ_ONCE(dtls->rx_more) || READ_ONCE(dtls->peer_closed) ||
 		     READ_ONCE(dtls->rx_err) || READ_ONCE(dtls->hello) ||

@@ -171,9 +171,6 @@ static int tapsec_dtls_send_hvr(struct sock *sk, struct tapsec_dtls_listener *l,
 {
 	u64 now = ktime_get_boottime_seconds() / TAPSEC_COOKIE_PERIOD;
 	u8 *b = l->hvr, *hs = b + TAPSEC_DTLS12_HEADER_LEN;
-	struct kvec kv = { .iov_base = b, .iov_len = sizeof(l->hvr) };
-	struct msghdr msg = { .msg_name = peer, .msg_namelen = peer_len,
-			      .msg_flags = MSG_DONTWAIT };
 	u32 blen = 3 + TAPSEC_COOKIE_LEN;
 	int err;
 
@@ -192,8 +189,8 @@ static int tapsec_dtls_send_hvr(struct sock *sk, struct tapsec_dtls_listener *l,
 	err = tapsec_dtls_cookie(l, peer, ch->random, now, hs + 15);
 	if (err)
 		return err;
-	iov_iter_kvec(&msg.msg_iter, ITER_SOURCE, &kv, 1, kv.iov_len);
-	err = tapsec_dgram_base_sendmsg(sk, &msg, kv.iov_len);
+	err = tapsec_dgram_xmit(sk, b, sizeof(l->hvr), MSG_DONTWAIT, peer,
+				peer_len);
 	return err < 0 ? err : 0;
 }
 
@@ -227,8 +224,8 @@ int tapsec_dtls_listen(struct socket *sock)
 	if (!ctx || READ_ONCE(ctx->protocol) != TAPSEC_PROTO_DTLS)
 		return -EOPNOTSUPP;
 	dtls = tapsec_dtls_engine(sk, ctx);
-	if (!dtls)
-		return -ENOMEM;
+	if (IS_ERR(dtls))
+		return PTR_ERR(dtls);
 	mutex_lock(&dtls->rx_lock);
 	lock_sock(sk);
 	if (!inet_sk(sk)->inet_num || sk->sk_state != TCP_CLOSE || dtls->rx) {
@@ -355,9 +352,9 @@ static int tapsec_dtls_spawn(struct socket *sock, struct socket *newsock,
 		return err;
 	sk = tmp->sk;
 	ctx = tapsec_dgram_sock_ctx(sk);
-	err = -ENOMEM;
-	cd = ctx ? tapsec_dtls_engine(sk, ctx) : NULL;
-	if (!cd)
+	cd = ctx ? tapsec_dtls_engine(sk, ctx) : ERR_PTR(-ENOMEM);
+	err = PTR_ERR_OR_ZERO(cd);
+	if (err)
 		goto fail;
 	ctx->protocol = TAPSEC_PROTO_DTLS;
 	ctx->origin = TAPSEC_ORIGIN_ACCEPT;
@@ -367,6 +364,7 @@ static int tapsec_dtls_spawn(struct socket *sock, struct socket *newsock,
 	cd->move_interval_ms = dtls->move_interval_ms;
 	cd->cids = tapsec_dtls_cids_get(dtls->cids);
 	cd->hello = kmemdup(dtls->rx_buf, dtls->rx_len, GFP_KERNEL);
+	err = -ENOMEM;
 	if (!cd->hello)
 		goto fail;
 	cd->hello_len = dtls->rx_len;
@@ -417,7 +415,7 @@ int tapsec_dtls_accept(struct socket *sock, struct socket *newsock,
 {
 	struct sock *sk = sock->sk;
 	struct tapsec_ctx *ctx = tapsec_dgram_sock_ctx(sk);
-	struct tapsec_dtls *dtls = ctx ? READ_ONCE(ctx->engine_priv) : NULL;
+	struct tapsec_dtls *dtls = tapsec_dtls_of(ctx);
 	long timeo = sock_rcvtimeo(sk, nonblock);
 	int err;
 

@@ -96,9 +96,42 @@ struct tapsec_engine_ops {
 	void (*free)(struct tapsec_ctx *ctx);
 };
 
+/**
+ * struct tapsec_engine_state - the head of every datagram engine's state
+ * @ops: the engine that made it
+ *
+ * TAPSEC_PROTOCOL may move a datagram socket to another engine while the
+ * socket has no engine state (tapsec_ctx.c).  A caller that read the old
+ * engine just before must not take the new engine's state for its own:
+ * datagram engines begin their state with this head, make it with
+ * tapsec_ctx_make_state() and find it with tapsec_engine_state(), which
+ * checks @ops.  A stream socket keeps the engine it was made with.
+ */
+struct tapsec_engine_state {
+	const struct tapsec_engine_ops *ops;
+};
+
 /* tapsec_engines.c */
 const struct tapsec_engine_ops *tapsec_engine_get(u32 proto);
 const struct tapsec_engine_ops *tapsec_engine_for(u32 proto, int type);
+
+/* tapsec_ctx.c */
+struct tapsec_engine_state *
+tapsec_ctx_make_state(struct sock *sk, struct tapsec_ctx *ctx,
+		      const struct tapsec_engine_ops *e,
+		      struct tapsec_engine_state *(*make)(struct tapsec_ctx *ctx));
+
+/**
+ * tapsec_engine_of() - a context's engine, which TAPSEC_PROTOCOL may change
+ * @ctx: the context
+ *
+ * Return: the engine.
+ */
+static inline const struct tapsec_engine_ops *
+tapsec_engine_of(const struct tapsec_ctx *ctx)
+{
+	return READ_ONCE(ctx->engine);
+}
 
 /**
  * tapsec_ctx_engine() - the engine a socket's calls go to
@@ -111,8 +144,25 @@ const struct tapsec_engine_ops *tapsec_engine_for(u32 proto, int type);
 static inline const struct tapsec_engine_ops *
 tapsec_ctx_engine(const struct tapsec_ctx *ctx, const struct sock *sk)
 {
-	return ctx ? ctx->engine :
+	return ctx ? tapsec_engine_of(ctx) :
 		     tapsec_engine_for(TAPSEC_PROTO_NONE, sk->sk_type);
+}
+
+/**
+ * tapsec_engine_state() - an engine's state of a datagram socket
+ * @ctx: the socket's context, or NULL
+ * @e: the engine asking
+ *
+ * Return: the state @e made, NULL when there is none or another engine's.
+ */
+static inline struct tapsec_engine_state *
+tapsec_engine_state(const struct tapsec_ctx *ctx,
+		    const struct tapsec_engine_ops *e)
+{
+	struct tapsec_engine_state *st = ctx ? READ_ONCE(ctx->engine_priv) :
+					       NULL;
+
+	return st && st->ops == e ? st : NULL;
 }
 
 /**
@@ -126,7 +176,7 @@ tapsec_ctx_engine(const struct tapsec_ctx *ctx, const struct sock *sk)
  */
 static inline bool tapsec_engine_active(const struct tapsec_ctx *ctx)
 {
-	return ctx && READ_ONCE(ctx->protocol) == ctx->engine->proto;
+	return ctx && READ_ONCE(ctx->protocol) == tapsec_engine_of(ctx)->proto;
 }
 
 /* The engines of this build, for tapsec_engines.c: nobody else names them. */

@@ -1005,7 +1005,7 @@ int tapsec_hs_gate(struct tapsec_ctx *ctx, bool tx, bool nonblock)
 	if (!tapsec_hs_delegated(ctx))
 		return 0;
 	if (tapsec_hs_raw(ctx))
-		return !ctx->engine->keyed(ctx, tx);
+		return !tapsec_engine_of(ctx)->keyed(ctx, tx);
 	return tapsec_hs_wait_data(ctx, nonblock);
 }
 
@@ -1052,7 +1052,7 @@ static int tapsec_hs_verdict(struct tapsec_ctx *ctx, sockptr_t optval,
 	release_sock(sk);
 	if (rejected) {
 		/* Before sk_err, which TCP's sendmsg would refuse on. */
-		ctx->engine->reject_peer(sk, ctx);
+		tapsec_engine_of(ctx)->reject_peer(sk, ctx);
 		WRITE_ONCE(sk->sk_err, EKEYREJECTED);
 		tapsec_hs_shutdown(sk);
 		sk_error_report(sk);
@@ -1399,7 +1399,9 @@ static bool tapsec_hs_keys_allowed(const struct tapsec_hs *hs,
 /* Both directions have keys, the socket lock held. */
 static bool tapsec_hs_keyed(const struct tapsec_ctx *ctx)
 {
-	return ctx->engine->keyed(ctx, true) && ctx->engine->keyed(ctx, false);
+	const struct tapsec_engine_ops *e = tapsec_engine_of(ctx);
+
+	return e->keyed(ctx, true) && e->keyed(ctx, false);
 }
 
 /**

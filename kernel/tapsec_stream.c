@@ -18,7 +18,9 @@
  *
  * The data path (sendmsg, recvmsg, sendpage, splice_eof, poll, shutdown,
  * close) goes to the socket's engine through the engine table,
- * tapsec_engine.h.
+ * tapsec_engine.h.  A stream socket keeps the engine its context was
+ * made with (TAPSEC_PROTOCOL takes only TLS), so ctx->engine is read
+ * plainly here.
  */
 #include <linux/module.h>
 #include <net/inet_connection_sock.h>
@@ -122,8 +124,8 @@ static int tapsec_stream_setsockopt(struct sock *sk, int level, int optname,
 		       stream_base_prot[fam]->setsockopt(sk, level, optname,
 							optval, optlen);
 	if (ctx && ctx->engine->option(ctx, optname, true))
-		return tapsec_ctx_engine_setsockopt(sk, ctx, optname, optval,
-						    optlen);
+		return tapsec_ctx_engine_setsockopt(sk, ctx, ctx->engine,
+						    optname, optval, optlen);
 	return tapsec_ctx_setsockopt(ctx, optname, optval, optlen);
 }
 
@@ -138,8 +140,8 @@ static int tapsec_stream_getsockopt(struct sock *sk, int level, int optname,
 		       stream_base_prot[fam]->getsockopt(sk, level, optname,
 							optval, optlen);
 	if (ctx && ctx->engine->option(ctx, optname, false))
-		return ctx->engine->getsockopt(sk, ctx, optname, optval,
-					       optlen);
+		return tapsec_ctx_engine_getsockopt(sk, ctx, ctx->engine,
+						    optname, optval, optlen);
 	return tapsec_ctx_getsockopt(ctx, optname, optval, optlen);
 }
 

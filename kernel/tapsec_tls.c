@@ -431,12 +431,12 @@ out:
  * @sk: the stream socket
  * @ctx: its context
  * @optname: TAPSEC_TX, TAPSEC_RX, or TAPSEC_TX_KEY/TAPSEC_RX_KEY to include
- *	the key, which needs CAP_NET_ADMIN in the socket's network namespace
+ *	the key (the glue checked CAP_NET_ADMIN, tapsec_ctx_engine_getsockopt())
  * @optval: user buffer
  * @optlen: in: its size, at least the structure's; out: bytes written
  *
- * Return: 0; -ENOKEY when that direction has no key; -EPERM; -EINVAL for
- * a short buffer; -EFAULT.
+ * Return: 0; -ENOKEY when that direction has no key; -EINVAL for a short
+ * buffer; -EFAULT.
  */
 int tapsec_tls_getsockopt(struct sock *sk, struct tapsec_ctx *ctx,
 			  int optname, char __user *optval, int __user *optlen)
@@ -449,8 +449,6 @@ int tapsec_tls_getsockopt(struct sock *sk, struct tapsec_ctx *ctx,
 	unsigned int size = 0;
 	int len, err = 0;
 
-	if (with_key && !ns_capable(sock_net(sk)->user_ns, CAP_NET_ADMIN))
-		return -EPERM;
 	if (get_user(len, optlen))
 		return -EFAULT;
 
