@@ -3,6 +3,7 @@
  * tapsec: per-socket context, per-network-namespace accounting and the
  * SOL_TAPSEC options common to every socket type.
  */
+#include <linux/percpu.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <net/net_namespace.h>
@@ -13,11 +14,21 @@
 #include "tapsec.h"
 #include "tapsec_engine.h"
 
+/* A namespace's counters on one CPU (struct tapsec_counters order). */
+struct tapsec_net_counters {
+	u64 v[TAPSEC_NR_COUNTERS];
+};
+
+/*
+ * The namespace's counters are per CPU, as kTLS's: the records of all its
+ * sockets add to them without sharing a cache line.  A socket's own
+ * counters stay atomics in its context.
+ */
 struct tapsec_net {
 	atomic_t sockets;
 	spinlock_t lock;		/* protects @socks */
 	struct list_head socks;		/* every tapsec_ctx of the netns */
-	atomic64_t counters[TAPSEC_NR_COUNTERS];
+	struct tapsec_net_counters __percpu *counters;
 };
 
 static unsigned int tapsec_net_id __read_mostly;
@@ -134,7 +145,7 @@ int tapsec_ctx_refuse(struct tapsec_ctx *ctx)
 void tapsec_count(struct tapsec_ctx *ctx, unsigned int idx, u64 n)
 {
 	atomic64_add(n, &ctx->counters[idx]);
-	atomic64_add(n, &tapsec_pernet(sock_net(ctx->sk))->counters[idx]);
+	this_cpu_add(tapsec_pernet(sock_net(ctx->sk))->counters->v[idx], n);
 }
 
 /**
@@ -159,9 +170,16 @@ void tapsec_net_counters(const struct net *net, u64 *out)
 {
 	struct tapsec_net *tn = tapsec_pernet(net);
 	unsigned int i;
+	int cpu;
 
-	for (i = 0; i < TAPSEC_NR_COUNTERS; i++)
-		out[i] = atomic64_read(&tn->counters[i]);
+	memset(out, 0, TAPSEC_NR_COUNTERS * sizeof(*out));
+	for_each_possible_cpu(cpu) {
+		const struct tapsec_net_counters *c;
+
+		c = per_cpu_ptr(tn->counters, cpu);
+		for (i = 0; i < TAPSEC_NR_COUNTERS; i++)
+			out[i] += READ_ONCE(c->v[i]);
+	}
 }
 
 /**
@@ -484,12 +502,16 @@ static int __net_init tapsec_net_init(struct net *net)
 
 	spin_lock_init(&tn->lock);
 	INIT_LIST_HEAD(&tn->socks);
-	return 0;
+	tn->counters = alloc_percpu(struct tapsec_net_counters);
+	return tn->counters ? 0 : -ENOMEM;
 }
 
 static void __net_exit tapsec_net_exit(struct net *net)
 {
-	WARN_ON_ONCE(atomic_read(&tapsec_pernet(net)->sockets));
+	struct tapsec_net *tn = tapsec_pernet(net);
+
+	WARN_ON_ONCE(atomic_read(&tn->sockets));
+	free_percpu(tn->counters);
 }
 
 static struct pernet_operations tapsec_net_ops = {
