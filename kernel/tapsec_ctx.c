@@ -225,7 +225,7 @@ static int tapsec_check_protocol(const struct sock *sk, int val)
 		return e->type == sk->sk_type ? 0 : -EPROTOTYPE;
 	if (sk->sk_type == SOCK_STREAM)
 		return -EPROTOTYPE;
-	/* ESP and WireGuard engines are not in this build yet. */
+	/* The WireGuard engine is not in this build yet. */
 	return val == TAPSEC_PROTO_NONE ? 0 : -EPROTONOSUPPORT;
 }
 

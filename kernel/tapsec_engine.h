@@ -182,5 +182,6 @@ static inline bool tapsec_engine_active(const struct tapsec_ctx *ctx)
 /* The engines of this build, for tapsec_engines.c: nobody else names them. */
 extern const struct tapsec_engine_ops tapsec_tls_engine_ops;
 extern const struct tapsec_engine_ops tapsec_dtls_engine_ops;
+extern const struct tapsec_engine_ops tapsec_esp_engine_ops;
 
 #endif /* _TAPSEC_ENGINE_H */

@@ -6,9 +6,9 @@
  * (tapsec_ctx_alloc()), from its record protocol and socket type.  A
  * datagram socket starts with TAPSEC_PROTO_NONE and gets the datagram
  * engine of the table, which carries nothing until TAPSEC_PROTOCOL selects
- * its protocol (tapsec_engine_active()).  Each socket type has one engine
- * in this build: ESP and WireGuard have no entry and TAPSEC_PROTOCOL
- * refuses them.
+ * its protocol (tapsec_engine_active()); TAPSEC_PROTOCOL moves it to
+ * another datagram engine (ESP) while it has no engine state.  WireGuard
+ * has no entry yet and TAPSEC_PROTOCOL refuses it.
  */
 #include <linux/kernel.h>
 
@@ -17,6 +17,7 @@
 static const struct tapsec_engine_ops *const tapsec_engines[] = {
 	[TAPSEC_PROTO_TLS] = &tapsec_tls_engine_ops,
 	[TAPSEC_PROTO_DTLS] = &tapsec_dtls_engine_ops,
+	[TAPSEC_PROTO_ESP] = &tapsec_esp_engine_ops,
 };
 
 /**

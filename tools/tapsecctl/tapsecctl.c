@@ -46,6 +46,7 @@ static const struct {
 	{ TAPSEC_FEAT_TLS, "tls" },
 	{ TAPSEC_FEAT_HANDSHAKE, "handshake" },
 	{ TAPSEC_FEAT_DTLS, "dtls" },
+	{ TAPSEC_FEAT_ESP, "esp" },
 };
 
 /* struct tapsec_counters, field by field. */
@@ -57,7 +58,7 @@ static const char *const counter_names[] = {
 	"rx_key_updates", "rx_replayed", "rx_bad_epoch", "tx_cookies",
 	"rx_bad_cookie", "peer_moves", "tx_flight_resent", "rx_direct",
 	"tx_direct", "rx_from_skb", "opt_refused", "psk_denied",
-	"hs_bad_keys", "path_challenges", "moves_limited",
+	"hs_bad_keys", "path_challenges", "moves_limited", "rx_bad_spi",
 };
 
 _Static_assert(sizeof(counter_names) / sizeof(counter_names[0]) ==

@@ -190,6 +190,36 @@ enum tapsec_sockopt {
 	TAPSEC_MOVE_INTERVAL = 43,
 };
 
+/*
+ * ESP in UDP (TAPSEC_PROTO_ESP, RFC 4303 and RFC 3948; Documentation/esp.rst).
+ * TAPSEC_TX and TAPSEC_RX take a struct tapsec_esp_sa on an ESP socket: the
+ * outbound and the inbound security association of a transport-mode flow.
+ * Each datagram sent is one ESP packet in one UDP datagram to the
+ * connected peer, carrying an inner UDP header (inner_sport, inner_dport)
+ * and the payload, next header 17; each one received must carry the
+ * inbound SA's SPI and inner ports.  Reading TAPSEC_TX or TAPSEC_RX gives
+ * the SA with its key zeroed and seq the last sequence number sent
+ * (outbound) or the highest accepted (inbound); TAPSEC_TX_KEY and
+ * TAPSEC_RX_KEY (CAP_NET_ADMIN) include the key.  TAPSEC_REPLAY_WINDOW
+ * sizes the inbound anti-replay window.
+ */
+#define TAPSEC_ESP_SPI_MIN	256	/* 1 to 255 are reserved (RFC 4303 2.1) */
+#define TAPSEC_ESP_SALT_LEN	4
+/* The largest payload of one send(): 65507 UDP bytes less ESP's 45. */
+#define TAPSEC_ESP_MAX_PAYLOAD	65462
+
+struct tapsec_esp_sa {
+	__u32 spi;		/* host order, TAPSEC_ESP_SPI_MIN and up */
+	__u16 cipher;		/* TAPSEC_CIPHER_AES_GCM_128/_256, _CHACHA20_POLY1305 */
+	__u16 flags;		/* none defined yet: 0 */
+	__u16 inner_sport;	/* the inner UDP header's ports, host order, */
+	__u16 inner_dport;	/* neither 0 */
+	__u32 seq;		/* outbound: the last sent (0 for a new SA); */
+				/* inbound: 0; read: see above */
+	__u8 key[32];		/* 16 or 32 bytes as the cipher says, then 0 */
+	__u8 salt[TAPSEC_ESP_SALT_LEN];	/* RFC 4106 / RFC 7634 salt */
+};
+
 #define TAPSEC_MOVE_INTERVAL_DEFAULT	1000
 #define TAPSEC_MOVE_INTERVAL_MAX	600000
 
@@ -408,6 +438,7 @@ struct tapsec_counters {
 	__u64 hs_bad_keys;	/* DONE with a version or cipher not allowed */
 	__u64 path_challenges;	/* DTLS: return routability checks sent */
 	__u64 moves_limited;	/* DTLS: peer moves held back by the limit */
+	__u64 rx_bad_spi;	/* ESP: packets of no inbound SA, dropped */
 };
 
 struct tapsec_sock_info {
@@ -533,6 +564,7 @@ enum tapsec_stats_attr {
 	TAPSEC_A_STATS_HS_BAD_KEYS,
 	TAPSEC_A_STATS_PATH_CHALLENGES,
 	TAPSEC_A_STATS_MOVES_LIMITED,
+	TAPSEC_A_STATS_RX_BAD_SPI,
 	TAPSEC_A_STATS_PAD,
 
 	__TAPSEC_A_STATS_MAX,
@@ -700,5 +732,6 @@ enum tapsec_psk_attr {
 #define TAPSEC_FEAT_TLS		_BITULL(4)	/* TLS 1.2/1.3 record layer */
 #define TAPSEC_FEAT_HANDSHAKE	_BITULL(5)	/* delegated handshakes */
 #define TAPSEC_FEAT_DTLS	_BITULL(6)	/* DTLS 1.2/1.3 record layer */
+#define TAPSEC_FEAT_ESP		_BITULL(7)	/* ESP in UDP */
 
 #endif /* _UAPI_LINUX_TAPSEC_H */

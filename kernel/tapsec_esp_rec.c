@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tapsec: sealing and opening one ESP packet (RFC 4303) in transport mode
+ * with AES-GCM (RFC 4106) or ChaCha20-Poly1305 (RFC 7634):
+ *
+ *   SPI (4) | sequence number (4) | IV (8) |
+ *   encrypted: inner UDP header (8) | payload | padding | pad length |
+ *              next header (17) |
+ *   ICV (16)
+ *
+ * The additional data is the SPI and the sequence number, the nonce the
+ * SA's salt and the IV.  The IV is the 64-bit sequence number, unique
+ * for the key as RFC 4106 8.1 asks.  Padding is the fewest bytes that
+ * align the encrypted part on 4 bytes, 1, 2, 3 as RFC 4303 2.4 says.
+ */
+#include <linux/scatterlist.h>
+#include <net/checksum.h>
+#include <net/ip.h>
+#include <net/ipv6.h>
+#include <net/ip6_checksum.h>
+#include <net/sock.h>
+
+#include "tapsec_esp.h"
+
+/* The inner UDP header's checksum, over the outer addresses (RFC 768). */
+static __sum16 tapsec_esp_udp_csum(const struct sock *sk, const u8 *udp,
+				   u32 ulen)
+{
+	__wsum csum = csum_partial(udp, ulen, 0);
+	__sum16 check;
+
+#if IS_ENABLED(CONFIG_IPV6)
+	if (sk->sk_family == AF_INET6 &&
+	    !ipv6_addr_v4mapped(&sk->sk_v6_daddr))
+		check = csum_ipv6_magic(&inet6_sk(sk)->saddr, &sk->sk_v6_daddr,
+					ulen, IPPROTO_UDP, csum);
+	else
+#endif
+		check = csum_tcpudp_magic(inet_sk(sk)->inet_saddr,
+					  inet_sk(sk)->inet_daddr, ulen,
+					  IPPROTO_UDP, csum);
+	return check ?: CSUM_MANGLED_0;
+}
+
+/* Seal or open the packet in @buf: @clen bytes after the IV (opening: the
+ * ICV included).
+ */
+static int tapsec_esp_crypt(struct tapsec_esp_key *k, bool encrypt, u8 *buf,
+			    u32 clen)
+{
+	u8 nonce[TAPSEC_NONCE_LEN];
+	struct scatterlist sg[2];
+	int err;
+
+	sg_init_table(sg, 2);
+	sg_set_buf(&sg[0], buf, TAPSEC_ESP_HDR_LEN);
+	sg_set_buf(&sg[1], buf + TAPSEC_ESP_INNER_OFF,
+		   clen + (encrypt ? TAPSEC_TAG_LEN : 0));
+	tapsec_aead_salt_nonce(&k->aead, buf + TAPSEC_ESP_HDR_LEN, nonce);
+	err = tapsec_aead_crypt(&k->aead, encrypt, sg, sg, TAPSEC_ESP_HDR_LEN,
+				clen, nonce);
+	memzero_explicit(nonce, sizeof(nonce));
+	return err;
+}
+
+/**
+ * tapsec_esp_seal() - seal one ESP packet
+ * @sk: the connected socket, whose addresses the inner checksum covers
+ * @k: the outbound SA, under the transmit lock
+ * @buf: the packet, @plen payload bytes at TAPSEC_ESP_DATA_OFF, room for
+ *	TAPSEC_ESP_BUF_LEN
+ * @plen: payload bytes, at most TAPSEC_ESP_MAX_PAYLOAD
+ *
+ * Return: the packet's length, -EKEYEXPIRED when the SA's 2^32 - 1
+ * sequence numbers are used up, or a crypto API error.
+ */
+int tapsec_esp_seal(struct sock *sk, struct tapsec_esp_key *k, u8 *buf,
+		    u32 plen)
+{
+	u32 ulen = TAPSEC_ESP_UDP_LEN + plen, clen, pad, i;
+	u8 *udp = buf + TAPSEC_ESP_INNER_OFF, *t;
+	u64 seq;
+	int err;
+
+	/* No extended sequence numbers: the 32 bits must not wrap. */
+	if (k->aead.seq > U32_MAX)
+		return -EKEYEXPIRED;
+	err = tapsec_aead_take_seq(&k->aead, &seq);
+	if (err)
+		return err;
+	put_unaligned_be32(k->spi, buf);
+	put_unaligned_be32(seq, buf + 4);
+	put_unaligned_be64(seq, buf + TAPSEC_ESP_HDR_LEN);
+
+	put_unaligned_be16(k->sport, udp);
+	put_unaligned_be16(k->dport, udp + 2);
+	put_unaligned_be16(ulen, udp + 4);
+	put_unaligned_be16(0, udp + 6);
+	put_unaligned((__force u16)tapsec_esp_udp_csum(sk, udp, ulen),
+		      (u16 *)(udp + 6));
+
+	pad = -(ulen + TAPSEC_ESP_TRAILER_LEN) & 3;
+	t = udp + ulen;
+	for (i = 0; i < pad; i++)
+		t[i] = i + 1;
+	t[pad] = pad;
+	t[pad + 1] = TAPSEC_ESP_NH_UDP;
+	clen = ulen + pad + TAPSEC_ESP_TRAILER_LEN;
+
+	err = tapsec_esp_crypt(k, true, buf, clen);
+	if (err)
+		return err;
+	return TAPSEC_ESP_INNER_OFF + clen + TAPSEC_TAG_LEN;
+}
+
+/*
+ * Check what the ICV covered: the padding, the next header and the inner
+ * UDP header.  Returns the payload's length, or -EBADMSG; a dummy packet
+ * (next header 59) is -ENODATA.
+ */
+static int tapsec_esp_inner(const struct tapsec_esp_key *k, const u8 *buf,
+			    u32 clen)
+{
+	const u8 *udp = buf + TAPSEC_ESP_INNER_OFF;
+	u32 pad = udp[clen - 2], ulen, i;
+	u8 nh = udp[clen - 1];
+
+	if (nh == TAPSEC_ESP_NH_NONE)
+		return -ENODATA;
+	if (nh != TAPSEC_ESP_NH_UDP ||
+	    pad + TAPSEC_ESP_TRAILER_LEN + TAPSEC_ESP_UDP_LEN > clen)
+		return -EBADMSG;
+	ulen = clen - TAPSEC_ESP_TRAILER_LEN - pad;
+	for (i = 0; i < pad; i++)
+		if (udp[ulen + i] != i + 1)
+			return -EBADMSG;
+	/*
+	 * The inner checksum is not checked: the ICV covers the datagram,
+	 * and the outer addresses it was computed over may have been
+	 * translated (RFC 3948 3.1.2, as xfrm does in transport mode).
+	 */
+	if (get_unaligned_be16(udp + 4) != ulen ||
+	    get_unaligned_be16(udp) != k->sport ||
+	    get_unaligned_be16(udp + 2) != k->dport)
+		return -EBADMSG;
+	return ulen - TAPSEC_ESP_UDP_LEN;
+}
+
+/**
+ * tapsec_esp_open() - open the ESP packet in the receive buffer
+ * @ctx: the socket's context
+ * @esp: its engine, under the receive lock, with an inbound SA
+ * @len: bytes of the datagram in @esp->rx_buf
+ *
+ * A packet that fails a check is dropped and counted: not ESP (an IKE
+ * message's zero marker, a NAT-T keepalive, too short, misaligned) and
+ * bad padding or inner header as rx_bad_record, another SPI as
+ * rx_bad_spi, a sequence number seen or too old as rx_replayed, a
+ * failed ICV as rx_bad_tag.  A dummy packet is dropped silently.  The
+ * window moves only for packets whose ICV verified.
+ *
+ * Return: 0 with @esp->opened and @esp->data_len set, or a negative
+ * errno for a dropped packet.
+ */
+int tapsec_esp_open(struct tapsec_ctx *ctx, struct tapsec_esp *esp, u32 len)
+{
+	struct tapsec_esp_key *k = esp->rx;
+	u8 *buf = esp->rx_buf;
+	u32 clen, seq;
+	int ret;
+
+	if (len < TAPSEC_ESP_INNER_OFF + TAPSEC_TAG_LEN + 4 ||
+	    !get_unaligned_be32(buf)) {
+		TAPSEC_COUNT(ctx, rx_bad_record, 1);
+		return -EBADMSG;
+	}
+	if (get_unaligned_be32(buf) != k->spi) {
+		TAPSEC_COUNT(ctx, rx_bad_spi, 1);
+		return -EBADMSG;
+	}
+	clen = len - TAPSEC_ESP_INNER_OFF - TAPSEC_TAG_LEN;
+	if (clen & 3) {
+		TAPSEC_COUNT(ctx, rx_bad_record, 1);
+		return -EBADMSG;
+	}
+	seq = get_unaligned_be32(buf + 4);
+	if (!seq || !tapsec_replay_ok(&k->replay, esp->window, seq)) {
+		TAPSEC_COUNT(ctx, rx_replayed, 1);
+		return -EBADMSG;
+	}
+	ret = tapsec_esp_crypt(k, false, buf, clen + TAPSEC_TAG_LEN);
+	if (ret) {
+		TAPSEC_COUNT(ctx, rx_bad_tag, 1);
+		return -EBADMSG;
+	}
+	tapsec_replay_mark(&k->replay, seq);
+	ret = tapsec_esp_inner(k, buf, clen);
+	if (ret < 0) {
+		if (ret == -EBADMSG)
+			TAPSEC_COUNT(ctx, rx_bad_record, 1);
+		return ret;
+	}
+	esp->data_len = ret;
+	esp->opened = true;
+	TAPSEC_COUNT(ctx, rx_records, 1);
+	TAPSEC_COUNT(ctx, rx_bytes, ret);
+	return 0;
+}
