@@ -19,7 +19,7 @@
 
 static struct tapsec_engine_state *tapsec_esp_make(struct tapsec_ctx *ctx)
 {
-	struct tapsec_esp *esp = kzalloc(sizeof(*esp), GFP_KERNEL);
+	struct tapsec_esp *esp = kzalloc(sizeof(*esp), GFP_KERNEL_ACCOUNT);
 
 	if (!esp)
 		return NULL;
@@ -63,8 +63,9 @@ static struct tapsec_esp_key *tapsec_esp_key_new(sockptr_t optval,
 
 	if (optlen != sizeof(sa))
 		return ERR_PTR(-EINVAL);
+	err = -EFAULT;
 	if (copy_from_sockptr(&sa, optval, sizeof(sa)))
-		return ERR_PTR(-EFAULT);
+		goto out;	/* a partial copy holds key bytes */
 	klen = tapsec_esp_key_len(sa.cipher);
 	err = -EINVAL;
 	if (!klen || sa.spi < TAPSEC_ESP_SPI_MIN || sa.flags ||
@@ -73,7 +74,7 @@ static struct tapsec_esp_key *tapsec_esp_key_new(sockptr_t optval,
 	    memchr_inv(sa.key + klen, 0, sizeof(sa.key) - klen))
 		goto out;
 	err = -ENOMEM;
-	k = tapsec_fail_alloc() ? NULL : kzalloc(sizeof(*k), GFP_KERNEL);
+	k = tapsec_fail_alloc() ? NULL : kzalloc(sizeof(*k), GFP_KERNEL_ACCOUNT);
 	if (!k)
 		goto out;
 	err = tapsec_aead_init(&k->aead, sa.cipher, sa.key, klen);
@@ -106,8 +107,13 @@ static int tapsec_esp_set_key(struct sock *sk, struct tapsec_ctx *ctx,
 
 	mutex_lock(lock);
 	if (!*buf) {
+		/*
+		 * kmalloc, never vmalloc: the buffer goes to the crypto API
+		 * in a scatterlist, which needs linear memory.
+		 */
 		*buf = tapsec_fail_alloc() ? NULL :
-		       kvmalloc(TAPSEC_ESP_BUF_LEN, GFP_KERNEL);
+		       kmalloc(TAPSEC_ESP_BUF_LEN,
+			       GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 		if (!*buf) {
 			mutex_unlock(lock);
 			tapsec_esp_key_free(k);
@@ -123,6 +129,7 @@ static int tapsec_esp_set_key(struct sock *sk, struct tapsec_ctx *ctx,
 		old = esp->rx;
 		/* A new SA's packets are not the old one's payload. */
 		esp->opened = false;
+		WRITE_ONCE(esp->rx_more, false);
 		WRITE_ONCE(esp->rx, k);
 		WRITE_ONCE(ctx->rx_cipher, k->aead.cipher);
 	}
@@ -320,8 +327,8 @@ static void tapsec_esp_free(struct tapsec_ctx *ctx)
 	WRITE_ONCE(ctx->engine_priv, NULL);
 	tapsec_esp_key_free(esp->tx);
 	tapsec_esp_key_free(esp->rx);
-	kvfree_sensitive(esp->tx_buf, esp->tx_buf ? TAPSEC_ESP_BUF_LEN : 0);
-	kvfree_sensitive(esp->rx_buf, esp->rx_buf ? TAPSEC_ESP_BUF_LEN : 0);
+	kfree_sensitive(esp->tx_buf);
+	kfree_sensitive(esp->rx_buf);
 	kfree_sensitive(esp);
 }
 

@@ -81,13 +81,16 @@ out:
  * @addr_len: set to the length of the source address in @msg->msg_name
  *
  * Return: bytes read; 0 after shutdown(SHUT_RD); -ENOKEY without an
- * inbound SA; -EAGAIN; UDP's errors.
+ * inbound SA; -EAGAIN (also after TAPSEC_ESP_DROP_BUDGET bad packets in
+ * a read that may not wait); -EINTR or -ERESTARTSYS for a signal while
+ * bad packets keep coming; UDP's errors.
  */
 int tapsec_esp_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
 		       struct msghdr *msg, size_t len, int flags,
 		       int *addr_len)
 {
 	struct tapsec_esp *esp = tapsec_esp_of(ctx);
+	unsigned int dropped = 0;
 	struct sk_buff *last;
 	long timeo;
 	int ret, err;
@@ -114,9 +117,22 @@ int tapsec_esp_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
 					TAPSEC_ESP_BUF_LEN, &esp->rx_from,
 					&esp->rx_from_len, &last);
 		if (ret > 0) {
-			/* A flood of bad packets: let others run. */
-			if (tapsec_esp_open(ctx, esp, ret))
-				cond_resched();
+			if (!tapsec_esp_open(ctx, esp, ret))
+				continue;
+			/*
+			 * A flood of bad packets: let others run, let a signal
+			 * in, and end a read that may not wait after
+			 * TAPSEC_ESP_DROP_BUDGET of them.
+			 */
+			cond_resched();
+			if (signal_pending(current)) {
+				ret = sock_intr_errno(timeo);
+				break;
+			}
+			if (!timeo && ++dropped >= TAPSEC_ESP_DROP_BUDGET) {
+				ret = -EAGAIN;
+				break;
+			}
 			continue;
 		}
 		if (ret != -EAGAIN || !timeo)

@@ -184,7 +184,7 @@ int tapsec_esp_open(struct tapsec_ctx *ctx, struct tapsec_esp *esp, u32 len)
 		return -EBADMSG;
 	}
 	seq = get_unaligned_be32(buf + 4);
-	if (!seq || !tapsec_replay_ok(&k->replay, esp->window, seq)) {
+	if (!seq || !tapsec_replay_ok(&k->replay, READ_ONCE(esp->window), seq)) {
 		TAPSEC_COUNT(ctx, rx_replayed, 1);
 		return -EBADMSG;
 	}

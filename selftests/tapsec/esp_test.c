@@ -12,6 +12,7 @@
  *    format, replays, reordering, the window, a changed byte, another
  *    SPI, truncated, IKE's marker, a NAT-T keepalive, a misaligned
  *    packet, inner ports the SA does not name; each dropped and counted;
+ *    a flood of bad packets ends a non-blocking read with EAGAIN;
  *  - protocol: TAPSEC_PROTOCOL moves a datagram socket between the DTLS
  *    and ESP engines only before either has state, and a thread setting
  *    options while another switches never makes one engine use the
@@ -554,6 +555,32 @@ TEST_F(esp_wire, not_esp_dropped)
 	/* None moved the window: the packet itself still goes through. */
 	ASSERT_EQ(n, fwd(self, pkt, n));
 	EXPECT_EQ(5, recv_wait(self->b, buf, sizeof(buf), 0, 5000));
+}
+
+/*
+ * A flood of bad packets cannot keep a read that may not wait: it drops
+ * TAPSEC_ESP_DROP_BUDGET (64) of them and says EAGAIN; the next read goes
+ * on through the rest to the good packet behind them.
+ */
+TEST_F(esp_wire, flood_ends_a_nonblocking_read)
+{
+	uint8_t pkt[256], bad[256];
+	char buf[16];
+	ssize_t n;
+	int i;
+
+	n = capture(_metadata, self->a, self->tap, "good", pkt, sizeof(pkt));
+	memcpy(bad, pkt, n);
+	bad[3] ^= 0x10;				/* another SPI */
+	for (i = 0; i < 100; i++)
+		ASSERT_EQ(n, fwd(self, bad, n));
+	ASSERT_EQ(n, fwd(self, pkt, n));
+	ASSERT_EQ(POLLIN, wait_fd(self->b, POLLIN, 5000) & POLLIN);
+	EXPECT_EQ(-1, recv(self->b, buf, sizeof(buf), MSG_DONTWAIT));
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_EQ(64, CNT(self->b, rx_bad_spi));
+	EXPECT_EQ(4, recv(self->b, buf, sizeof(buf), MSG_DONTWAIT));
+	EXPECT_EQ(100, CNT(self->b, rx_bad_spi));
 }
 
 TEST_F(esp_wire, other_inner_ports_dropped)
