@@ -57,8 +57,8 @@ enum tapsec_family {
 	(offsetof(struct tapsec_counters, field) / sizeof(__u64))
 
 struct tapsec_engine_ops;
+struct mem_cgroup;
 struct tapsec_hs;
-struct tapsec_engine_ops;
 struct genl_info;
 struct netlink_callback;
 
@@ -139,6 +139,8 @@ int tapsec_ctx_engine_setsockopt(struct sock *sk, struct tapsec_ctx *ctx,
 				 const struct tapsec_engine_ops *e,
 				 int optname, sockptr_t optval,
 				 unsigned int optlen);
+struct mem_cgroup *tapsec_charge_socket(const struct sock *sk);
+void tapsec_charge_end(struct mem_cgroup *old);
 int tapsec_ctx_engine_getsockopt(struct sock *sk, struct tapsec_ctx *ctx,
 				 const struct tapsec_engine_ops *e,
 				 int optname, char __user *optval,

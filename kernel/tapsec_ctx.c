@@ -3,7 +3,9 @@
  * tapsec: per-socket context, per-network-namespace accounting and the
  * SOL_TAPSEC options common to every socket type.
  */
+#include <linux/memcontrol.h>
 #include <linux/percpu.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <net/net_namespace.h>
@@ -323,6 +325,32 @@ static bool tapsec_opt_installs_key(int optname)
 }
 
 /**
+ * tapsec_charge_socket() - charge what follows to a socket's memory cgroup
+ * @sk: the socket
+ *
+ * Engine state, keys and buffers a call makes for a socket are charged
+ * (__GFP_ACCOUNT) to the memory cgroup the socket was made in, which the
+ * socket layer keeps in sk_memcg outside the root cgroup, whoever makes
+ * the call: the handshake daemon installs keys in other users' sockets.
+ * A socket of the root cgroup charges the caller's.
+ *
+ * Return: the charging scope to restore with tapsec_charge_end().
+ */
+struct mem_cgroup *tapsec_charge_socket(const struct sock *sk)
+{
+	return set_active_memcg(READ_ONCE(sk->sk_memcg));
+}
+
+/**
+ * tapsec_charge_end() - end tapsec_charge_socket()'s scope
+ * @old: what tapsec_charge_socket() returned
+ */
+void tapsec_charge_end(struct mem_cgroup *old)
+{
+	set_active_memcg(old);
+}
+
+/**
  * tapsec_ctx_engine_getsockopt() - read an option the socket's engine claims
  * @sk: the socket
  * @ctx: its context
@@ -369,9 +397,16 @@ int tapsec_ctx_engine_setsockopt(struct sock *sk, struct tapsec_ctx *ctx,
 {
 	int err = 0;
 
+	struct mem_cgroup *old;
+
 	if (tapsec_opt_installs_key(optname))
 		err = tapsec_hs_may_install(ctx);
-	return err ?: e->setsockopt(sk, ctx, optname, optval, optlen);
+	if (err)
+		return err;
+	old = tapsec_charge_socket(sk);
+	err = e->setsockopt(sk, ctx, optname, optval, optlen);
+	tapsec_charge_end(old);
+	return err;
 }
 
 /**
@@ -502,7 +537,8 @@ static int __net_init tapsec_net_init(struct net *net)
 
 	spin_lock_init(&tn->lock);
 	INIT_LIST_HEAD(&tn->socks);
-	tn->counters = alloc_percpu(struct tapsec_net_counters);
+	tn->counters = alloc_percpu_gfp(struct tapsec_net_counters,
+					GFP_KERNEL_ACCOUNT);
 	return tn->counters ? 0 : -ENOMEM;
 }
 
@@ -530,7 +566,7 @@ int tapsec_ctx_init(void)
 {
 	int err;
 
-	tapsec_ctx_cache = KMEM_CACHE(tapsec_ctx, 0);
+	tapsec_ctx_cache = KMEM_CACHE(tapsec_ctx, SLAB_ACCOUNT);
 	if (!tapsec_ctx_cache)
 		return -ENOMEM;
 	tapsec_ctx_wq = alloc_workqueue("tapsec_free", 0, 0);

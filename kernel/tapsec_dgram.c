@@ -98,7 +98,10 @@ static int tapsec_dgram_sendmsg(struct sock *sk, struct msghdr *msg,
 	e = tapsec_engine_of(ctx);
 	gate = tapsec_hs_gate(ctx, true, msg->msg_flags & MSG_DONTWAIT);
 	if (gate > 0) {
+		struct mem_cgroup *old = tapsec_charge_socket(sk);
+
 		e->raw_sent(sk, ctx, msg, len);
+		tapsec_charge_end(old);
 		return tapsec_dgram_base_sendmsg(sk, msg, len);
 	}
 	return gate ?: e->sendmsg(sk, ctx, msg, len);

@@ -74,7 +74,7 @@ void tapsec_dtls_epoch_free(struct tapsec_dtls_epoch *ep)
 
 static struct tapsec_engine_state *tapsec_dtls_make(struct tapsec_ctx *ctx)
 {
-	struct tapsec_dtls *dtls = kzalloc(sizeof(*dtls), GFP_KERNEL);
+	struct tapsec_dtls *dtls = kzalloc(sizeof(*dtls), GFP_KERNEL_ACCOUNT);
 
 	if (!dtls)
 		return NULL;
@@ -119,7 +119,7 @@ struct tapsec_dtls_epoch *tapsec_dtls_epoch_new(const struct tapsec_keys *k)
 	struct tapsec_dtls_epoch *ep;
 	int err;
 
-	ep = tapsec_fail_alloc() ? NULL : kzalloc(sizeof(*ep), GFP_KERNEL);
+	ep = tapsec_fail_alloc() ? NULL : kzalloc(sizeof(*ep), GFP_KERNEL_ACCOUNT);
 	if (!ep)
 		return ERR_PTR(-ENOMEM);
 	err = tapsec_aead_init(&ep->aead, k->cipher, k->key, k->key_len);
@@ -257,7 +257,7 @@ static int tapsec_dtls_set_key(struct sock *sk, struct tapsec_ctx *ctx,
 		return -EOPNOTSUPP;
 	if (!*buf) {
 		*buf = tapsec_fail_alloc() ? NULL :
-		       kmalloc(TAPSEC_DTLS_BUF_LEN, GFP_KERNEL);
+		       kmalloc(TAPSEC_DTLS_BUF_LEN, GFP_KERNEL_ACCOUNT);
 		if (!*buf)
 			return -ENOMEM;
 	}

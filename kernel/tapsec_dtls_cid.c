@@ -205,7 +205,7 @@ struct tapsec_dtls_cids *tapsec_dtls_cids_new(struct sock *lsk)
 {
 	struct tapsec_dtls_cids *t;
 
-	t = tapsec_fail_alloc() ? NULL : kzalloc(sizeof(*t), GFP_KERNEL);
+	t = tapsec_fail_alloc() ? NULL : kzalloc(sizeof(*t), GFP_KERNEL_ACCOUNT);
 	if (!t)
 		return NULL;
 	refcount_set(&t->ref, 1);
@@ -280,7 +280,7 @@ int tapsec_dtls_cid_register(struct tapsec_dtls *dtls, const u8 *cid, u8 len)
 	int err = 0;
 
 	if (len) {
-		e = tapsec_fail_alloc() ? NULL : kzalloc(sizeof(*e), GFP_KERNEL);
+		e = tapsec_fail_alloc() ? NULL : kzalloc(sizeof(*e), GFP_KERNEL_ACCOUNT);
 		if (!e)
 			return -ENOMEM;
 		e->dtls = dtls;

@@ -75,7 +75,7 @@ void tapsec_dtls_flight_sent(struct sock *sk, struct tapsec_ctx *ctx,
 	mutex_lock(&dtls->tx_lock);
 	f = dtls->flight;
 	if (!f) {
-		f = tapsec_fail_alloc() ? NULL : kzalloc(sizeof(*f), GFP_KERNEL);
+		f = tapsec_fail_alloc() ? NULL : kzalloc(sizeof(*f), GFP_KERNEL_ACCOUNT);
 		dtls->flight = f;
 	}
 	if (!f)
@@ -89,7 +89,7 @@ void tapsec_dtls_flight_sent(struct sock *sk, struct tapsec_ctx *ctx,
 		f->overflow = true;
 		goto out;
 	}
-	copy = tapsec_fail_alloc() ? NULL : kmalloc(len, GFP_KERNEL);
+	copy = tapsec_fail_alloc() ? NULL : kmalloc(len, GFP_KERNEL_ACCOUNT);
 	if (copy && copy_from_iter(copy, len, &it) != len) {
 		kfree(copy);
 		copy = NULL;

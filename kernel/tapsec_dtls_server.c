@@ -236,12 +236,12 @@ int tapsec_dtls_listen(struct socket *sock)
 	if (dtls->listener)
 		goto out;	/* listen() again: nothing changes */
 	err = -ENOMEM;
-	l = tapsec_fail_alloc() ? NULL : kzalloc(sizeof(*l), GFP_KERNEL);
+	l = tapsec_fail_alloc() ? NULL : kzalloc(sizeof(*l), GFP_KERNEL_ACCOUNT);
 	if (!l)
 		goto out;
 	if (!dtls->rx_buf) {
 		dtls->rx_buf = tapsec_fail_alloc() ? NULL :
-			       kmalloc(TAPSEC_DTLS_BUF_LEN, GFP_KERNEL);
+			       kmalloc(TAPSEC_DTLS_BUF_LEN, GFP_KERNEL_ACCOUNT);
 		if (!dtls->rx_buf) {
 			kfree(l);
 			goto out;
@@ -363,7 +363,7 @@ static int tapsec_dtls_spawn(struct socket *sock, struct socket *newsock,
 	cd->path_check = dtls->path_check;
 	cd->move_interval_ms = dtls->move_interval_ms;
 	cd->cids = tapsec_dtls_cids_get(dtls->cids);
-	cd->hello = kmemdup(dtls->rx_buf, dtls->rx_len, GFP_KERNEL);
+	cd->hello = kmemdup(dtls->rx_buf, dtls->rx_len, GFP_KERNEL_ACCOUNT);
 	err = -ENOMEM;
 	if (!cd->hello)
 		goto fail;

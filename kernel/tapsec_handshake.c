@@ -198,7 +198,7 @@ static struct tapsec_hs *tapsec_hs_get(struct tapsec_ctx *ctx)
 
 	if (hs)
 		return hs;
-	hs = kzalloc(sizeof(*hs), GFP_KERNEL);
+	hs = kzalloc(sizeof(*hs), GFP_KERNEL_ACCOUNT);
 	if (!hs)
 		return NULL;
 	hs->p.timeout_ms = TAPSEC_HS_DEFAULT_TIMEOUT_MS;
@@ -891,7 +891,7 @@ int tapsec_hs_accept(struct tapsec_ctx *listener, struct tapsec_ctx *ctx,
 
 	if (!ctx || !newsock->file)
 		return -ECONNABORTED;
-	hs = kzalloc(sizeof(*hs), GFP_KERNEL);
+	hs = kzalloc(sizeof(*hs), GFP_KERNEL_ACCOUNT);
 	if (!hs)
 		return -ENOMEM;
 	/* A datagram listener's options may change between accepts. */

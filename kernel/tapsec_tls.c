@@ -59,12 +59,12 @@ void tapsec_tls_dir_wipe(struct tapsec_tls_dir *d)
  */
 void *tapsec_tls_side_alloc(size_t size, size_t buf_len, size_t buf_off)
 {
-	void *side = tapsec_fail_alloc() ? NULL : kzalloc(size, GFP_KERNEL);
+	void *side = tapsec_fail_alloc() ? NULL : kzalloc(size, GFP_KERNEL_ACCOUNT);
 	u8 *buf;
 
 	if (!side)
 		return NULL;
-	buf = tapsec_fail_alloc() ? NULL : kmalloc(buf_len, GFP_KERNEL);
+	buf = tapsec_fail_alloc() ? NULL : kmalloc(buf_len, GFP_KERNEL_ACCOUNT);
 	if (!buf) {
 		kfree(side);
 		return NULL;
@@ -270,7 +270,7 @@ static struct tapsec_tls *tapsec_tls_get(struct sock *sk,
 	lock_sock(sk);
 	tls = ctx->engine_priv;
 	if (!tls) {
-		tls = tapsec_fail_alloc() ? NULL : kzalloc(sizeof(*tls), GFP_KERNEL);
+		tls = tapsec_fail_alloc() ? NULL : kzalloc(sizeof(*tls), GFP_KERNEL_ACCOUNT);
 		if (tls) {
 			mutex_init(&tls->tx_lock);
 			mutex_init(&tls->rx_lock);

@@ -107,7 +107,7 @@ void tapsec_tls_tx_fresh(struct tapsec_tls_tx *tx)
 			swap(tx->page, tx->spare);
 		} else {
 			page = tapsec_fail_alloc() ? NULL :
-			       alloc_pages(GFP_KERNEL | __GFP_COMP |
+			       alloc_pages(GFP_KERNEL_ACCOUNT | __GFP_COMP |
 					   __GFP_NORETRY | __GFP_NOWARN,
 					   TAPSEC_TLS_TX_ORDER);
 			if (!page) {
