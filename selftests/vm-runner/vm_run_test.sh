@@ -44,7 +44,7 @@ vm() {
 no_qemu_left() { ! pgrep -f "qemu-system.*$tmp" >/dev/null; }
 
 echo "TAP version 13"
-echo "1..15"
+echo "1..16"
 echo "# kernel: $kernel"
 
 mkdir "$tmp/out"
@@ -196,7 +196,23 @@ unset TAPSEC_VM_CMDLINE
 expect "a crash of the kernel's boot: booted once more, command never run (exit $RC)" early_once
 early_once || diag <"$tmp/e10" | tail -n 30
 
-# 14-15: the timeout kills the VM: exit 124, no QEMU left.
+# 14: a boot that does not reach /init within TAPSEC_VM_BOOT_LIMIT seconds
+# is stopped and booted once more, not twice; the command never runs and
+# the run fails soon, not at its timeout.  A limit of 1 s stops a normal
+# boot under TCG, which takes a few seconds to /init.
+hang_once() {
+	[ "$RC" -ne 0 ] && [ "$RC" -ne 124 ] && [ ! -e "$tmp/out/ran" ] &&
+	[ "$took" -lt 60 ] &&
+	[ "$(grep -c 'booting once more' "$tmp/e11")" -eq 1 ] &&
+	grep -q 'did not reach /init within 1 s' "$tmp/e11"
+}
+start=$SECONDS
+TAPSEC_VM_BOOT_LIMIT=1 vm "$tmp/o11" "$tmp/e11" --timeout 120 -- touch "$tmp/out/ran"
+took=$((SECONDS - start))
+expect "a boot stuck before /init: stopped, booted once more (exit $RC, $took s)" hang_once
+hang_once || diag <"$tmp/e11" | tail -n 30
+
+# 15-16: the timeout kills the VM: exit 124, no QEMU left.
 start=$SECONDS
 vm "$tmp/o7" "$tmp/e7" --timeout 20 -- sleep 1000
 took=$((SECONDS - start))
