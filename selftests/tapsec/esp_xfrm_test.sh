@@ -12,8 +12,9 @@
 #
 #  - each cipher (AES-GCM-128, AES-GCM-256, ChaCha20-Poly1305), IPv4:
 #    datagrams of 1 to 3000 bytes (ESP padding of 0 to 3 bytes, the last
-#    one IP-fragmented) tapsec to xfrm and xfrm to tapsec, all intact and
-#    in order; tapsec's counters (records, bytes, sequence numbers, no
+#    one IP-fragmented) tapsec to xfrm and xfrm to tapsec, all intact
+#    (in any order: UDP keeps none, and a fragmented datagram may come
+#    after the next); tapsec's counters (records, bytes, sequence numbers, no
 #    errors) and the xfrm SA's (packets, sequence numbers, no integrity or
 #    replay failures) agree;
 #  - an echo on one tapsec socket, both SAs in use, over IPv4 and IPv6;
@@ -419,7 +420,7 @@ esp_case() {
 # ------------------------------------------------------ both ways, echo --
 
 # to_xfrm CIPHER FAMILY: tapsec sends $SIZES; the application behind xfrm
-# gets each datagram, from TA:5001, in order; tapsec's tx counters and the
+# gets each datagram, from TA:5001, in any order; tapsec's tx counters and the
 # xfrm SA's counters (packets, highest sequence number) say SIZES_N, no
 # failures.
 to_xfrm() {
@@ -441,7 +442,7 @@ to_xfrm() {
 }
 
 # from_xfrm CIPHER FAMILY: the application behind xfrm sends $SIZES;
-# tapsec reads each datagram in order; its rx counters and the xfrm SA's
+# tapsec reads each datagram (in any order); its rx counters and the xfrm SA's
 # (packets, last sequence number sent) say SIZES_N, no failures.
 from_xfrm() {
 	local out rx
