@@ -436,11 +436,13 @@ class Opener:
             raise
 
 
-def decode(pkt, opener, sizes, k):
+def decode(pkt, opener, sizes, seen):
     """One IPv4 packet, UDP to port 4500, as a line, and what is wrong
     with it: the ESP header, padding (1, 2, 3..., the fewest that align
     on 4 bytes), next header 17, the inner UDP header (the SA's ports, its
-    length, a checksum over the outer addresses) and the payload."""
+    length, a checksum over the outer addresses) and the payload, which
+    must be one of the datagrams not yet SEEN (their numbers; the match
+    is added)."""
     ihl = (pkt[0] & 15) * 4
     src, dst = pkt[12:16], pkt[16:20]
     df = (pkt[6] >> 6) & 1
@@ -479,33 +481,47 @@ def decode(pkt, opener, sizes, k):
         bad.append("inner UDP length %d of %d bytes" % (ilen, len(inner)))
     if csum != "ok":
         bad.append("inner UDP checksum %#06x %s" % (icsum, csum))
-    if k < len(sizes) and inner[8:] != pattern(k, sizes[k]):
-        bad.append("payload is not datagram %d's" % k)
+    if not match(inner[8:], sizes, seen, len(seen)):
+        bad.append("payload (%d bytes) is no datagram not seen before"
+                   % len(inner[8:]))
     return line, bad
 
 
 def do_sniff(args):
     """The ESP packets of SA --rx arriving in this namespace (IPv4, port
-    4500, reassembled: a raw socket's copy), len(--sizes) of them, each
-    decoded; then packets=, ok=, ivs_distinct=, seqs= (1 to N in order or
-    not)."""
+    4500, reassembled: a raw socket's copy), until len(--sizes) of them
+    came, SIGTERM (those queued are still read) or --timeout; each one
+    decoded.  Then packets=, ok=, ivs_distinct=, seqs= (1-N: the numbers
+    1 to N, in any order)."""
     raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP)
     raw.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 4 << 20)
     opener = Opener(args.rx)
-    print("ready", flush=True)
     n = ok = 0
-    seqs, ivs = [], set()
+    seqs, ivs, seen = [], set(), set()
+    # SIGTERM wakes the select() below through this socket.
+    wake, woken = socket.socketpair()
+    wake.setblocking(False)
+    signal.set_wakeup_fd(wake.fileno())
+    signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    print("ready", flush=True)
     deadline = time.monotonic() + args.timeout
     while n < len(args.sizes):
-        left = deadline - time.monotonic()
-        if left <= 0 or not select.select([raw], [], [], left)[0]:
+        left = max(deadline - time.monotonic(), 0)
+        ready = select.select([raw, woken], [], [], left)[0]
+        if woken in ready:
+            deadline = 0
+            ready = select.select([raw], [], [], 0)[0]
+            if not ready:
+                print("stopped: %d of %d packets" % (n, len(args.sizes)))
+                break
+        if not ready:
             print("timeout: %d of %d packets" % (n, len(args.sizes)))
             break
         pkt = raw.recv(65536)
         ihl = (pkt[0] & 15) * 4
         if struct.unpack("!H", pkt[ihl + 2:ihl + 4])[0] != args.bind:
             continue
-        line, bad = decode(pkt, opener, args.sizes, n)
+        line, bad = decode(pkt, opener, args.sizes, seen)
         print("packet %d: %s" % (n, line))
         for b in bad:
             print("packet %d: wrong: %s" % (n, b))
@@ -516,7 +532,7 @@ def do_sniff(args):
     print("packets=%d" % n)
     print("ok=%d" % ok)
     print("ivs_distinct=%d" % len(ivs))
-    print("seqs=%s" % ("1-%d" % n if seqs == list(range(1, n + 1))
+    print("seqs=%s" % ("1-%d" % n if sorted(seqs) == list(range(1, n + 1))
                        else ",".join(map(str, seqs))))
     return True
 
@@ -566,7 +582,8 @@ def main():
                     type=lambda v: [int(x) for x in v.split(",") if x],
                     help="payload sizes of the datagrams, comma separated")
     ap.add_argument("--timeout", type=float, default=10,
-                    help="seconds a recv, echo or ping waits (default 10)")
+                    help="seconds a recv, echo, ping or sniff waits"
+                    " (default 10)")
     ap.add_argument("--until", help="recv: also wait for counters,"
                     " NAME[+NAME...]=N (their sum at least N)")
     ap.add_argument("--wait-stop", action="store_true",

@@ -600,7 +600,8 @@ dup_from_xfrm() {
 # ------------------------------------------------------------ the wire --
 
 # wire CIPHER: the packets of an echo (IPv4), tapsec's and xfrm's, as a raw
-# socket of each receiver sees them, opened with the SA's key by the
+# socket of each receiver sees them (it runs from before the first packet
+# to after the last: no deadline that a slow start could pass), opened with the SA's key by the
 # kernel's AEAD (AF_ALG; esp_peer.py sniff): header, sequence numbers 1
 # to SIZES_N, distinct IVs, padding, next header, the inner UDP header
 # and its checksum (which xfrm does not check in transport mode).  xfrm's
@@ -609,11 +610,11 @@ wire() {
 	local out tx_sniff rx_sniff srv
 	sa_vars "$1" 4 && xfrm_install || return 1
 	spawn "$X" tapsec-packets "$py" "$peer" sniff --sizes "$SIZES" \
-		--rx "$T_SPI1,$CIPHER,$T_PORT,$X_PORT,$T_KEY1,$SALT1"
+		--timeout 110 --rx "$T_SPI1,$CIPHER,$T_PORT,$X_PORT,$T_KEY1,$SALT1"
 	tx_sniff=$BG_PID
 	wait_ready "$(casefile tapsec-packets)" "$BG_PID" || return 1
 	spawn "$T" xfrm-packets "$py" "$peer" sniff --sizes "$SIZES" \
-		--rx "$T_SPI2,$CIPHER,$X_PORT,$T_PORT,$T_KEY2,$SALT2"
+		--timeout 110 --rx "$T_SPI2,$CIPHER,$X_PORT,$T_PORT,$T_KEY2,$SALT2"
 	rx_sniff=$BG_PID
 	wait_ready "$(casefile xfrm-packets)" "$BG_PID" || return 1
 	tapsec_args echo
@@ -622,7 +623,11 @@ wire() {
 	wait_ready "$(casefile srv)" "$BG_PID" || return 1
 	out=$(app ping --sizes "$SIZES" 2>&1)
 	echo "$out" >"$(casefile ping)"
-	wait "$srv" "$tx_sniff" "$rx_sniff"
+	# Every packet of the echo is in: ping had its answers.  The
+	# sniffers read what is queued and report.
+	wait "$srv"
+	kill "$tx_sniff" "$rx_sniff" 2>/dev/null
+	wait "$tx_sniff" "$rx_sniff"
 	has_lines "$out" "got=$SIZES_N" "ok=$SIZES_N" || return 1
 	has_lines "$(cat "$(casefile xfrm-packets)")" "packets=$SIZES_N" \
 		"ok=$SIZES_N" "seqs=1-$SIZES_N" ||
