@@ -185,6 +185,9 @@ int tapsec_dgram_base_recvmsg(struct sock *sk, struct msghdr *msg,
 			      size_t len, int flags, int *addr_len);
 
 /* tapsec_dgram_io.c */
+/* Bad datagrams a read that may not wait drops before it says EAGAIN. */
+#define TAPSEC_DGRAM_DROP_BUDGET	64
+int tapsec_dgram_dropped(unsigned int *dropped, long timeo);
 int tapsec_dgram_xmit(struct sock *sk, const void *buf, u32 len, int flags,
 		      struct sockaddr_storage *to, int to_len);
 int tapsec_dgram_read(struct sock *sk, struct tapsec_ctx *ctx, u8 *buf,

@@ -9,7 +9,9 @@
  * (tapsec_dgram_wait()), and hands the payload to the reader as UDP would
  * (tapsec_dgram_deliver()).  What a datagram means is the engine's business;
  * datagrams no engine could take (empty, or larger than its buffer) are
- * dropped and counted here.
+ * dropped and counted here.  Whoever drops a datagram asks
+ * tapsec_dgram_dropped() whether the read goes on: a flood of bad
+ * datagrams cannot hold a reader.
  */
 #include <linux/uio.h>
 #include <net/sock.h>
@@ -48,10 +50,12 @@ int tapsec_dgram_xmit(struct sock *sk, const void *buf, u32 len, int flags,
  * @from_len: set to the length of @from
  * @last: set to the queue's tail before the read, for tapsec_dgram_wait()
  *
- * Never waits.  Empty datagrams are dropped (rx_bad_record).
+ * Never waits.  An empty datagram (rx_bad_record) or one larger than
+ * @size (rx_oversize) is dropped and counted; the caller then asks
+ * tapsec_dgram_dropped() whether to read on.
  *
- * Return: the datagram's length, -EAGAIN when the queue is empty, or
- * another of UDP's errors.
+ * Return: the datagram's length, 0 for a datagram dropped, -EAGAIN when
+ * the queue is empty, or another of UDP's errors.
  */
 int tapsec_dgram_read(struct sock *sk, struct tapsec_ctx *ctx, u8 *buf,
 		      u32 size, struct sockaddr_storage *from, int *from_len,
@@ -61,28 +65,48 @@ int tapsec_dgram_read(struct sock *sk, struct tapsec_ctx *ctx, u8 *buf,
 	struct msghdr msg;
 	int ret, alen;
 
-	for (;;) {
-		memset(&msg, 0, sizeof(msg));
-		msg.msg_name = from;
-		msg.msg_namelen = sizeof(*from);
-		iov_iter_kvec(&msg.msg_iter, ITER_DEST, &kv, 1, size);
-		alen = 0;
-		*last = READ_ONCE(sk->sk_receive_queue.prev);
-		ret = tapsec_dgram_base_recvmsg(sk, &msg, size, MSG_DONTWAIT,
-						&alen);
-		if (ret > 0 && !(msg.msg_flags & MSG_TRUNC)) {
-			*from_len = alen;
-			return ret;
-		}
-		if (ret < 0)
-			return ret;
-		if (ret)
-			TAPSEC_COUNT(ctx, rx_oversize, 1);
-		else
-			TAPSEC_COUNT(ctx, rx_bad_record, 1);
-		/* Datagrams dropped one after the other never sleep. */
-		cond_resched();
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_name = from;
+	msg.msg_namelen = sizeof(*from);
+	iov_iter_kvec(&msg.msg_iter, ITER_DEST, &kv, 1, size);
+	alen = 0;
+	*last = READ_ONCE(sk->sk_receive_queue.prev);
+	ret = tapsec_dgram_base_recvmsg(sk, &msg, size, MSG_DONTWAIT, &alen);
+	if (ret > 0 && !(msg.msg_flags & MSG_TRUNC)) {
+		*from_len = alen;
+		return ret;
 	}
+	if (ret < 0)
+		return ret;
+	if (ret)
+		TAPSEC_COUNT(ctx, rx_oversize, 1);
+	else
+		TAPSEC_COUNT(ctx, rx_bad_record, 1);
+	return 0;
+}
+
+/**
+ * tapsec_dgram_dropped() - a read dropped a bad datagram: does it go on?
+ * @dropped: the datagrams this read dropped so far; counts this one
+ * @timeo: the read's timeout, 0 for a read that may not wait
+ *
+ * Bad datagrams dropped one after the other never sleep: let others run,
+ * let a signal end the read, and end a read that may not wait after
+ * TAPSEC_DGRAM_DROP_BUDGET of them (its caller polls again).  A read
+ * that may wait goes on: it is the reader's to bound with a signal or
+ * SO_RCVTIMEO's wait for good data.
+ *
+ * Return: 0 to read on, else what the read returns: -EINTR or
+ * -ERESTARTSYS for a signal, -EAGAIN when the budget is spent.
+ */
+int tapsec_dgram_dropped(unsigned int *dropped, long timeo)
+{
+	cond_resched();
+	if (signal_pending(current))
+		return sock_intr_errno(timeo);
+	if (!timeo && ++*dropped >= TAPSEC_DGRAM_DROP_BUDGET)
+		return -EAGAIN;
+	return 0;
 }
 
 /**

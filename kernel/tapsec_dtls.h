@@ -286,7 +286,8 @@ int tapsec_dtls_send_record_to(struct sock *sk, struct tapsec_ctx *ctx,
 			       int flags, struct sockaddr_storage *to,
 			       int to_len);
 int tapsec_dtls_fetch(struct sock *sk, struct tapsec_ctx *ctx,
-		      struct tapsec_dtls *dtls, long *timeo);
+		      struct tapsec_dtls *dtls, long *timeo,
+		      unsigned int *dropped);
 int tapsec_dtls_raw_hello(struct tapsec_ctx *ctx, struct msghdr *msg,
 			  size_t len, int flags);
 

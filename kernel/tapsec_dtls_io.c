@@ -226,16 +226,19 @@ void tapsec_dtls_reject_peer(struct sock *sk, struct tapsec_ctx *ctx)
  * @ctx: its context
  * @dtls: its engine, under the receive lock (dropped while waiting)
  * @timeo: how long to wait, updated
+ * @dropped: the datagrams this read dropped so far (tapsec_dgram_dropped())
  *
  * Datagrams a listener handed over come first.  Empty datagrams and
  * ones larger than any record are dropped and counted.  The source goes
  * to @dtls->rx_from.
  *
  * Return: the datagram's length, 0 when the socket is shut down for
- * reading, or a negative errno (-EAGAIN when @timeo ran out).
+ * reading, or a negative errno (-EAGAIN when @timeo ran out or the drop
+ * budget is spent, -EINTR or -ERESTARTSYS for a signal).
  */
 int tapsec_dtls_fetch(struct sock *sk, struct tapsec_ctx *ctx,
-		      struct tapsec_dtls *dtls, long *timeo)
+		      struct tapsec_dtls *dtls, long *timeo,
+		      unsigned int *dropped)
 {
 	struct sk_buff *last;
 	int ret, err;
@@ -255,6 +258,12 @@ int tapsec_dtls_fetch(struct sock *sk, struct tapsec_ctx *ctx,
 			dtls->rx_len = ret;
 			dtls->rx_off = 0;
 			return ret;
+		}
+		if (!ret) {		/* a datagram dropped */
+			ret = tapsec_dgram_dropped(dropped, *timeo);
+			if (ret)
+				return ret;
+			continue;
 		}
 		if (ret != -EAGAIN || !*timeo)
 			return ret;
@@ -320,14 +329,20 @@ static int tapsec_dtls_deliver(struct tapsec_dtls *dtls, struct msghdr *msg,
  *	to UDP
  * @addr_len: set to the length of the source address in @msg->msg_name
  *
+ * A flood of bad records ends a read as tapsec_dgram_dropped() says.
+ *
  * Return: bytes read; 0 after close_notify; -ENOKEY without a receive
- * key (or, DTLS 1.3, its secret); -EAGAIN; -ECONNRESET after a fatal alert; UDP's errors.
+ * key (or, DTLS 1.3, its secret); -EAGAIN (also after
+ * TAPSEC_DGRAM_DROP_BUDGET bad records in a read that may not wait);
+ * -EINTR or -ERESTARTSYS for a signal while bad records keep coming;
+ * -ECONNRESET after a fatal alert; UDP's errors.
  */
 int tapsec_dtls_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
 			struct msghdr *msg, size_t len, int flags,
 			int *addr_len)
 {
 	struct tapsec_dtls *dtls = tapsec_dtls_of(ctx);
+	unsigned int dropped = 0;
 	long timeo;
 	int ret;
 
@@ -373,8 +388,9 @@ int tapsec_dtls_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
 		}
 		if (dtls->rx_off < dtls->rx_len) {
 			if (tapsec_dtls_open(ctx, dtls)) {
-				/* A flood of bad records: let others run. */
-				cond_resched();
+				ret = tapsec_dgram_dropped(&dropped, timeo);
+				if (ret)
+					break;
 				continue;
 			}
 			if (dtls->rx_handed)
@@ -382,7 +398,7 @@ int tapsec_dtls_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
 			tapsec_dtls_flight_check(sk, dtls);
 			continue;
 		}
-		ret = tapsec_dtls_fetch(sk, ctx, dtls, &timeo);
+		ret = tapsec_dtls_fetch(sk, ctx, dtls, &timeo, &dropped);
 		if (ret <= 0)
 			break;
 	}

@@ -295,39 +295,42 @@ void tapsec_dtls_listener_free(struct tapsec_dtls_listener *l)
 /*
  * Wait for a ClientHello with a valid cookie, answering the others.
  * Under the receive lock; on success the datagram is in rx_buf and its
- * source in rx_from.
+ * source in rx_from.  A flood of datagrams that are not such a
+ * ClientHello ends the wait as bad datagrams end a read
+ * (tapsec_dgram_dropped()).
  */
 static int tapsec_dtls_next_hello(struct sock *sk, struct tapsec_ctx *ctx,
 				  struct tapsec_dtls *dtls, long *timeo)
 {
 	struct tapsec_dtls_listener *l = dtls->listener;
 	struct tapsec_client_hello ch;
+	unsigned int dropped = 0;
 	int ret;
 
 	for (;;) {
-		ret = tapsec_dtls_fetch(sk, ctx, dtls, timeo);
+		ret = tapsec_dtls_fetch(sk, ctx, dtls, timeo, &dropped);
 		if (ret <= 0)
 			return ret ?: -EINVAL;	/* shut down */
 		dtls->rx_off = dtls->rx_len;	/* one ClientHello a datagram */
 		if (tapsec_dtls_parse_hello(dtls->rx_buf, dtls->rx_len, &ch)) {
 			TAPSEC_COUNT(ctx, rx_bad_record, 1);
-			continue;
-		}
-		if (!tapsec_dtls_cookie_ok(l, &dtls->rx_from, &ch)) {
+		} else if (!tapsec_dtls_cookie_ok(l, &dtls->rx_from, &ch)) {
 			if (ch.cookie_len)
 				TAPSEC_COUNT(ctx, rx_bad_cookie, 1);
 			if (!tapsec_dtls_send_hvr(sk, l, &dtls->rx_from,
 						  dtls->rx_from_len, &ch))
 				TAPSEC_COUNT(ctx, tx_cookies, 1);
-			continue;
-		}
-		if (tapsec_dtls_seen(l, ch.random)) {
+		} else if (tapsec_dtls_seen(l, ch.random)) {
 			TAPSEC_COUNT(ctx, rx_replayed, 1);
-			continue;
+		} else {
+			memcpy(l->recent[l->next], ch.random,
+			       TAPSEC_RANDOM_LEN);
+			l->next = (l->next + 1) % TAPSEC_DTLS_RECENT;
+			return dtls->rx_len;
 		}
-		memcpy(l->recent[l->next], ch.random, TAPSEC_RANDOM_LEN);
-		l->next = (l->next + 1) % TAPSEC_DTLS_RECENT;
-		return dtls->rx_len;
+		ret = tapsec_dgram_dropped(&dropped, *timeo);
+		if (ret)
+			return ret;
 	}
 }
 

@@ -32,8 +32,6 @@
 #define TAPSEC_ESP_BUF_LEN	65535
 #define TAPSEC_ESP_NH_UDP	17
 #define TAPSEC_ESP_NH_NONE	59	/* a dummy packet (RFC 4303 2.6) */
-/* Bad packets a read that may not wait drops before it says EAGAIN. */
-#define TAPSEC_ESP_DROP_BUDGET	64
 
 /**
  * struct tapsec_esp_key - one security association of one direction

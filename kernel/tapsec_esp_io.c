@@ -81,7 +81,7 @@ out:
  * @addr_len: set to the length of the source address in @msg->msg_name
  *
  * Return: bytes read; 0 after shutdown(SHUT_RD); -ENOKEY without an
- * inbound SA; -EAGAIN (also after TAPSEC_ESP_DROP_BUDGET bad packets in
+ * inbound SA; -EAGAIN (also after TAPSEC_DGRAM_DROP_BUDGET bad packets in
  * a read that may not wait); -EINTR or -ERESTARTSYS for a signal while
  * bad packets keep coming; UDP's errors.
  */
@@ -116,23 +116,12 @@ int tapsec_esp_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
 		ret = tapsec_dgram_read(sk, ctx, esp->rx_buf,
 					TAPSEC_ESP_BUF_LEN, &esp->rx_from,
 					&esp->rx_from_len, &last);
-		if (ret > 0) {
-			if (!tapsec_esp_open(ctx, esp, ret))
-				continue;
-			/*
-			 * A flood of bad packets: let others run, let a signal
-			 * in, and end a read that may not wait after
-			 * TAPSEC_ESP_DROP_BUDGET of them.
-			 */
-			cond_resched();
-			if (signal_pending(current)) {
-				ret = sock_intr_errno(timeo);
+		if (ret > 0 && !tapsec_esp_open(ctx, esp, ret))
+			continue;
+		if (ret >= 0) {		/* a packet dropped */
+			ret = tapsec_dgram_dropped(&dropped, timeo);
+			if (ret)
 				break;
-			}
-			if (!timeo && ++dropped >= TAPSEC_ESP_DROP_BUDGET) {
-				ret = -EAGAIN;
-				break;
-			}
 			continue;
 		}
 		if (ret != -EAGAIN || !timeo)

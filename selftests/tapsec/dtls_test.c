@@ -28,6 +28,8 @@
 #include <poll.h>
 #include <sched.h>
 #include <stdint.h>
+#include <signal.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1130,6 +1132,41 @@ TEST(listener_cookies)
 	close(lfd);
 }
 
+/*
+ * A flood of ClientHellos without a cookie cannot keep an accept() that
+ * may not wait: it answers TAPSEC_DGRAM_DROP_BUDGET (64) of them and says
+ * EAGAIN; the next accept() goes on with the rest.
+ */
+TEST(listener_flood_ends_a_nonblocking_accept)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int lfd, cfd, v = TAPSEC_PROTO_DTLS, i;
+	uint8_t random[32];
+
+	lfd = socket(AF_INET, SOCK_DGRAM, IPPROTO_TAPSEC);
+	ASSERT_LE(0, lfd);
+	ASSERT_EQ(0, setsockopt(lfd, SOL_TAPSEC, TAPSEC_PROTOCOL, &v,
+				sizeof(v)));
+	ASSERT_EQ(0, tt_bind_loopback(lfd, AF_INET, &ss, &len));
+	ASSERT_EQ(0, listen(lfd, 1));
+	ASSERT_EQ(0, fcntl(lfd, F_SETFL, fcntl(lfd, F_GETFL) | O_NONBLOCK));
+	cfd = socket(AF_INET, SOCK_DGRAM, 0);
+	ASSERT_LE(0, cfd);
+	ASSERT_EQ(0, connect(cfd, (struct sockaddr *)&ss, len));
+	fill_random(random, sizeof(random));
+	for (i = 0; i < 100; i++)
+		send_hello(_metadata, cfd, i, random, NULL, 0);
+	EXPECT_EQ(-1, accept(lfd, NULL, NULL));
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_EQ(64, CNT(lfd, tx_cookies));
+	EXPECT_EQ(-1, accept(lfd, NULL, NULL));
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_EQ(100, CNT(lfd, tx_cookies));
+	close(cfd);
+	close(lfd);
+}
+
 /* ------------------------------------------------------------------ */
 /* a flood of bad records                                              */
 
@@ -1156,18 +1193,12 @@ static int watchdog_thresh(int val)
 }
 
 /*
- * Queue @count full-size records that fail authentication on @t, from
- * @u, then a good one (record @seq of epoch 1); one blocking read must
- * drop them all and return the good one.  Returns how long it took, in
- * ms.
+ * Send @count full-size DTLS 1.2 records of epoch 1 that fail
+ * authentication, numbered from @seq, from @u; -1 if a send failed.
  */
-static uint64_t flood_round(struct __test_metadata *_metadata, int t, int u,
-			    const struct dir *d, int count, uint64_t seq)
+static int send_bad_records(int u, int count, uint64_t seq)
 {
-	static uint8_t rec[HDR12 + 8 + MAX_PLAIN + TAG], buf[DGRAM];
-	struct rec r = data_rec(1, seq + count, 100, 7);
-	uint64_t start, bad = CNT(t, rx_bad_tag);
-	ssize_t n;
+	static uint8_t rec[HDR12 + 8 + MAX_PLAIN + TAG];
 	int i;
 
 	fill_random(rec, sizeof(rec));
@@ -1179,8 +1210,43 @@ static uint64_t flood_round(struct __test_metadata *_metadata, int t, int u,
 	for (i = 0; i < count; i++) {
 		put_be64(rec + 3, 1ULL << 48 | (seq + i));
 		if (send(u, rec, sizeof(rec), 0) != sizeof(rec))
-			return 0;
+			return -1;
 	}
+	return 0;
+}
+
+/*
+ * A DTLS 1.2 pair for a flood: @t receives with @d's key (epoch 1), from
+ * @u, a raw UDP socket; @t's queue takes 256 MB.
+ */
+static void flood_pair(struct __test_metadata *_metadata, int *t, int *u,
+		       struct dir *d)
+{
+	int big = 256 << 20;
+
+	ASSERT_EQ(0, dtls_wire_pair(AF_INET, t, u));
+	ASSERT_EQ(0, dir_make(d, DTLS12, GCM128, 1, 0, NULL));
+	ASSERT_EQ(0, dir_install(*t, false, d));
+	ASSERT_EQ(0, setsockopt(*t, SOL_SOCKET, SO_RCVBUFFORCE, &big,
+				sizeof(big)));
+}
+
+/*
+ * Queue @count full-size records that fail authentication on @t, from
+ * @u, then a good one (record @seq of epoch 1); one blocking read must
+ * drop them all and return the good one.  Returns how long it took, in
+ * ms.
+ */
+static uint64_t flood_round(struct __test_metadata *_metadata, int t, int u,
+			    const struct dir *d, int count, uint64_t seq)
+{
+	static uint8_t buf[DGRAM];
+	struct rec r = data_rec(1, seq + count, 100, 7);
+	uint64_t start, bad = CNT(t, rx_bad_tag);
+	ssize_t n;
+
+	if (send_bad_records(u, count, seq))
+		return 0;
 	send_rec(_metadata, u, d, &r);
 	start = now_ms();
 	n = recv(t, buf, sizeof(buf), 0);
@@ -1203,16 +1269,12 @@ static uint64_t flood_round(struct __test_metadata *_metadata, int t, int u,
  */
 TEST(flood_bad_records)
 {
-	int t, u, old, count, big = 256 << 20;
+	int t, u, old, count;
 	uint64_t ms;
 	struct dir d;
 
 	NEED_CRYPTO();
-	ASSERT_EQ(0, dtls_wire_pair(AF_INET, &t, &u));
-	ASSERT_EQ(0, dir_make(&d, DTLS12, GCM128, 1, 0, NULL));
-	ASSERT_EQ(0, dir_install(t, false, &d));
-	ASSERT_EQ(0, setsockopt(t, SOL_SOCKET, SO_RCVBUFFORCE, &big,
-				sizeof(big)));
+	flood_pair(_metadata, &t, &u, &d);
 	ms = flood_round(_metadata, t, u, &d, 200, 100);
 	count = ms ? 3000 * 200 / ms : 8000;
 	count = count < 200 ? 200 : count > 8000 ? 8000 : count;
@@ -1222,6 +1284,79 @@ TEST(flood_bad_records)
 		watchdog_thresh(old);
 	TH_LOG("%d bad records dropped in one read of %llu ms", count,
 	       (unsigned long long)ms);
+	close(t);
+	close(u);
+}
+
+/*
+ * A flood of bad records cannot keep a read that may not wait: it drops
+ * TAPSEC_DGRAM_DROP_BUDGET (64) of them and says EAGAIN; the next read
+ * goes on through the rest to the good record behind them.
+ */
+TEST(flood_ends_a_nonblocking_read)
+{
+	struct rec r = data_rec(1, 200, 100, 7);
+	uint8_t buf[DGRAM];
+	int t, u;
+	struct dir d;
+
+	NEED_CRYPTO();
+	flood_pair(_metadata, &t, &u, &d);
+	ASSERT_EQ(0, send_bad_records(u, 100, 100));
+	send_rec(_metadata, u, &d, &r);
+	ASSERT_EQ(POLLIN, wait_fd(t, POLLIN, 5000) & POLLIN);
+	EXPECT_EQ(-1, recv(t, buf, sizeof(buf), MSG_DONTWAIT));
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_EQ(64, CNT(t, rx_bad_tag));
+	EXPECT_EQ(100, recv(t, buf, sizeof(buf), MSG_DONTWAIT));
+	EXPECT_EQ(100, CNT(t, rx_bad_tag));
+	close(t);
+	close(u);
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * A signal ends a blocking read that is dropping a flood of bad records
+ * (EINTR: the handler has no SA_RESTART), instead of waiting for the
+ * flood to end; the records left, and the good one behind them, are
+ * there for the next read.  The queue holds about a second's worth of
+ * records (sized after a first round), the signal comes after 20 ms.
+ */
+TEST(flood_read_ends_on_a_signal)
+{
+	struct itimerval it = { .it_value = { .tv_usec = 20000 } };
+	struct sigaction sa = { .sa_handler = on_alarm };
+	int t, u, count;
+	uint8_t buf[DGRAM];
+	uint64_t ms, bad;
+	struct rec r;
+	struct dir d;
+
+	NEED_CRYPTO();
+	flood_pair(_metadata, &t, &u, &d);
+	ms = flood_round(_metadata, t, u, &d, 100, 100);
+	count = ms ? 1000 * 100 / ms : 4000;
+	count = count < 500 ? 500 : count > 4000 ? 4000 : count;
+	ASSERT_EQ(0, send_bad_records(u, count, 1000));
+	r = data_rec(1, 1000 + count, 100, 9);
+	send_rec(_metadata, u, &d, &r);
+	bad = CNT(t, rx_bad_tag);
+	sigemptyset(&sa.sa_mask);
+	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
+	ASSERT_EQ(0, setitimer(ITIMER_REAL, &it, NULL));
+	EXPECT_EQ(-1, recv(t, buf, sizeof(buf), 0));
+	EXPECT_EQ(EINTR, errno);
+	bad = CNT(t, rx_bad_tag) - bad;
+	TH_LOG("%llu of %d bad records dropped before the signal",
+	       (unsigned long long)bad, count);
+	EXPECT_GT((uint64_t)count, bad);
+	/* The rest, then the good record. */
+	EXPECT_EQ(100, recv(t, buf, sizeof(buf), 0));
+	EXPECT_EQ(0, memcmp(buf, stream(9), 100));
 	close(t);
 	close(u);
 }

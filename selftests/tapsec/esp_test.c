@@ -559,7 +559,7 @@ TEST_F(esp_wire, not_esp_dropped)
 
 /*
  * A flood of bad packets cannot keep a read that may not wait: it drops
- * TAPSEC_ESP_DROP_BUDGET (64) of them and says EAGAIN; the next read goes
+ * TAPSEC_DGRAM_DROP_BUDGET (64) of them and says EAGAIN; the next read goes
  * on through the rest to the good packet behind them.
  */
 TEST_F(esp_wire, flood_ends_a_nonblocking_read)
