@@ -1250,7 +1250,9 @@ if role == "send":
     # close_notify ends the stream: not before reordered records are in
     time.sleep(1)
     sys.exit(0)
-s.settimeout(5)
+# The sender starts a python of its own after "ready": seconds on a
+# loaded debug kernel.  Once records come, 5 s without one ends the run.
+s.settimeout(60)
 got = []
 try:
     while len(got) < 500:
@@ -1258,6 +1260,7 @@ try:
         if not rec:
             break
         got.append(int(rec.split(b":")[0]))
+        s.settimeout(5)
 except socket.timeout:
     pass
 info = s.getsockopt(SOL_TAPSEC, INFO, 200)
