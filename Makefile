@@ -57,7 +57,14 @@ $(B)/bin/tapsec-handshaked: $(wildcard userspace-handshaked/*.[ch]) \
 		$(shell pkg-config --cflags --libs gnutls) -lpthread
 
 selftests: $(SELFTEST_BINS) $(B)/selftests/tapsec/hs_peer \
-	$(B)/selftests/tapsec/hs_late_ready.so
+	$(B)/selftests/tapsec/hs_late_ready.so $(B)/pycache/stamp
+
+# esp_xfrm_test.sh runs esp_peer.py a few times a case, with python -S -m
+# and PYTHONPYCACHEPREFIX=$(B)/pycache: compiled here, not on each start
+# (a second and a half on the debug kernel, whose 9p root is read-only).
+$(B)/pycache/stamp: selftests/tapsec/esp_peer.py
+	PYTHONPYCACHEPREFIX=$(abspath $(B))/pycache /usr/bin/python3 -m py_compile $^
+	@touch $@
 
 $(B)/selftests/%_test: selftests/%_test.c $(NL_LIB_SRC) $(UAPI) \
 		$(wildcard selftests/lib/*.h)
