@@ -5,11 +5,18 @@
 #   tap_plan N             print the header and plan
 #   tap_case NAME CMD...   run CMD; ok when it exits 0
 #   tap_skip NAME REASON   a skipped case
+#   tap_variant NAME FUNC  with TAP_SLICE=1: report NAME skipped and return
+#                          0 when an earlier case ran FUNC (see below)
 #   tap_done               exit non-zero when any case failed
 #
 # TAP_ONLY=ERE in the environment runs only the cases whose name matches
 # (the others are reported skipped): for working on a few cases.
 # TAP_TIMES=1 adds a "# time S" line after each case: its wall seconds.
+# TAP_SLICE=1 runs each test function of a matrix once: a suite whose
+# cases are FUNC with different arguments (peers, ciphers, families)
+# asks tap_variant before each, and only the first case of each FUNC
+# runs; tools/check sets it on the stock kernels, the debug kernel runs
+# every case (Documentation/testing.rst).
 
 TAP_N=0
 TAP_FAILED=0
@@ -43,6 +50,18 @@ tap_case() {
 tap_skip() {
 	TAP_N=$((TAP_N + 1))
 	echo "ok $TAP_N $1 # SKIP $2"
+}
+
+declare -A TAP_FUNCS
+
+tap_variant() {
+	[ -n "${TAP_SLICE:-}" ] || return 1
+	if [ -n "${TAP_FUNCS[$2]:-}" ]; then
+		tap_skip "$1" "TAP_SLICE: a variant of ${TAP_FUNCS[$2]}"
+		return 0
+	fi
+	TAP_FUNCS[$2]=$1
+	return 1
 }
 
 tap_done() {

@@ -413,6 +413,7 @@ cannot() { echo "cannot run: $1"; return 1; }
 esp_case() {
 	local name=$1
 	shift
+	tap_variant "$name" "$1" && return
 	if [ -n "$SETUP_ERR" ]; then
 		tap_case "$name" cannot "$SETUP_ERR"
 		return

@@ -335,6 +335,7 @@ cannot() { echo "cannot run: $1"; return 1; }
 hs_case() {
 	local name=$1
 	shift
+	tap_variant "$name" "$1" && return
 	if [ -n "$SETUP_ERR$DAEMON_ERR" ]; then
 		tap_case "$name" cannot "${SETUP_ERR:-$DAEMON_ERR}"
 		return
@@ -346,6 +347,7 @@ hs_case() {
 kernel_case() {
 	local name=$1
 	shift
+	tap_variant "$name" "$1" && return
 	if [ -n "$SETUP_ERR" ]; then
 		tap_case "$name" cannot "$SETUP_ERR"
 		return
