@@ -14,20 +14,49 @@
 #                   beside OpenSSL DTLS and UDP (datagrams), in one VM
 #   make clean      remove build/
 #
+# Installing on one's own machine (Documentation/install.rst):
+#
+#   make user                       the daemon and tapsecctl
+#   make modules [KDIR=...]         tapsec.ko for the running kernel (or KDIR)
+#   make install [PREFIX=/usr/local] [DESTDIR=...]
+#                                   daemon, tapsecctl, the uapi header,
+#                                   tapsec.pc, the systemd unit, an example
+#                                   configuration
+#   make modules_install [KDIR=...] [DESTDIR=...]
+#
+# CFLAGS, CPPFLAGS and LDFLAGS are the user's; WERROR=1 (what make check
+# and the project's own builds use) makes warnings errors.
+#
 # Subsets: make check KERNELS="6.12" TESTS="sock_test" (see
 # Documentation/testing.rst).
 
 B := build
 PKG_NL = $(shell pkg-config --cflags --libs libnl-genl-3.0)
 KSRC = $(shell tools/ksrc-extract)
+# One version for the module, the daemon and tapsecctl.
+VERSION := $(shell cat VERSION)
 
-USER_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
-	-Iuapi -Itools/lib
+CFLAGS ?= -O2 -g
+WARN := -Wall -Wextra $(if $(WERROR),-Werror)
+USER_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Iuapi -Itools/lib \
+	-DTAPSEC_VERSION='"$(VERSION)"' $(CPPFLAGS) $(CFLAGS) $(LDFLAGS)
 # The kselftest harness needs GNU C (statement expressions, typeof), and its
 # macros define functions with parameters a test may not use and compare
 # expected and seen values of mixed signedness.
-TEST_CFLAGS := -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
-	-Wno-unused-parameter -Wno-sign-compare -Iuapi -Itools/lib -Iselftests/lib
+TEST_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) -Wno-unused-parameter \
+	-Wno-sign-compare -Iuapi -Itools/lib -Iselftests/lib \
+	-DTAPSEC_VERSION='"$(VERSION)"' $(CPPFLAGS) $(CFLAGS) $(LDFLAGS)
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+INCLUDEDIR ?= $(PREFIX)/include
+LIBDIR ?= $(PREFIX)/lib
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+UNITDIR ?= $(LIBDIR)/systemd/system
+DOCDIR ?= $(PREFIX)/share/doc/tapsec
+KDIR ?= /lib/modules/$(shell uname -r)/build
 
 NL_LIB_SRC := tools/lib/tapsec_nl.c tools/lib/tapsec_nl.h
 IDS_SRC := tools/lib/tapsec_ids.c tools/lib/tapsec_ids.h
@@ -36,7 +65,8 @@ UAPI := uapi/linux/tapsec.h
 SELFTEST_SRCS := $(wildcard selftests/tapsec/*_test.c)
 SELFTEST_BINS := $(patsubst %.c,$(B)/%,$(SELFTEST_SRCS))
 
-.PHONY: all kmod user selftests deps check demo bench clean
+.PHONY: all kmod user selftests deps check demo bench clean install \
+	modules modules_install
 
 all: kmod user selftests
 
@@ -45,13 +75,14 @@ kmod:
 
 user: $(B)/bin/tapsecctl $(B)/bin/tapsec-handshaked
 
-$(B)/bin/tapsecctl: tools/tapsecctl/tapsecctl.c $(NL_LIB_SRC) $(IDS_SRC) $(UAPI)
+$(B)/bin/tapsecctl: tools/tapsecctl/tapsecctl.c $(NL_LIB_SRC) $(IDS_SRC) $(UAPI) \
+		VERSION
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -o $@ $< tools/lib/tapsec_nl.c tools/lib/tapsec_ids.c \
 		$(PKG_NL)
 
 $(B)/bin/tapsec-handshaked: $(wildcard userspace-handshaked/*.[ch]) \
-		$(NL_LIB_SRC) $(IDS_SRC) $(UAPI)
+		$(NL_LIB_SRC) $(IDS_SRC) $(UAPI) VERSION
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -o $@ $(filter %.c,$^) $(PKG_NL) \
 		$(shell pkg-config --cflags --libs gnutls) -lpthread
@@ -67,7 +98,7 @@ $(B)/pycache/stamp: selftests/tapsec/esp_peer.py
 	@touch $@
 
 $(B)/selftests/%_test: selftests/%_test.c $(NL_LIB_SRC) $(UAPI) \
-		$(wildcard selftests/lib/*.h)
+		$(wildcard selftests/lib/*.h) VERSION
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -I$(KSRC)/tools/testing/selftests -o $@ $< \
 		tools/lib/tapsec_nl.c $(PKG_NL) -lpthread
@@ -102,3 +133,37 @@ bench: deps
 
 clean:
 	rm -rf $(B)
+
+# tapsec.ko for KDIR (default: the running kernel), without the project's
+# W=1 and -Werror: a newer compiler's new warning must not stop a user.
+modules:
+	tools/build-kmod --kdir $(KDIR)
+
+modules_install: modules
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL $(MAKE) -C $(KDIR) \
+		M=$(abspath $(B))/kmod/local INSTALL_MOD_DIR=updates \
+		$(if $(DESTDIR),INSTALL_MOD_PATH=$(DESTDIR) DEPMOD=true) \
+		modules_install
+
+# tapsec.pc and the unit name PREFIX's paths: written at install time.
+# The example configuration goes to the documentation: the daemon's real
+# one (SYSCONFDIR/tapsec/handshaked.conf) names keys only its admin has.
+install: user
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
+		$(DESTDIR)$(INCLUDEDIR)/linux $(DESTDIR)$(PKGCONFIGDIR) \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/tapsec
+	install -m 755 $(B)/bin/tapsecctl $(DESTDIR)$(BINDIR)/
+	install -m 755 $(B)/bin/tapsec-handshaked $(DESTDIR)$(SBINDIR)/
+	install -m 644 $(UAPI) $(DESTDIR)$(INCLUDEDIR)/linux/
+	printf '%s\n' 'prefix=$(PREFIX)' 'includedir=$(INCLUDEDIR)' '' \
+		'Name: tapsec' \
+		'Description: tapsec secure sockets (uapi: linux/tapsec.h)' \
+		'Version: $(VERSION)' 'Cflags: -I$${includedir}' \
+		>$(DESTDIR)$(PKGCONFIGDIR)/tapsec.pc
+	sed -e 's|/usr/sbin/|$(SBINDIR)/|g' \
+		-e 's|/etc/tapsec/|$(SYSCONFDIR)/tapsec/|g' \
+		userspace-handshaked/tapsec-handshaked.service \
+		>$(DESTDIR)$(UNITDIR)/tapsec-handshaked.service
+	install -m 644 userspace-handshaked/tapsec-handshaked.conf.example \
+		README.md LICENSE $(DESTDIR)$(DOCDIR)/

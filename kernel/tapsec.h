@@ -41,7 +41,7 @@
 #include <net/inet_connection_sock.h>
 #include <linux/tapsec.h>
 
-#define TAPSEC_VERSION	"0.1.0"
+/* TAPSEC_VERSION comes from the file VERSION (Kbuild). */
 
 /* Index of an inet family in the per-family tables. */
 enum tapsec_family {

@@ -14,8 +14,6 @@
 #include <sys/socket.h>
 #include <linux/tapsec.h>
 
-#define HS_VERSION		"0.2.0"
-
 /* A handshake without TAPSEC_A_HS_TIMEOUT gets the socket option's default. */
 #define HS_DEFAULT_TIMEOUT_MS	30000
 

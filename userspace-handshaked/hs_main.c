@@ -62,7 +62,7 @@ static int check_module(void)
 		return 1;
 	}
 	printf("tapsec-handshaked %s: module %s, netlink API %u\n",
-	       HS_VERSION, info.version, info.api_version);
+	       TAPSEC_VERSION, info.version, info.api_version);
 	return 0;
 }
 
@@ -192,7 +192,7 @@ static int run(struct hs_config *cfg, const char *ready_file)
 	}
 	if (ready_file && write_ready_file(ready_file))
 		goto out;
-	hs_log("version %s ready, %u workers", HS_VERSION, cfg->workers);
+	hs_log("version %s ready, %u workers", TAPSEC_VERSION, cfg->workers);
 	status = listen_loop(&mc, mcfd, &req_nl, pool, sigfd);
 	if (ready_file)
 		unlink(ready_file);
@@ -246,7 +246,7 @@ int main(int argc, char **argv)
 		case OPT_CHECK:
 			return check_module();
 		case 'V':
-			printf("tapsec-handshaked %s\n", HS_VERSION);
+			printf("tapsec-handshaked %s\n", TAPSEC_VERSION);
 			return 0;
 		case 'h':
 			usage(stdout);

@@ -31,7 +31,7 @@ TEST_F(nl, get_info)
 	struct tapsec_info info;
 
 	ASSERT_EQ(0, tapsec_nl_get_info(&self->nl, &info));
-	EXPECT_STREQ("0.1.0", info.version);
+	EXPECT_STREQ(TAPSEC_VERSION, info.version);	/* the file VERSION */
 	EXPECT_EQ(TAPSEC_GENL_VERSION, info.api_version);
 	EXPECT_EQ(TAPSEC_FEAT_STREAM | TAPSEC_FEAT_DGRAM | TAPSEC_FEAT_TCP_ULP |
 		  TAPSEC_FEAT_INET6 | TAPSEC_FEAT_TLS | TAPSEC_FEAT_HANDSHAKE |

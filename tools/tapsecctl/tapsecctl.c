@@ -76,7 +76,7 @@ static const char *const proto_names[] = {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: tapsecctl [-j|--json] COMMAND\n"
+		"usage: tapsecctl [-j|--json] COMMAND | --version\n"
 		"\n"
 		"commands:\n"
 		"  info       module version, netlink API, features, live sockets\n"
@@ -656,6 +656,7 @@ int main(int argc, char **argv)
 		{ "owner", required_argument, NULL, 'o' },
 		{ "request", no_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct tapsec_nl nl;
@@ -700,6 +701,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("tapsecctl %s\n", TAPSEC_VERSION);
 			return 0;
 		default:
 			usage(stderr);
