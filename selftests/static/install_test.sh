@@ -12,7 +12,9 @@
 #  - the user's CFLAGS, CPPFLAGS and LDFLAGS reach the compiler and the
 #    linker, and warnings are not errors unless WERROR=1;
 #  - make modules / modules_install build tapsec.ko for a given KDIR and
-#    install it under lib/modules/RELEASE/updates.
+#    install it under lib/modules/RELEASE/updates;
+#  - scripts/install-deps refuses a system that is not Debian 12 (an
+#    os-release of Ubuntu's) unless TAPSEC_DEPS_ANY_OS=1.
 set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -145,11 +147,24 @@ modules_install() {
 		{ echo "the installed module is not built for $rel"; return 1; }
 }
 
-tap_plan 6
+deps_other_os() {
+	local out rc=0
+	printf 'ID=ubuntu\nVERSION_ID="24.04"\n' >"$work/os-release"
+	out=$(TAPSEC_OS_RELEASE=$work/os-release scripts/install-deps 2>&1) || rc=$?
+	[ "$rc" = 2 ] && [[ $out == *'"ubuntu 24.04"'*'not Debian 12'* ]] ||
+		{ echo "install-deps on Ubuntu: exit $rc, $out"; return 1; }
+	# Asked to, it goes on: here everything is present, so it is done.
+	out=$(TAPSEC_DEPS_ANY_OS=1 TAPSEC_OS_RELEASE=$work/os-release \
+		scripts/install-deps 2>&1) ||
+		{ echo "install-deps with TAPSEC_DEPS_ANY_OS=1: $out"; return 1; }
+}
+
+tap_plan 7
 tap_case make_install_prefix_usr install_usr
 tap_case make_install_prefix_follows install_local
 tap_case one_version_everywhere one_version
 tap_case builds_against_installed_header pkg_config_build
 tap_case user_flags_honoured_werror_optional user_flags
 tap_case modules_install_for_kdir modules_install
+tap_case install_deps_refuses_other_systems deps_other_os
 tap_done
