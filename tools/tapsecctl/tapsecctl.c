@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -257,6 +258,38 @@ static void print_sock(const struct tapsec_sock_entry *e, void *arg)
 		printf(", tx key age %llds", (long long)e->tx_key_age);
 	putchar('\n');
 	print_counters(&e->counters, 0, "  ");
+}
+
+/*
+ * The words after COMMAND have the command's shape (checked before netlink
+ * is opened, so a mistake is told as such even without the module); says
+ * what is wrong.  cmd_*() check the values.
+ */
+static bool args_shaped(const char *cmd, int argc, char **argv)
+{
+	const char *sub = argc ? argv[0] : "";
+
+	if (!strcmp(cmd, "info") || !strcmp(cmd, "stats")) {
+		if (!argc)
+			return true;
+		fprintf(stderr, "tapsecctl: %s takes no arguments ('%s')\n",
+			cmd, argv[0]);
+		return false;
+	}
+	if (!strcmp(cmd, "sock")) {
+		if (argc == 1 && !strcmp(sub, "list"))
+			return true;
+		fprintf(stderr, "tapsecctl: usage: sock list\n");
+		return false;
+	}
+	if (!strcmp(cmd, "psk")) {
+		if ((argc == 1 && !strcmp(sub, "list")) ||
+		    (argc == 2 && (!strcmp(sub, "add") || !strcmp(sub, "del"))))
+			return true;
+		fprintf(stderr, "tapsecctl: usage: psk add IDENTITY [--hash sha256|sha384] [--key-file FILE] [--owner USER|@GROUP]... | psk del IDENTITY | psk list\n");
+		return false;
+	}
+	return true;
 }
 
 static int cmd_sock(struct tapsec_nl *nl, int json, int argc, char **argv)
@@ -739,6 +772,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tapsecctl: usage: monitor [--count N]\n");
 		return 2;
 	}
+	if (!args_shaped(argv[optind], argc - optind - 1, argv + optind + 1))
+		return 2;
 
 	/* A socket option on the socket itself: no netlink needed. */
 	if (!strcmp(argv[optind], "key-update"))

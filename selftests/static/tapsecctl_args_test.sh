@@ -1,0 +1,85 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# tapsecctl checks its arguments before it opens netlink, as ip and wg do:
+# on the build host, where tapsec.ko is never loaded, every mistake gets
+# exit status 2 and a message of its own, and only well-formed commands
+# get as far as the netlink family (exit 1, "is tapsec.ko loaded?").
+set -u
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/selftests/lib/tap.sh"
+ctl=$top/build/bin/tapsecctl
+
+# run ARGS...: tapsecctl's exit status in RC, its stderr in ERR.
+run() {
+	ERR=$("$ctl" "$@" 2>&1 >/dev/null)
+	RC=$?
+}
+
+# refused WANT ARGS...: exit 2 and a stderr line matching the ERE WANT.
+refused() {
+	local want=$1
+	shift
+	run "$@"
+	[ "$RC" = 2 ] && [[ $ERR =~ $want ]] && return 0
+	echo "tapsecctl $*: exit $RC, said: $ERR (expected exit 2 and /$want/)"
+	return 1
+}
+
+# reaches_netlink ARGS...: well-formed: it got to opening the family.
+reaches_netlink() {
+	run "$@"
+	[ "$RC" = 1 ] && [[ $ERR == *"is tapsec.ko loaded?"* ]] && return 0
+	echo "tapsecctl $*: exit $RC, said: $ERR (expected the netlink error)"
+	return 1
+}
+
+extra_words() {
+	refused "info takes no arguments \\('x'\\)" info x &&
+	refused "stats takes no arguments" stats --json 1 &&
+	refused "usage: monitor" monitor now
+}
+
+wrong_shapes() {
+	refused "usage: sock list" sock &&
+	refused "usage: sock list" sock lst &&
+	refused "usage: sock list" sock list all &&
+	refused "usage: psk add IDENTITY" psk &&
+	refused "usage: psk add IDENTITY" psk add &&
+	refused "usage: psk add IDENTITY" psk del &&
+	refused "usage: psk add IDENTITY" psk list extra &&
+	refused "usage: key-update" key-update
+}
+
+misplaced_options() {
+	refused "unknown command 'frobnicate'" frobnicate &&
+	refused "--count goes with monitor" info --count 3 &&
+	refused "--count takes a positive number" monitor --count 0 &&
+	refused "--hash, --key-file and --owner go with psk add" sock list --hash sha256 &&
+	refused "--hash takes sha256 or sha384" psk add x --hash md5 &&
+	refused "--request goes with key-update" info --request
+}
+
+well_formed() {
+	local c
+	for c in "info" "stats" "-j info" "sock list" "psk list" "psk del x"; do
+		# shellcheck disable=SC2086 # the words of c
+		reaches_netlink $c || return 1
+	done
+}
+
+version() {
+	local out
+	out=$("$ctl" --version) && [ "$out" = "tapsecctl $(cat "$top/VERSION")" ] ||
+		{ echo "tapsecctl --version: $out"; return 1; }
+}
+
+[ -x "$ctl" ] || { echo "$ctl is not built (make user)" >&2; exit 1; }
+tap_plan 5
+tap_case extra_words_refused extra_words
+tap_case wrong_shapes_refused wrong_shapes
+tap_case misplaced_options_refused misplaced_options
+tap_case well_formed_reach_netlink well_formed
+tap_case version_printed version
+tap_done
