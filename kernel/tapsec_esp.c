@@ -122,6 +122,12 @@ static int tapsec_esp_set_key(struct sock *sk, struct tapsec_ctx *ctx,
 	}
 	lock_sock(sk);
 	if (is_tx) {
+		/*
+		 * RFC 3948 2.1: the UDP checksum of ESP in UDP SHOULD be zero
+		 * (the ICV covers the packet; a NAT would have to fix it).
+		 * Over IPv4 only: IPv6 keeps its checksum (sk_no_check6_tx).
+		 */
+		sk->sk_no_check_tx = 1;
 		old = esp->tx;
 		WRITE_ONCE(esp->tx, k);
 		WRITE_ONCE(ctx->tx_cipher, k->aead.cipher);

@@ -608,7 +608,8 @@ dup_from_xfrm() {
 # to after the last: no deadline that a slow start could pass), opened with the SA's key by the
 # kernel's AEAD (AF_ALG; esp_peer.py sniff): header, sequence numbers 1
 # to SIZES_N, distinct IVs, padding, next header, the inner UDP header
-# and its checksum (which xfrm does not check in transport mode).  xfrm's
+# and its checksum (which xfrm does not check in transport mode), and a
+# zero outer UDP checksum.  xfrm's
 # packets are the control: if they fail, the decoder is wrong.
 wire() {
 	local out tx_sniff rx_sniff srv
@@ -638,7 +639,20 @@ wire() {
 		{ echo "xfrm's packets do not decode: esp_peer.py sniff is wrong"
 		  return 1; }
 	has_lines "$(cat "$(casefile tapsec-packets)")" "packets=$SIZES_N" \
-		"ok=$SIZES_N" "seqs=1-$SIZES_N" "ivs_distinct=$SIZES_N"
+		"ok=$SIZES_N" "seqs=1-$SIZES_N" "ivs_distinct=$SIZES_N" || return 1
+	# RFC 3948 2.1: a zero outer UDP checksum, as xfrm sends.
+	zero_csums xfrm-packets && zero_csums tapsec-packets
+}
+
+# zero_csums NAME: every packet line of $(casefile NAME) has outer_csum=0.
+zero_csums() {
+	local line
+	while IFS= read -r line; do
+		[[ $line == "packet "*": seq="* ]] || continue
+		[[ $line == *" outer_csum=0 "* ]] && continue
+		echo "$1: an outer UDP checksum that is not zero: $line"
+		return 1
+	done <"$(casefile "$1")"
 }
 
 setup
