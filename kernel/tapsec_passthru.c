@@ -15,9 +15,11 @@
  *  - TCP_REPAIR and the options that only work under it rewrite TCP's
  *    sequence numbers and queues under the records;
  *  - UDP_ENCAP hands datagrams to xfrm instead of the record layer (and
- *    takes the hook a DTLS listener uses); UDP_SEGMENT and UDP_GRO cut
- *    and join datagrams below the records, which must stay one per
- *    datagram on the way out and be read one datagram at a time.
+ *    takes the hook a DTLS listener uses); UDP_SEGMENT, UDP_GRO and
+ *    UDP_CORK cut and join datagrams below the records, which must stay
+ *    one per datagram on the way out (an ESP packet is a whole datagram;
+ *    a corked DTLS record would sit in UDP's queue while the engine
+ *    counts it sent) and be read one datagram at a time.
  *
  * Each is refused with EOPNOTSUPP and counted (opt_refused).  Other paths
  * of the same kind are closed where they are built: sockmap (no
@@ -46,7 +48,7 @@ static bool tapsec_passthru_set_refused(int level, int optname)
 		       optname == TCP_REPAIR_WINDOW;
 	case SOL_UDP:
 		return optname == UDP_ENCAP || optname == UDP_SEGMENT ||
-		       optname == UDP_GRO;
+		       optname == UDP_GRO || optname == UDP_CORK;
 	default:
 		return false;
 	}

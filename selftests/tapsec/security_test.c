@@ -6,7 +6,8 @@
  *
  *  - passthru: options tapsec does not pass to TCP, UDP or IPv6
  *    (IPV6_ADDRFORM, TCP_REPAIR*, TCP_ZEROCOPY_RECEIVE, UDP_ENCAP,
- *    UDP_SEGMENT, UDP_GRO), sockmap, connect(AF_UNSPEC) once committed;
+ *    UDP_SEGMENT, UDP_GRO, UDP_CORK), sockmap, connect(AF_UNSPEC) once
+ *    committed;
  *  - connect_race: two threads connecting one delegated socket queue one
  *    handshake;
  *  - crypto_info_two_readers: a crypto_info whose cipher changes while
@@ -179,6 +180,7 @@ static const struct {
 	{ SOL_UDP, UDP_ENCAP, SOCK_DGRAM, "UDP_ENCAP" },
 	{ SOL_UDP, UDP_SEGMENT, SOCK_DGRAM, "UDP_SEGMENT" },
 	{ SOL_UDP, UDP_GRO, SOCK_DGRAM, "UDP_GRO" },
+	{ SOL_UDP, UDP_CORK, SOCK_DGRAM, "UDP_CORK" },
 };
 
 /*
