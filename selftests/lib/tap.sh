@@ -8,6 +8,10 @@
 #   tap_variant NAME FUNC  with TAP_SLICE=1: report NAME skipped and return
 #                          0 when an earlier case ran FUNC (see below)
 #   tap_done               exit non-zero when any case failed
+#   tap_sleep SECS         sleep without a process: a fork and exec cost
+#                          a third of a second on the debug kernel, and
+#                          the suites' polling loops sleep thousands of
+#                          times (read times out on a pipe nobody writes)
 #
 # TAP_ONLY=ERE in the environment runs only the cases whose name matches
 # (the others are reported skipped): for working on a few cases.
@@ -20,6 +24,12 @@
 
 TAP_N=0
 TAP_FAILED=0
+exec {TAP_SLEEP_FD}<> <(:)
+
+tap_sleep() {
+	read -r -t "$1" -u "$TAP_SLEEP_FD" _
+	return 0
+}
 
 tap_plan() {
 	echo "TAP version 13"

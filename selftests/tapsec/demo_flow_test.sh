@@ -59,7 +59,7 @@ done
 rc=timeout
 for _ in $(seq 600); do
 	kill -0 "$demo_https_pid" 2>/dev/null || { wait "$demo_https_pid"; rc=$?; break; }
-	sleep 0.1
+	tap_sleep 0.1
 done
 tap_case "the server answered $((2 * rounds)) connections and exited 0 ($rc)" [ "$rc" = 0 ]
 demo_https_pid=

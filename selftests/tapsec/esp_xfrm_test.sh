@@ -133,7 +133,7 @@ wait_ready() {
 			[ "$line" = ready ] && return 0
 		done <"$1"
 		kill -0 "$2" 2>/dev/null || break
-		sleep 0.1
+		tap_sleep 0.1
 	done
 	echo "no \"ready\" from ${1##*/}:"
 	tail -n 10 "$1" | sed 's/^/  /'
@@ -318,7 +318,7 @@ wait_xfrm() {
 	local i
 	for ((i = 0; i < 200; i++)); do
 		xfrm_stats "$1" && [ "${XS[$2]-}" = "$3" ] && return 0
-		sleep 0.1
+		tap_sleep 0.1
 	done
 	echo "xfrm SA $1: $2 is ${XS[$2]-?}, not $3"
 	sed 's/^/  /' <<<"$XS_TEXT"
@@ -373,15 +373,20 @@ encap6_stuck() {
 }
 
 # netem NETNS DEV ARGS...: a netem qdisc on DEV, taken out by run_case.
+NETEM_ON=""
 netem() {
 	local n=$1 dev=$2
 	shift 2
+	NETEM_ON=1
 	ns "$n" tc qdisc replace dev "$dev" root netem "$@" ||
 		{ echo "cannot add netem $* on $dev"; [ -z "$MODPROBE_ERR" ] ||
 			echo "$MODPROBE_ERR"; return 1; }
 }
 
+# Two tc processes: only after a case that added netem.
 netem_off() {
+	[ -n "$NETEM_ON" ] || return 0
+	NETEM_ON=""
 	ns "$T" tc qdisc del dev veth-t root 2>/dev/null
 	ns "$X" tc qdisc del dev veth-x root 2>/dev/null
 	return 0
@@ -518,7 +523,7 @@ to_xfrm_dropped() {
 		for ((i = 0; i < 200; i++)); do
 			in1=$(udp_in)
 			[ $((in1 - in0)) -ge "$SIZES_N" ] && break
-			sleep 0.1
+			tap_sleep 0.1
 		done
 	fi
 	ns "$X" "${PEER[@]}" stop "$XA" "$X_PORT"

@@ -107,7 +107,7 @@ start_daemon() {
 	for ((i = 0; i < 400; i++)); do
 		[ -e "$work/$name.ready" ] && return 0
 		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
+		tap_sleep 0.05
 	done
 	echo "tapsec-handshaked ($name) never created its --ready-file; log:"
 	tail -n 15 "$work/$name.log" | sed 's/^/  /'
@@ -162,7 +162,7 @@ wait_port() {
 			done <"$f"
 		done 2>/dev/null
 		kill -0 "$BG_PID" 2>/dev/null || break
-		sleep 0.1
+		tap_sleep 0.1
 	done
 	echo "no $1 socket on port $PORT"
 	return 1
@@ -225,7 +225,7 @@ no_leak() {
 	for ((i = 0; i < 50; i++)); do
 		now=$(sockets "$1")
 		[ "$now" = "$2" ] && return 0
-		sleep 0.1
+		tap_sleep 0.1
 	done
 	echo "socket leak in $1: $now live tapsec sockets, $2 before the case:"
 	ns "$1" "$ctl" sock list | head -n 20 | sed 's/^/  /'
@@ -745,7 +745,7 @@ fail_daemon_killed() {
 		"$PORT" --sni server.test --timeout 30000 \
 		>"$(casefile client)" 2>&1 &
 	pid=$!
-	sleep 1.5
+	tap_sleep 1.5
 	kill -9 "$(cat "$work/client.pid")"
 	wait "$pid"
 	out=$(cat "$(casefile client)")
@@ -767,7 +767,7 @@ stop_daemon() {
 	kill "$pid" 2>/dev/null || return 0
 	for ((i = 0; i < 200; i++)); do
 		alive "$pid" || return 0
-		sleep 0.05
+		tap_sleep 0.05
 	done
 	kill -9 "$pid" 2>/dev/null
 }
@@ -1058,7 +1058,7 @@ server_dtls_flood() {
 	for ((i = 0; i < 100; i++)); do
 		sent=$(($(counter "$S" tx_cookies) - c0))
 		[ $((sent + $(udp_drops "$S") - u0)) -ge 300 ] && break
-		sleep 0.1
+		tap_sleep 0.1
 	done
 	[ $((sent + $(udp_drops "$S") - u0)) = 300 ] && [ "$sent" -gt 0 ] ||
 		{ echo "$sent cookies, $(($(udp_drops "$S") - u0)) dropped, of 300"
@@ -1142,7 +1142,7 @@ restart_client_daemon() {
 	kill "$pid" 2>/dev/null
 	for ((i = 0; i < 100; i++)); do
 		alive "$pid" || break
-		sleep 0.05
+		tap_sleep 0.05
 	done
 	start_daemon "$C" client "$@"
 }
@@ -1378,7 +1378,7 @@ wait_line() {
 			[[ $line =~ $2 ]] && n=$((n + 1))
 		done <"$1"
 		[ "$n" -ge "$3" ] && return 0
-		sleep 0.1
+		tap_sleep 0.1
 	done
 	echo "expected $3 lines /$2/ in $1:"
 	tail -n 20 "$1" | sed 's/^/  /'
@@ -1391,7 +1391,7 @@ wait_counter() {
 	for ((i = 0; i < 100; i++)); do
 		v=$(counter "$1" "$2")
 		[ "$v" = "$3" ] && return 0
-		sleep 0.1
+		tap_sleep 0.1
 	done
 	echo "$2 in $1 is $v, not $3"
 	return 1
@@ -1419,7 +1419,7 @@ client_key_update_openssl() {
 		wait_counter "$C" tx_key_updates $((tx0 + 1)) &&
 		echo k >&7 &&
 		wait_counter "$C" rx_key_updates $((rx0 + 1)) || { exec 7>&-; return 1; }
-	sleep 0.5
+	tap_sleep 0.5
 	rxk=$(counter "$C" rx_key_updates)
 	echo K >&7 &&
 		wait_counter "$C" rx_key_updates $((rxk + 1)) &&

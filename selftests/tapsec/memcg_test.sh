@@ -71,7 +71,7 @@ rm_cg() {
 	local d=$cg/$1
 	[ -d "$d" ] || return 0
 	xargs -r kill -9 <"$d/cgroup.procs" 2>/dev/null
-	for _ in $(seq 50); do rmdir "$d" 2>/dev/null && return 0; sleep 0.1; done
+	for _ in $(seq 50); do rmdir "$d" 2>/dev/null && return 0; tap_sleep 0.1; done
 }
 trap 'rm_cg tapsec-charged; rm_cg tapsec-limited' EXIT
 
@@ -121,7 +121,7 @@ wait_out() {
 	for ((i = 0; i < 600; i++)); do
 		grep -qx ready "$1" && return 0
 		kill -0 "$2" 2>/dev/null || return 0
-		sleep 0.1
+		tap_sleep 0.1
 	done
 	echo "no answer from the maker:"
 	cat "$1"

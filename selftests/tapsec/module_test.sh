@@ -22,7 +22,7 @@ unload() {
 	local i
 	for i in $(seq 20); do
 		rmmod tapsec 2>/dev/null && return 0
-		sleep 0.1
+		tap_sleep 0.1
 	done
 	rmmod tapsec
 }
@@ -41,7 +41,7 @@ time.sleep(600)
 	for _ in $(seq 100); do
 		[ -s "$ready" ] && { rm -f "$ready"; return 0; }
 		kill -0 "$HOLDER" 2>/dev/null || break
-		sleep 0.05
+		tap_sleep 0.05
 	done
 	rm -f "$ready"
 	return 1

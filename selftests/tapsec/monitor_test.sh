@@ -44,7 +44,7 @@ mon=$!
 attempts_ok() {
 	for _ in $(seq 20); do
 		fail_once || return 1
-		sleep 0.5
+		tap_sleep 0.5
 		kill -0 "$mon" 2>/dev/null || return 0
 	done
 	return 1
