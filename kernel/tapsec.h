@@ -187,7 +187,7 @@ int tapsec_dgram_base_recvmsg(struct sock *sk, struct msghdr *msg,
 /* tapsec_dgram_io.c */
 /* Bad datagrams a read that may not wait drops before it says EAGAIN. */
 #define TAPSEC_DGRAM_DROP_BUDGET	64
-int tapsec_dgram_dropped(unsigned int *dropped, long timeo);
+int tapsec_dgram_dropped(struct sock *sk, unsigned int *dropped, long timeo);
 int tapsec_dgram_xmit(struct sock *sk, const void *buf, u32 len, int flags,
 		      struct sockaddr_storage *to, int to_len);
 int tapsec_dgram_read(struct sock *sk, struct tapsec_ctx *ctx, u8 *buf,

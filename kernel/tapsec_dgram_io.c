@@ -87,25 +87,30 @@ int tapsec_dgram_read(struct sock *sk, struct tapsec_ctx *ctx, u8 *buf,
 
 /**
  * tapsec_dgram_dropped() - a read dropped a bad datagram: does it go on?
+ * @sk: the socket read
  * @dropped: the datagrams this read dropped so far; counts this one
  * @timeo: the read's timeout, 0 for a read that may not wait
  *
  * Bad datagrams dropped one after the other never sleep: let others run,
- * let a signal end the read, and end a read that may not wait after
- * TAPSEC_DGRAM_DROP_BUDGET of them (its caller polls again).  A read
- * that may wait goes on: it is the reader's to bound with a signal or
- * SO_RCVTIMEO's wait for good data.
+ * let a signal end a read that may wait, and end a read that may not
+ * after TAPSEC_DGRAM_DROP_BUDGET of them.  Datagrams are still queued
+ * then, but the reader saw EAGAIN: wake it as a new datagram would, so
+ * that an edge-triggered poller comes back.  A read that may wait goes
+ * on: it is the reader's to bound with a signal.
  *
  * Return: 0 to read on, else what the read returns: -EINTR or
- * -ERESTARTSYS for a signal, -EAGAIN when the budget is spent.
+ * -ERESTARTSYS for a signal, -EAGAIN when a read that may not wait ends.
  */
-int tapsec_dgram_dropped(unsigned int *dropped, long timeo)
+int tapsec_dgram_dropped(struct sock *sk, unsigned int *dropped, long timeo)
 {
 	cond_resched();
-	if (signal_pending(current))
+	if (timeo && signal_pending(current))
 		return sock_intr_errno(timeo);
-	if (!timeo && ++*dropped >= TAPSEC_DGRAM_DROP_BUDGET)
+	if (!timeo && (signal_pending(current) ||
+		       ++*dropped >= TAPSEC_DGRAM_DROP_BUDGET)) {
+		sk->sk_data_ready(sk);
 		return -EAGAIN;
+	}
 	return 0;
 }
 

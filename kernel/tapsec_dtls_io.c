@@ -234,7 +234,8 @@ void tapsec_dtls_reject_peer(struct sock *sk, struct tapsec_ctx *ctx)
  *
  * Return: the datagram's length, 0 when the socket is shut down for
  * reading, or a negative errno (-EAGAIN when @timeo ran out or the drop
- * budget is spent, -EINTR or -ERESTARTSYS for a signal).
+ * budget is spent, -EINTR or -ERESTARTSYS for a signal).  Handed-over
+ * datagrams too large for the buffer are dropped the same way.
  */
 int tapsec_dtls_fetch(struct sock *sk, struct tapsec_ctx *ctx,
 		      struct tapsec_dtls *dtls, long *timeo,
@@ -248,8 +249,12 @@ int tapsec_dtls_fetch(struct sock *sk, struct tapsec_ctx *ctx,
 		ret = tapsec_dtls_take_handed(ctx, dtls);
 		if (ret > 0)
 			return ret;
-		if (ret)
+		if (ret) {		/* a handed-over datagram dropped */
+			ret = tapsec_dgram_dropped(sk, dropped, *timeo);
+			if (ret)
+				return ret;
 			continue;
+		}
 		dtls->rx_handed = false;
 		ret = tapsec_dgram_read(sk, ctx, dtls->rx_buf,
 					TAPSEC_DTLS_BUF_LEN, &dtls->rx_from,
@@ -260,7 +265,7 @@ int tapsec_dtls_fetch(struct sock *sk, struct tapsec_ctx *ctx,
 			return ret;
 		}
 		if (!ret) {		/* a datagram dropped */
-			ret = tapsec_dgram_dropped(dropped, *timeo);
+			ret = tapsec_dgram_dropped(sk, dropped, *timeo);
 			if (ret)
 				return ret;
 			continue;
@@ -333,8 +338,9 @@ static int tapsec_dtls_deliver(struct tapsec_dtls *dtls, struct msghdr *msg,
  *
  * Return: bytes read; 0 after close_notify; -ENOKEY without a receive
  * key (or, DTLS 1.3, its secret); -EAGAIN (also after
- * TAPSEC_DGRAM_DROP_BUDGET bad records in a read that may not wait);
- * -EINTR or -ERESTARTSYS for a signal while bad records keep coming;
+ * TAPSEC_DGRAM_DROP_BUDGET bad records in a read that may not wait, or
+ * at a signal); -EINTR or -ERESTARTSYS for a signal while bad records
+ * keep coming;
  * -ECONNRESET after a fatal alert; UDP's errors.
  */
 int tapsec_dtls_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
@@ -388,7 +394,8 @@ int tapsec_dtls_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
 		}
 		if (dtls->rx_off < dtls->rx_len) {
 			if (tapsec_dtls_open(ctx, dtls)) {
-				ret = tapsec_dgram_dropped(&dropped, timeo);
+				ret = tapsec_dgram_dropped(sk, &dropped,
+							   timeo);
 				if (ret)
 					break;
 				continue;

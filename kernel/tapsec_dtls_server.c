@@ -328,7 +328,7 @@ static int tapsec_dtls_next_hello(struct sock *sk, struct tapsec_ctx *ctx,
 			l->next = (l->next + 1) % TAPSEC_DTLS_RECENT;
 			return dtls->rx_len;
 		}
-		ret = tapsec_dgram_dropped(&dropped, *timeo);
+		ret = tapsec_dgram_dropped(sk, &dropped, *timeo);
 		if (ret)
 			return ret;
 	}

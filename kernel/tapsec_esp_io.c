@@ -82,8 +82,8 @@ out:
  *
  * Return: bytes read; 0 after shutdown(SHUT_RD); -ENOKEY without an
  * inbound SA; -EAGAIN (also after TAPSEC_DGRAM_DROP_BUDGET bad packets in
- * a read that may not wait); -EINTR or -ERESTARTSYS for a signal while
- * bad packets keep coming; UDP's errors.
+ * a read that may not wait, or at a signal); -EINTR or -ERESTARTSYS for
+ * a signal while bad packets keep coming; UDP's errors.
  */
 int tapsec_esp_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
 		       struct msghdr *msg, size_t len, int flags,
@@ -119,7 +119,7 @@ int tapsec_esp_recvmsg(struct sock *sk, struct tapsec_ctx *ctx,
 		if (ret > 0 && !tapsec_esp_open(ctx, esp, ret))
 			continue;
 		if (ret >= 0) {		/* a packet dropped */
-			ret = tapsec_dgram_dropped(&dropped, timeo);
+			ret = tapsec_dgram_dropped(sk, &dropped, timeo);
 			if (ret)
 				break;
 			continue;
