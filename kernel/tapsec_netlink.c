@@ -8,7 +8,7 @@
  * namespace owning the network namespace).  Two multicast groups, which
  * only the same capability joins: "handshake" wakes the daemon, "events"
  * reports what happens to sockets.
- * Documentation/netlink/tapsec.yaml is the specification of this file.
+ * Documentation/netlink/specs/tapsec.yaml is the specification of this file.
  */
 #include <linux/in.h>
 #include <linux/in6.h>
