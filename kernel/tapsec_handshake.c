@@ -258,10 +258,40 @@ static int tapsec_hs_get_u32(sockptr_t optval, unsigned int optlen, u32 *val)
 	return copy_from_sockptr(val, optval, sizeof(*val)) ? -EFAULT : 0;
 }
 
-static bool tapsec_hs_version_ok(u16 v)
+/* A version's rank: 12 for (D)TLS 1.2, 13 for 1.3; 0 for none. */
+static int tapsec_hs_version_rank(u16 v)
 {
-	return !v || v == TAPSEC_TLS_1_2_VERSION || v == TAPSEC_TLS_1_3_VERSION ||
-	       v == TAPSEC_DTLS_1_2_VERSION || v == TAPSEC_DTLS_1_3_VERSION;
+	switch (v) {
+	case TAPSEC_TLS_1_2_VERSION:
+	case TAPSEC_DTLS_1_2_VERSION:
+		return 12;
+	case TAPSEC_TLS_1_3_VERSION:
+	case TAPSEC_DTLS_1_3_VERSION:
+		return 13;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * TAPSEC_VERSIONS: each bound 0 (none) or a version; with both, one
+ * protocol's, the lower first by rank (DTLS numbers run down: DTLS 1.3
+ * is 0xfefc, below DTLS 1.2's 0xfefd).
+ */
+static bool tapsec_hs_versions_ok(const struct tapsec_versions *v)
+{
+	int rmin = tapsec_hs_version_rank(v->min);
+	int rmax = tapsec_hs_version_rank(v->max);
+
+	if ((v->min && !rmin) || (v->max && !rmax))
+		return false;
+	if (!v->min || !v->max)
+		return true;
+	/* Versions of one protocol: both of TLS's, or both of DTLS's. */
+	return rmin <= rmax && (v->min == TAPSEC_DTLS_1_2_VERSION ||
+				v->min == TAPSEC_DTLS_1_3_VERSION) ==
+			       (v->max == TAPSEC_DTLS_1_2_VERSION ||
+				v->max == TAPSEC_DTLS_1_3_VERSION);
 }
 
 static bool tapsec_hs_cipher_ok(u16 c)
@@ -336,8 +366,7 @@ static int tapsec_hs_set_param(struct tapsec_hs *hs, int optname,
 			return -EINVAL;
 		if (copy_from_sockptr(&v, optval, sizeof(v)))
 			return -EFAULT;
-		if (!tapsec_hs_version_ok(v.min) || !tapsec_hs_version_ok(v.max) ||
-		    (v.min && v.max && v.min > v.max))
+		if (!tapsec_hs_versions_ok(&v))
 			return -EINVAL;
 		hs->p.vmin = v.min;
 		hs->p.vmax = v.max;
@@ -1346,21 +1375,6 @@ static struct tapsec_hs *tapsec_hs_running(struct genl_info *info,
 	    net_eq(sock_net(sock->sk), genl_info_net(info)))
 		return hs;
 	return NULL;
-}
-
-/* A version's rank: 12 for (D)TLS 1.2, 13 for 1.3; 0 for none. */
-static int tapsec_hs_version_rank(u16 v)
-{
-	switch (v) {
-	case TAPSEC_TLS_1_2_VERSION:
-	case TAPSEC_DTLS_1_2_VERSION:
-		return 12;
-	case TAPSEC_TLS_1_3_VERSION:
-	case TAPSEC_DTLS_1_3_VERSION:
-		return 13;
-	default:
-		return 0;
-	}
 }
 
 /* @v is within the socket's TAPSEC_VERSIONS (DTLS numbers run down). */

@@ -845,7 +845,9 @@ TEST_F(deleg, options)
 	static const uint16_t nine[9] = { 51, 52, 54, 51, 52, 54, 51, 52, 54 };
 	static const uint16_t c99[] = { 51, 99 }, two_c[] = { 54, 51 };
 	static const struct tapsec_versions inverted = { 0x0304, 0x0303 },
-		old = { 0x0301, 0 }, v12_13 = { 0x0303, 0x0304 };
+		old = { 0x0301, 0 }, v12_13 = { 0x0303, 0x0304 },
+		d13_d12 = { 0xfefc, 0xfefd }, t12_d13 = { 0x0303, 0xfefc },
+		d12_t13 = { 0xfefd, 0x0304 };
 	static const uint32_t u2 = 2, u3 = 3, u0 = 0, over = 600001;
 	static char name[300];
 	const struct {
@@ -862,6 +864,9 @@ TEST_F(deleg, options)
 		{ "timeout 0", TAPSEC_HANDSHAKE_TIMEOUT, &u0, 4, EINVAL },
 		{ "timeout 600001", TAPSEC_HANDSHAKE_TIMEOUT, &over, 4, EINVAL },
 		{ "min > max", TAPSEC_VERSIONS, &inverted, 4, EINVAL },
+		{ "DTLS min > max", TAPSEC_VERSIONS, &d13_d12, 4, EINVAL },
+		{ "TLS to DTLS", TAPSEC_VERSIONS, &t12_d13, 4, EINVAL },
+		{ "DTLS to TLS", TAPSEC_VERSIONS, &d12_t13, 4, EINVAL },
 		{ "version 0x0301", TAPSEC_VERSIONS, &old, 4, EINVAL },
 		{ "short versions", TAPSEC_VERSIONS, &v12_13, 2, EINVAL },
 		{ "cipher 99", TAPSEC_CIPHERS, c99, sizeof(c99), EINVAL },
@@ -945,6 +950,14 @@ TEST_F(deleg, options)
 	EXPECT_EQ(sizeof(v), get_opt(_metadata, fd, TAPSEC_VERSIONS, &v, sizeof(v)));
 	EXPECT_EQ(0x0303, v.min);
 	EXPECT_EQ(0x0304, v.max);
+	/* DTLS numbers run down: 1.2 (0xfefd) to 1.3 (0xfefc) is in order. */
+	v = (struct tapsec_versions){ 0xfefd, 0xfefc };
+	EXPECT_EQ(0, setsockopt(fd, SOL_TAPSEC, TAPSEC_VERSIONS, &v, sizeof(v)));
+	EXPECT_EQ(sizeof(v), get_opt(_metadata, fd, TAPSEC_VERSIONS, &v, sizeof(v)));
+	EXPECT_EQ(0xfefd, v.min);
+	EXPECT_EQ(0xfefc, v.max);
+	EXPECT_EQ(0, setsockopt(fd, SOL_TAPSEC, TAPSEC_VERSIONS, &v12_13,
+				sizeof(v12_13)));
 	EXPECT_EQ(0, setsockopt(fd, SOL_TAPSEC, TAPSEC_CIPHERS, nine, 16));
 	EXPECT_EQ(16, get_opt(_metadata, fd, TAPSEC_CIPHERS, ciphers, sizeof(ciphers)));
 	EXPECT_EQ(0, memcmp(ciphers, nine, 16));
