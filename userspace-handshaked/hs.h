@@ -102,9 +102,17 @@ void hs_format_addr(const struct sockaddr_storage *ss, char *buf, size_t len);
 
 extern int hs_verbose;
 
-/* A line on stderr, prefixed "tapsec-handshaked: ". */
+/*
+ * A line on stderr, prefixed "tapsec-handshaked: ", or with its syslog
+ * priority when stderr is journald's: hs_log() for errors (LOG_ERR),
+ * hs_notice() for the daemon's start and stop (LOG_NOTICE), hs_debug()
+ * only with -v (LOG_INFO).
+ */
 void hs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* The same, only with -v. */
+void hs_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void hs_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Tell the service manager @state ("READY=1"...), if it listens. */
+void hs_notify(const char *state);
 
 #endif /* HS_H */

@@ -39,7 +39,7 @@ struct hs_cache_entry {
 };
 
 static struct {
-	pthread_mutex_t lock;		/* entries and count */
+	pthread_mutex_t lock;		/* entries, count and ticket_key */
 	struct hs_cache_entry *entries;	/* most recently stored first */
 	unsigned int count, size;
 	gnutls_datum_t ticket_key;
@@ -59,23 +59,50 @@ int hs_cache_init(unsigned int size)
 	return gnutls_session_ticket_key_generate(&cache.ticket_key);
 }
 
-void hs_cache_exit(void)
+static void wipe_datum(gnutls_datum_t *d)
+{
+	if (d->data) {
+		gnutls_memset(d->data, 0, d->size);
+		gnutls_free(d->data);
+	}
+	d->data = NULL;
+	d->size = 0;
+}
+
+/* Called with the lock held. */
+static void drop_entries(void)
 {
 	struct hs_cache_entry *e, *next;
 
-	pthread_mutex_lock(&cache.lock);
 	for (e = cache.entries; e; e = next) {
 		next = e->next;
 		entry_free(e);
 	}
 	cache.entries = NULL;
 	cache.count = 0;
+}
+
+void hs_cache_exit(void)
+{
+	pthread_mutex_lock(&cache.lock);
+	drop_entries();
+	wipe_datum(&cache.ticket_key);
 	pthread_mutex_unlock(&cache.lock);
-	if (cache.ticket_key.data) {
-		gnutls_memset(cache.ticket_key.data, 0, cache.ticket_key.size);
-		gnutls_free(cache.ticket_key.data);
-		cache.ticket_key.data = NULL;
-	}
+}
+
+int hs_cache_flush(void)
+{
+	gnutls_datum_t fresh = { NULL, 0 }, old;
+	int ret = gnutls_session_ticket_key_generate(&fresh);
+
+	pthread_mutex_lock(&cache.lock);
+	drop_entries();
+	old = cache.ticket_key;
+	/* Without a fresh key, none: servers then issue no tickets. */
+	cache.ticket_key = ret < 0 ? (gnutls_datum_t){ NULL, 0 } : fresh;
+	pthread_mutex_unlock(&cache.lock);
+	wipe_datum(&old);
+	return ret;
 }
 
 /* @s, or "" for NULL. */
@@ -97,8 +124,6 @@ int hs_cache_server(gnutls_session_t session, const struct hs_request *req)
 	char *label;
 	int n, ret;
 
-	if (cache.ticket_key.size != sizeof(key))
-		return GNUTLS_E_INTERNAL_ERROR;
 	n = asprintf(&label,
 		     "tapsec ticket key|uid %u|proto %u|verify %u|%zu:%s|%zu:%s|%zu:%s",
 		     req->uid, req->protocol, req->verify,
@@ -107,8 +132,15 @@ int hs_cache_server(gnutls_session_t session, const struct hs_request *req)
 		     strlen(str(req->psk_identity)), str(req->psk_identity));
 	if (n < 0)
 		return GNUTLS_E_MEMORY_ERROR;
-	ret = gnutls_hmac_fast(GNUTLS_MAC_SHA512, cache.ticket_key.data,
-			       cache.ticket_key.size, label, n, key);
+	/* The master key changes on a reload (hs_cache_flush()). */
+	pthread_mutex_lock(&cache.lock);
+	if (cache.ticket_key.size != sizeof(key))
+		ret = GNUTLS_E_INTERNAL_ERROR;
+	else
+		ret = gnutls_hmac_fast(GNUTLS_MAC_SHA512,
+				       cache.ticket_key.data,
+				       cache.ticket_key.size, label, n, key);
+	pthread_mutex_unlock(&cache.lock);
 	free(label);
 	/* GnuTLS copies the key into the session. */
 	if (ret >= 0)

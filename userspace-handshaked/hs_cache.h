@@ -15,6 +15,14 @@ int hs_cache_init(unsigned int size);
 void hs_cache_exit(void);
 
 /*
+ * Forget every client session and replace the servers' ticket master key
+ * (a reload: sessions made under the old trust stores, CRLs and
+ * identities are not resumed under the new ones).  Returns 0, or GnuTLS's
+ * error when no new key could be made (servers then issue no tickets).
+ */
+int hs_cache_flush(void);
+
+/*
  * Let a server session issue and take tickets, under a key of its own
  * owner and settings (@req's).  GnuTLS error or 0.
  */

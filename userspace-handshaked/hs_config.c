@@ -7,15 +7,26 @@
  * section names is read and parsed while loading, so that a mistake is
  * reported with its file and line when the daemon starts (or with
  * --check-config) rather than as a failed handshake later; the PEM data
- * stays in memory and later changes to the files need a restart.  User
- * and group names of an identity's owners are looked up then too.
+ * stays in memory until SIGHUP loads the file and its files again
+ * (hs_main.c).  User and group names of an identity's owners are looked
+ * up then too.
+ *
+ * A value may be double-quoted ("a file name with # in it", with \" and
+ * \\ inside); outside quotes, '#' or ';' after a blank (or right after
+ * the '=') starts a comment.
+ * A setting given twice is an error, except a trust store's ca and crl,
+ * which are lists.  A private key file must be a regular file that no one
+ * but its owner and group can read, and no one but its owner can write.
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "hs.h"
 #include "hs_config.h"
@@ -24,7 +35,8 @@
 /* PEM files larger than this are certainly not certificates or keys. */
 #define HS_MAX_PEM_SIZE		(4 << 20)
 
-#define HS_MAX_NAME_LEN		64
+/* What TAPSEC_IDENTITY and TAPSEC_TRUST can name: 63 bytes and a NUL. */
+#define HS_MAX_NAME_LEN		63
 
 struct hs_creds {
 	const struct hs_identity *id;
@@ -45,6 +57,7 @@ struct hs_parser {
 	struct hs_identity *id;		/* the section being read */
 	struct hs_trust *trust;
 	bool seen_system;
+	bool seen_workers, seen_cache_size;
 };
 
 /* The CA set of trust "system" and of a missing default trust store. */
@@ -90,14 +103,19 @@ static void free_datum(gnutls_datum_t *d, bool secret)
 	d->size = 0;
 }
 
-/* Read the file @value (relative to the configuration's directory). */
-static int read_pem(struct hs_parser *p, const char *value, gnutls_datum_t *out)
+/*
+ * Read the file @value (relative to the configuration's directory); a
+ * @secret one must not be open to others (see the top of this file).
+ */
+static int read_pem(struct hs_parser *p, const char *value, bool secret,
+		    gnutls_datum_t *out)
 {
 	char path[4096];
 	unsigned char *buf;
+	struct stat st;
 	long size;
+	int fd, n;
 	FILE *f;
-	int n;
 
 	if (value[0] == '/')
 		n = snprintf(path, sizeof(path), "%s", value);
@@ -105,10 +123,27 @@ static int read_pem(struct hs_parser *p, const char *value, gnutls_datum_t *out)
 		n = snprintf(path, sizeof(path), "%s/%s", p->dir, value);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return perr(p, p->line, "file name too long");
-	f = fopen(path, "re");
-	if (!f)
+	/* O_NONBLOCK: a FIFO must not hang the daemon before fstat(). */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
 		return perr(p, p->line, "cannot open %s: %s", path,
 			    strerror(errno));
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return perr(p, p->line, "%s: not a regular file", path);
+	}
+	f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		return perr(p, p->line, "cannot read %s: %s", path,
+			    strerror(errno));
+	}
+	if (secret && (st.st_mode & (S_IRWXO | S_IWGRP))) {
+		fclose(f);
+		return perr(p, p->line,
+			    "%s: a private key open to others (mode %04o): chmod o-rwx,g-w",
+			    path, (unsigned int)(st.st_mode & 07777));
+	}
 	if (fseek(f, 0, SEEK_END) || (size = ftell(f)) < 0 ||
 	    fseek(f, 0, SEEK_SET)) {
 		fclose(f);
@@ -166,7 +201,7 @@ static int add_pem(struct hs_parser *p, const char *value,
 {
 	gnutls_datum_t d, *grown;
 
-	if (read_pem(p, value, &d))
+	if (read_pem(p, value, false, &d))
 		return -1;
 	if (check_pem_list(p, value, &d, crl)) {
 		free_datum(&d, false);
@@ -360,6 +395,9 @@ static int set_global(struct hs_parser *p, const char *key, const char *v)
 	char *end;
 
 	if (!strcmp(key, "cache_size")) {
+		if (p->seen_cache_size)
+			return perr(p, p->line, "cache_size given twice");
+		p->seen_cache_size = true;
 		errno = 0;
 		n = strtoul(v, &end, 10);
 		if (errno || *end || !isdigit((unsigned char)*v) ||
@@ -372,6 +410,9 @@ static int set_global(struct hs_parser *p, const char *key, const char *v)
 	}
 	if (strcmp(key, "workers"))
 		return perr(p, p->line, "unknown setting \"%s\"", key);
+	if (p->seen_workers)
+		return perr(p, p->line, "workers given twice");
+	p->seen_workers = true;
 	errno = 0;
 	n = strtoul(v, &end, 10);
 	if (errno || *end || !isdigit((unsigned char)*v) || n < 1 ||
@@ -449,7 +490,7 @@ static int set_identity(struct hs_parser *p, const char *key, char *v)
 			    p->id->name);
 	if (d->data)
 		return perr(p, p->line, "%s given twice", key);
-	if (read_pem(p, v, d))
+	if (read_pem(p, v, d == &p->id->key, d))
 		return -1;
 	if (d == &p->id->cert)
 		return check_pem_list(p, v, d, false);
@@ -474,6 +515,47 @@ static int set_trust(struct hs_parser *p, const char *key, const char *v)
 		    t->name);
 }
 
+/* Cut a comment ('#' or ';' after a blank) off @s, and trim it. */
+static char *strip_comment(char *s)
+{
+	char *c;
+
+	for (c = s; *c; c++)
+		if ((*c == '#' || *c == ';') &&
+		    (c == s || isspace((unsigned char)c[-1]))) {
+			*c = '\0';
+			break;
+		}
+	return trim(s);
+}
+
+/*
+ * A value: "quoted" (\" and \\ escape) or bare up to a comment.  Returns
+ * the value, unquoted in place, or NULL after reporting the error.
+ */
+static char *parse_value(struct hs_parser *p, char *v)
+{
+	char *in, *out;
+
+	if (*v != '"')
+		return strip_comment(v);
+	for (in = v + 1, out = v; *in && *in != '"'; in++) {
+		if (*in == '\\' && (in[1] == '"' || in[1] == '\\'))
+			in++;
+		*out++ = *in;
+	}
+	if (*in != '"') {
+		perr(p, p->line, "a quoted value lacks its closing '\"'");
+		return NULL;
+	}
+	if (*strip_comment(in + 1)) {
+		perr(p, p->line, "text after a quoted value");
+		return NULL;
+	}
+	*out = '\0';
+	return v;
+}
+
 static int parse_line(struct hs_parser *p, char *s)
 {
 	char *eq, *key, *value;
@@ -482,16 +564,19 @@ static int parse_line(struct hs_parser *p, char *s)
 	if (!*s || *s == '#' || *s == ';')
 		return 0;
 	if (*s == '[')
-		return end_section(p) ? -1 : start_section(p, s);
+		return end_section(p) ? -1 :
+					start_section(p, strip_comment(s));
 	eq = strchr(s, '=');
 	if (!eq)
 		return perr(p, p->line,
 			    "expected \"key = value\" or \"[section name]\"");
 	*eq = '\0';
 	key = trim(s);
-	value = trim(eq + 1);
 	if (!*key)
 		return perr(p, p->line, "missing key before '='");
+	value = parse_value(p, trim(eq + 1));
+	if (!value)
+		return -1;
 	if (!*value)
 		return perr(p, p->line, "%s: missing value", key);
 	switch (p->section) {
@@ -594,6 +679,56 @@ void hs_config_free(struct hs_config *cfg)
 		free(t);
 	}
 	pthread_mutex_destroy(&cfg->creds_lock);
+}
+
+struct hs_config *hs_config_new(const char *path, bool must_exist)
+{
+	struct hs_config *cfg = malloc(sizeof(*cfg));
+
+	if (!cfg) {
+		hs_log("out of memory");
+		return NULL;
+	}
+	if (hs_config_load(cfg, path, must_exist)) {
+		free(cfg);
+		return NULL;
+	}
+	atomic_init(&cfg->refs, 1);
+	return cfg;
+}
+
+static pthread_mutex_t hs_current_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct hs_config *hs_current;
+
+struct hs_config *hs_config_get(void)
+{
+	struct hs_config *cfg;
+
+	pthread_mutex_lock(&hs_current_lock);
+	cfg = hs_current;
+	if (cfg)
+		atomic_fetch_add(&cfg->refs, 1);
+	pthread_mutex_unlock(&hs_current_lock);
+	return cfg;
+}
+
+void hs_config_put(struct hs_config *cfg)
+{
+	if (cfg && atomic_fetch_sub(&cfg->refs, 1) == 1) {
+		hs_config_free(cfg);
+		free(cfg);
+	}
+}
+
+void hs_config_set_current(struct hs_config *cfg)
+{
+	struct hs_config *old;
+
+	pthread_mutex_lock(&hs_current_lock);
+	old = hs_current;
+	hs_current = cfg;
+	pthread_mutex_unlock(&hs_current_lock);
+	hs_config_put(old);
 }
 
 const struct hs_identity *hs_config_identity(const struct hs_config *cfg,

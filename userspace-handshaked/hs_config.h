@@ -7,6 +7,7 @@
 #define HS_CONFIG_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -57,6 +58,7 @@ struct hs_trust {
 struct hs_creds;
 
 struct hs_config {
+	atomic_uint refs;		/* hs_config_get()/hs_config_put() */
 	unsigned int workers;
 	unsigned int cache_size;	/* client sessions kept, 0: none */
 	struct hs_identity *identities;
@@ -74,6 +76,22 @@ struct hs_config {
  */
 int hs_config_load(struct hs_config *cfg, const char *path, bool must_exist);
 void hs_config_free(struct hs_config *cfg);
+
+/*
+ * hs_config_load() into a new configuration holding one reference, or
+ * NULL (the errors are logged).
+ */
+struct hs_config *hs_config_new(const char *path, bool must_exist);
+/*
+ * The configuration that new handshakes use, with a reference for the
+ * caller: a handshake keeps the one it started with, and SIGHUP
+ * (hs_config_set_current()) changes only the next ones.
+ */
+struct hs_config *hs_config_get(void);
+/* Drop a reference; the last one frees the configuration. */
+void hs_config_put(struct hs_config *cfg);
+/* Make @cfg current, taking over the caller's reference; NULL: none. */
+void hs_config_set_current(struct hs_config *cfg);
 
 /* The identity called @name, or NULL. */
 const struct hs_identity *hs_config_identity(const struct hs_config *cfg,

@@ -101,9 +101,39 @@ static int write_ready_file(const char *path)
 	return 0;
 }
 
+/*
+ * SIGHUP: read the configuration again.  Handshakes already running keep
+ * the configuration they started with; a file with a mistake changes
+ * nothing.  Sessions and tickets of the old configuration are forgotten,
+ * so that new trust stores and CRLs judge every next handshake; the
+ * worker count and the session cache's size are set at start.
+ */
+static void reload(const char *path, unsigned int workers,
+		   unsigned int cache_size)
+{
+	struct hs_config *cfg;
+
+	hs_notify("RELOADING=1");
+	cfg = hs_config_new(path, true);
+	if (!cfg) {
+		hs_log("SIGHUP: %s has errors: the running configuration stays",
+		       path);
+	} else {
+		if (cfg->workers != workers || cfg->cache_size != cache_size)
+			hs_notice("SIGHUP: workers and cache_size change at the next start");
+		hs_config_set_current(cfg);
+		/* Nothing made under the old configuration resumes. */
+		if (hs_cache_flush() < 0)
+			hs_log("SIGHUP: no new session ticket key: servers issue no tickets");
+		hs_notice("SIGHUP: %s reloaded", path);
+	}
+	hs_notify("READY=1");
+}
+
 /* Listen until SIGTERM or SIGINT.  Returns the exit status. */
 static int listen_loop(struct tapsec_nl *mc, int mcfd, struct hs_nl *req_nl,
-		       struct hs_pool *pool, int sigfd)
+		       struct hs_pool *pool, int sigfd, const char *path,
+		       unsigned int workers, unsigned int cache_size)
 {
 	struct pollfd pfd[2] = {
 		{ .fd = mcfd, .events = POLLIN },
@@ -117,10 +147,15 @@ static int listen_loop(struct tapsec_nl *mc, int mcfd, struct hs_nl *req_nl,
 			hs_log("poll: %s", strerror(errno));
 			return 1;
 		}
-		if (pfd[1].revents & POLLIN) {
-			if (read(sigfd, &si, sizeof(si)) == sizeof(si))
-				hs_log("%s: finishing running handshakes",
-				       strsignal(si.ssi_signo));
+		if ((pfd[1].revents & POLLIN) &&
+		    read(sigfd, &si, sizeof(si)) == sizeof(si)) {
+			if (si.ssi_signo == SIGHUP) {
+				reload(path, workers, cache_size);
+				continue;
+			}
+			hs_notify("STOPPING=1");
+			hs_notice("%s: finishing running handshakes",
+				  strsignal(si.ssi_signo));
 			return 0;
 		}
 		/* Notified or not: the timeout is the safety net. */
@@ -133,9 +168,14 @@ static int listen_loop(struct tapsec_nl *mc, int mcfd, struct hs_nl *req_nl,
 	}
 }
 
-/* Open the sockets, start the workers, serve.  Returns the exit status. */
-static int run(struct hs_config *cfg, const char *ready_file)
+/*
+ * Open the sockets, start the workers, serve with @cfg (whose reference
+ * this takes) until a SIGHUP loads @path again.  Returns the exit status.
+ */
+static int run(struct hs_config *cfg, const char *path,
+	       const char *ready_file)
 {
+	unsigned int workers = cfg->workers, cache_size = cfg->cache_size;
 	struct tapsec_nl mc = { 0 };
 	struct hs_nl req_nl = { 0 };
 	struct hs_pool *pool = NULL;
@@ -150,12 +190,14 @@ static int run(struct hs_config *cfg, const char *ready_file)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sigfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	hs_config_set_current(cfg);
 	if (sigfd < 0) {
 		hs_log("signalfd: %s", strerror(errno));
-		return 1;
+		goto out;
 	}
 
 	err = tapsec_nl_open(&mc);
@@ -174,12 +216,12 @@ static int run(struct hs_config *cfg, const char *ready_file)
 		hs_log("cannot join the handshake group: %s", strerror(-err));
 		goto out;
 	}
-	err = hs_cache_init(cfg->cache_size);
+	err = hs_cache_init(cache_size);
 	if (err < 0) {
 		hs_log("session ticket key: %s", gnutls_strerror(err));
 		goto out;
 	}
-	pool = hs_pool_start(cfg, &req_nl);
+	pool = hs_pool_start(workers, &req_nl);
 	if (!pool)
 		goto out;
 
@@ -192,8 +234,11 @@ static int run(struct hs_config *cfg, const char *ready_file)
 	}
 	if (ready_file && write_ready_file(ready_file))
 		goto out;
-	hs_log("version %s ready, %u workers", TAPSEC_VERSION, cfg->workers);
-	status = listen_loop(&mc, mcfd, &req_nl, pool, sigfd);
+	hs_notice("version %s ready, %u workers", TAPSEC_VERSION, workers);
+	/* Type=notify: units ordered after this one start now. */
+	hs_notify("READY=1");
+	status = listen_loop(&mc, mcfd, &req_nl, pool, sigfd, path, workers,
+			     cache_size);
 	if (ready_file)
 		unlink(ready_file);
 out:
@@ -207,7 +252,9 @@ out:
 		hs_pool_stop(pool);
 	hs_nl_close(&req_nl);
 	hs_cache_exit();
-	close(sigfd);
+	hs_config_set_current(NULL);
+	if (sigfd >= 0)
+		close(sigfd);
 	return status;
 }
 
@@ -224,10 +271,13 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config = NULL, *ready_file = NULL;
-	/* Only a file named on the command line has to exist. */
+	/*
+	 * Without -c, a missing default file means the defaults; a file
+	 * named on the command line, or one being checked, must exist.
+	 */
 	bool check_config = false, must_exist = false;
-	struct hs_config cfg;
-	int c, status;
+	struct hs_config *cfg;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "c:vVh", opts, NULL)) != -1) {
 		switch (c) {
@@ -269,14 +319,15 @@ int main(int argc, char **argv)
 		config = HS_DEFAULT_CONFIG;
 	else
 		must_exist = true;
-	if (hs_config_load(&cfg, config, must_exist))
+	if (check_config)
+		must_exist = true;
+	cfg = hs_config_new(config, must_exist);
+	if (!cfg)
 		return 2;
 	if (check_config) {
 		printf("%s: configuration OK\n", config);
-		hs_config_free(&cfg);
+		hs_config_put(cfg);
 		return 0;
 	}
-	status = run(&cfg, ready_file);
-	hs_config_free(&cfg);
-	return status;
+	return run(cfg, config, ready_file);
 }

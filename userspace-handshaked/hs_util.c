@@ -3,25 +3,58 @@
  * tapsec-handshaked: logging and small helpers shared by all threads.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "hs.h"
 
 int hs_verbose;
 
-static void hs_vlog(const char *fmt, va_list ap)
+/*
+ * Under systemd, stderr is a stream to journald (JOURNAL_STREAM names its
+ * device and inode): each line then starts with its syslog priority,
+ * "<3>", which journald strips and records, so that `journalctl -p err`
+ * finds failures.  Elsewhere lines start with the program's name.
+ */
+static pthread_once_t hs_log_once = PTHREAD_ONCE_INIT;
+static bool hs_log_journal;
+
+static void hs_log_init(void)
 {
-	static const char prefix[] = "tapsec-handshaked: ";
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	hs_log_journal = js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 &&
+			 !fstat(STDERR_FILENO, &st) &&
+			 (unsigned long long)st.st_dev == dev &&
+			 (unsigned long long)st.st_ino == ino;
+}
+
+static void hs_vlog(int prio, const char *fmt, va_list ap)
+{
 	char line[1024];
-	size_t len = sizeof(prefix) - 1;
+	size_t len;
 	int n;
 
-	memcpy(line, prefix, len);
+	pthread_once(&hs_log_once, hs_log_init);
+	if (hs_log_journal)
+		n = snprintf(line, sizeof(line), "<%d>", prio);
+	else
+		n = snprintf(line, sizeof(line), "tapsec-handshaked: ");
+	len = n;
 	n = vsnprintf(line + len, sizeof(line) - len - 1, fmt, ap);
 	if (n < 0)
 		return;
@@ -41,7 +74,16 @@ void hs_log(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	hs_vlog(fmt, ap);
+	hs_vlog(LOG_ERR, fmt, ap);
+	va_end(ap);
+}
+
+void hs_notice(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	hs_vlog(LOG_NOTICE, fmt, ap);
 	va_end(ap);
 }
 
@@ -52,8 +94,40 @@ void hs_debug(const char *fmt, ...)
 	if (!hs_verbose)
 		return;
 	va_start(ap, fmt);
-	hs_vlog(fmt, ap);
+	hs_vlog(LOG_INFO, fmt, ap);
 	va_end(ap);
+}
+
+/*
+ * sd_notify(3)'s protocol, without libsystemd: one datagram to the
+ * AF_UNIX socket NOTIFY_SOCKET names ("@" for the abstract namespace).
+ * Does nothing when the daemon was not started by a service manager that
+ * asked for it (Type=notify).
+ */
+void hs_notify(const char *state)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	size_t len;
+	int fd;
+
+	if (!path || (path[0] != '/' && path[0] != '@'))
+		return;
+	len = strlen(path);
+	if (len >= sizeof(sun.sun_path)) {
+		hs_log("NOTIFY_SOCKET: name too long");
+		return;
+	}
+	memcpy(sun.sun_path, path, len);
+	if (path[0] == '@')
+		sun.sun_path[0] = '\0';
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 ||
+	    sendto(fd, state, strlen(state), MSG_NOSIGNAL, (void *)&sun,
+		   offsetof(struct sockaddr_un, sun_path) + len) < 0)
+		hs_log("NOTIFY_SOCKET %s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
 }
 
 void hs_fail(struct hs_result *res, int err, const char *fmt, ...)

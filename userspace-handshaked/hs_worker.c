@@ -30,6 +30,7 @@
 
 struct hs_job {
 	struct hs_request *req;
+	struct hs_config *cfg;		/* a reference: the one it began with */
 	struct hs_tls *tls;
 	uint64_t deadline;		/* CLOCK_MONOTONIC milliseconds */
 	uint64_t wake;			/* step again then (DTLS), 0: never */
@@ -53,7 +54,6 @@ struct hs_worker {
 };
 
 struct hs_pool {
-	struct hs_config *cfg;
 	struct hs_nl *nl;
 	unsigned int n;			/* workers running */
 	struct hs_worker workers[];
@@ -114,6 +114,8 @@ static void finish_job(struct hs_worker *w, struct hs_job *job,
 	if (job->next)
 		job->next->prev = job->prev;
 	hs_tls_free(job->tls);
+	/* After the session: its credentials belong to the configuration. */
+	hs_config_put(job->cfg);
 	hs_request_free(job->req);
 	free(job);
 	atomic_fetch_sub(&w->load, 1);
@@ -158,8 +160,11 @@ static void start_job(struct hs_worker *w, struct hs_job *job)
 		w->active->prev = job;
 	w->active = job;
 
-	job->tls = hs_tls_start(w->pool->cfg, w->pool->nl, job->req,
-				&res);
+	job->cfg = hs_config_get();
+	if (job->cfg)
+		job->tls = hs_tls_start(job->cfg, w->pool->nl, job->req, &res);
+	else
+		hs_fail(&res, ENOENT, "no configuration");
 	if (job->tls)
 		advance_job(w, job);
 	else
@@ -283,19 +288,18 @@ static int worker_init(struct hs_pool *pool, struct hs_worker *w)
 	return 0;
 }
 
-struct hs_pool *hs_pool_start(struct hs_config *cfg, struct hs_nl *nl)
+struct hs_pool *hs_pool_start(unsigned int workers, struct hs_nl *nl)
 {
 	struct hs_pool *pool;
 	struct hs_worker *w;
 
-	pool = calloc(1, sizeof(*pool) + cfg->workers * sizeof(*w));
+	pool = calloc(1, sizeof(*pool) + workers * sizeof(*w));
 	if (!pool) {
 		hs_log("out of memory");
 		return NULL;
 	}
-	pool->cfg = cfg;
 	pool->nl = nl;
-	for (pool->n = 0; pool->n < cfg->workers; pool->n++) {
+	for (pool->n = 0; pool->n < workers; pool->n++) {
 		w = &pool->workers[pool->n];
 		w->epfd = w->wakefd = -1;
 		if (worker_init(pool, w)) {

@@ -12,10 +12,11 @@
 struct hs_pool;
 
 /*
- * Start @cfg->workers threads, reporting on @nl (which must outlive the
- * pool).  NULL (and logged) on failure.
+ * Start @workers threads, reporting on @nl (which must outlive the pool).
+ * Each handshake uses the configuration current when it starts
+ * (hs_config_get()).  NULL (and logged) on failure.
  */
-struct hs_pool *hs_pool_start(struct hs_config *cfg, struct hs_nl *nl);
+struct hs_pool *hs_pool_start(unsigned int workers, struct hs_nl *nl);
 
 /* Hand an accepted handshake over; the pool owns @req from now on. */
 void hs_pool_submit(struct hs_pool *pool, struct hs_request *req);

@@ -1709,6 +1709,106 @@ config_owners() {
 	has "$out" ':4: owners: unknown user "tapsec-no-such-user"$'
 }
 
+# wait_line FILE ERE [N]: until FILE has N (default 1) lines matching
+# ERE, 60 s at most.
+wait_line() {
+	local i n
+	for ((i = 0; i < 600; i++)); do
+		n=$(grep -cE "$2" "$1" 2>/dev/null)
+		[ "${n:-0}" -ge "${3:-1}" ] && return 0
+		tap_sleep 0.1
+	done
+	echo "$1: no ${3:-1} lines matching /$2/ in 60 s:"
+	tail -n 5 "$1" 2>/dev/null | sed 's/^/  /'
+	return 1
+}
+
+# reload_serve IDENTITY: one TLS 1.3 echo through a tapsec server using
+# IDENTITY, on a port of its own.
+reload_serve() {
+	local out
+	PORT=$((PORT + 1000))
+	serve --identity "$1" --echo --count 1 || return 1
+	out=$(ns "$C" timeout 30 gnutls-cli -p "$PORT" \
+		--x509cafile "$pki/ca.pem" --verify-hostname server.test \
+		"$SADDR" 2>&1 < <(slow_stdin 'hello reload'))
+	has "$out" '^echo: hello reload$' && served '^conn=1 version=1\.3 '
+}
+
+# The daemon speaks the service manager's notify protocol (READY=1 once
+# it takes handshakes, RELOADING=1 and READY=1 around a reload,
+# STOPPING=1), and SIGHUP reloads its configuration: an identity added to
+# the file serves the next handshake, a session ticket of before the
+# reload does not resume, a file with a mistake leaves the running
+# configuration in place, and the daemon never stops.
+daemon_reload_steps() {
+	local conf=$pki/server.conf msgs=$1 sock=$work/notify.sock pid
+	local log=$work/server.log sess a b
+	rm -f "$sock"
+	nsenter --net="/run/netns/$S" "$py" -S -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a", buffering=1) as f:
+    f.write("bound\n")
+    while True:
+        f.write(s.recv(4096).decode().replace("\n", " ") + "\n")
+' "$sock" "$msgs" &
+	CASE_PIDS+=("$!")
+	wait_line "$msgs" '^bound$' || return 1
+	stop_daemon server
+	start_daemon "$S" server NOTIFY_SOCKET="$sock" || return 1
+	pid=$(cat "$work/server.pid")
+	wait_line "$msgs" '^READY=1$' || return 1
+	# Not known yet: the server's handshake fails.
+	PORT=$((PORT + 1000))
+	serve --identity reloaded --count 1 || return 1
+	ns "$C" timeout 30 gnutls-cli -p "$PORT" --x509cafile "$pki/ca.pem" \
+		"$SADDR" </dev/null >/dev/null 2>&1
+	wait_line "$log" 'unknown identity "reloaded"' || return 1
+	# Added (quoted, relative, with comments) and reloaded.
+	printf '[identity reloaded]  # by SIGHUP\ncert = "server.pem"\nkey = server.key ; its key\n' \
+		>>"$conf"
+	kill -HUP "$pid"
+	wait_line "$msgs" '^RELOADING=1$' && wait_line "$msgs" '^READY=1$' 2 &&
+		wait_line "$log" 'SIGHUP: .*server.conf reloaded' &&
+		reload_serve reloaded || return 1
+	# A ticket issued before a reload does not resume after it: the new
+	# trust stores and CRLs judge every next handshake.
+	PORT=$((PORT + 1000))
+	sess=$(casefile sess)
+	serve --identity reloaded --echo --count 2 || return 1
+	a=$(s_client "$SADDR" 'first' -verify_return_error \
+		-servername server.test -sess_out "$sess")
+	kill -HUP "$pid"
+	wait_line "$msgs" '^READY=1$' 3 || return 1
+	b=$(s_client "$SADDR" 'second' -verify_return_error \
+		-servername server.test -sess_in "$sess")
+	has "$a" '^New, TLSv1\.3' '^echo: first$' &&
+		has "$b" '^New, TLSv1\.3' '^echo: second$' &&
+		served '^conn=2 version=1\.3 .* resumed=0 ' || return 1
+	# A mistake: logged, and "reloaded" still serves.
+	echo 'no_such_setting = 1' >>"$conf"
+	kill -HUP "$pid"
+	wait_line "$msgs" '^READY=1$' 4 &&
+		wait_line "$log" 'has errors: the running configuration stays' &&
+		reload_serve reloaded || return 1
+	alive "$pid" || { echo "the daemon died"; return 1; }
+	kill -TERM "$pid"
+	wait_line "$msgs" '^STOPPING=1$'
+}
+
+daemon_reload() {
+	local conf=$pki/server.conf msgs rc=0 out
+	msgs=$(casefile notify)
+	cp "$conf" "$conf.saved"
+	daemon_reload_steps "$msgs" || rc=1
+	mv "$conf.saved" "$conf"
+	stop_daemon server
+	out=$(start_daemon "$S" server) || { echo "$out"; rc=1; }
+	return "$rc"
+}
+
 hs_case client_tls13_key_update_openssl client_key_update_openssl
 hs_case server_tls12_renegotiation_refused server_renegotiation
 hs_case server_tls13_exporter_openssl_s_client server_exporter_openssl
@@ -1722,6 +1822,7 @@ hs_case client_resumption_not_across_owners client_resumption_per_owner
 hs_case server_tickets_not_across_owners server_tickets_per_owner
 hs_case psk_owners_by_tapsecctl psk_owners_tapsecctl
 kernel_case config_owners_names_checked config_owners
+hs_case daemon_sighup_reload_and_notify daemon_reload
 hs_case client_deferred_auth_accept client_defer_accept
 hs_case client_deferred_auth_reject client_defer_reject
 hs_case client_dtls12_gnutls_aes128gcm client_dtls_gnutls "$SADDR" aes128gcm
