@@ -20,8 +20,8 @@
 #   make modules [KDIR=...]         tapsec.ko for the running kernel (or KDIR)
 #   make install [PREFIX=/usr/local] [DESTDIR=...]
 #                                   daemon, tapsecctl, the uapi header,
-#                                   tapsec.pc, the systemd unit, an example
-#                                   configuration
+#                                   tapsec.pc, the systemd unit, the man
+#                                   pages, a configuration
 #   make modules_install [KDIR=...] [DESTDIR=...]
 #
 # CFLAGS, CPPFLAGS and LDFLAGS are the user's; WERROR=1 (what make check
@@ -56,6 +56,7 @@ PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 UNITDIR ?= $(LIBDIR)/systemd/system
 DOCDIR ?= $(PREFIX)/share/doc/tapsec
+MANDIR ?= $(PREFIX)/share/man
 KDIR ?= /lib/modules/$(shell uname -r)/build
 
 NL_LIB_SRC := tools/lib/tapsec_nl.c tools/lib/tapsec_nl.h
@@ -65,10 +66,10 @@ UAPI := uapi/linux/tapsec.h
 SELFTEST_SRCS := $(wildcard selftests/tapsec/*_test.c)
 SELFTEST_BINS := $(patsubst %.c,$(B)/%,$(SELFTEST_SRCS))
 
-.PHONY: all kmod user selftests deps check demo bench clean install \
+.PHONY: all kmod user man selftests deps check demo bench clean install \
 	modules modules_install
 
-all: kmod user selftests
+all: kmod user man selftests
 
 kmod:
 	tools/build-kmod
@@ -86,6 +87,17 @@ $(B)/bin/tapsec-handshaked: $(wildcard userspace-handshaked/*.[ch]) \
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -o $@ $(filter %.c,$^) $(PKG_NL) \
 		$(shell pkg-config --cflags --libs gnutls) -lpthread
+
+# Man pages from Documentation/man/NAME.SECTION.rst (python3-docutils); a
+# docutils warning fails the build.
+MAN_SRCS := $(wildcard Documentation/man/*.rst)
+MAN_PAGES := $(patsubst Documentation/man/%.rst,$(B)/man/%,$(MAN_SRCS))
+
+man: $(MAN_PAGES)
+
+$(B)/man/%: Documentation/man/%.rst
+	@mkdir -p $(@D)
+	rst2man --halt=warning --exit-status=warning $< $@
 
 selftests: $(SELFTEST_BINS) $(B)/selftests/tapsec/hs_peer \
 	$(B)/selftests/tapsec/hs_late_ready.so $(B)/pycache/stamp
@@ -147,8 +159,9 @@ modules_install: modules
 
 # tapsec.pc and the unit name PREFIX's paths: written at install time.
 # The example configuration goes to the documentation: the daemon's real
-# one (SYSCONFDIR/tapsec/handshaked.conf) names keys only its admin has.
-install: user
+# one (SYSCONFDIR/tapsec/handshaked.conf) names keys only its admin has,
+# so an empty one is installed, and never over an existing one.
+install: user man
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
 		$(DESTDIR)$(INCLUDEDIR)/linux $(DESTDIR)$(PKGCONFIGDIR) \
 		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR) \
@@ -167,3 +180,10 @@ install: user
 		>$(DESTDIR)$(UNITDIR)/tapsec-handshaked.service
 	install -m 644 userspace-handshaked/tapsec-handshaked.conf.example \
 		README.md LICENSE $(DESTDIR)$(DOCDIR)/
+	for p in $(MAN_PAGES); do \
+		install -D -m 644 $$p \
+			$(DESTDIR)$(MANDIR)/man$${p##*.}/$${p##*/} || exit 1; \
+	done
+	[ -e $(DESTDIR)$(SYSCONFDIR)/tapsec/handshaked.conf ] || \
+		install -m 644 userspace-handshaked/handshaked.conf.default \
+			$(DESTDIR)$(SYSCONFDIR)/tapsec/handshaked.conf

@@ -4,8 +4,9 @@
 # What a user installing tapsec on their own machine gets (on the host,
 # into a DESTDIR; Documentation/install.rst):
 #  - make install puts the daemon, tapsecctl, the uapi header, tapsec.pc,
-#    the systemd unit and the documentation under PREFIX, the unit and the
-#    configuration directory following PREFIX;
+#    the systemd unit, the man pages and the documentation under PREFIX,
+#    the unit and the configuration directory following PREFIX, and a
+#    configuration the unit starts with, never over the admin's;
 #  - one version (the file VERSION) in the module, both programs' --version
 #    and tapsec.pc;
 #  - a program builds against the installed header through pkg-config;
@@ -48,6 +49,30 @@ install_usr() {
 		{ echo "the unit does not start /usr/sbin/tapsec-handshaked"; return 1; }
 	cmp -s uapi/linux/tapsec.h "$d/usr/include/linux/tapsec.h" ||
 		{ echo "the installed header differs from uapi/linux/tapsec.h"; return 1; }
+}
+
+# The unit can start after a fresh install: a configuration that passes
+# --check-config is there, and a second install keeps the admin's; the
+# unit is Type=notify and reloads with SIGHUP.  man finds every page.
+install_config_unit_man() {
+	local d=$work/usr conf unit page out
+	conf=$d/etc/tapsec/handshaked.conf
+	unit=$d/usr/lib/systemd/system/tapsec-handshaked.service
+	out=$("$d/usr/sbin/tapsec-handshaked" -c "$conf" --check-config 2>&1) ||
+		{ echo "the installed configuration: $out"; return 1; }
+	echo "workers = 3 # the admin's" >>"$conf"
+	out=$(make -s install PREFIX=/usr DESTDIR="$d" 2>&1) ||
+		{ echo "make install failed: $out"; return 1; }
+	grep -q "^workers = 3 # the admin's$" "$conf" ||
+		{ echo "a second make install replaced the configuration"; return 1; }
+	grep -qx 'Type=notify' "$unit" && grep -qx 'NotifyAccess=main' "$unit" &&
+		grep -qx 'ExecReload=/bin/kill -HUP $MAINPID' "$unit" ||
+		{ echo "the unit is not Type=notify with ExecReload:"; cat "$unit"; return 1; }
+	for page in tapsec.7 tapsecctl.8 tapsec-handshaked.8 tapsec-handshaked.conf.5; do
+		out=$(MANPATH=$d/usr/share/man man -w "${page%.*}" 2>&1) &&
+			[ "$out" = "$d/usr/share/man/man${page##*.}/$page" ] ||
+			{ echo "man -w ${page%.*}: $out"; return 1; }
+	done
 }
 
 install_local() {
@@ -159,8 +184,9 @@ deps_other_os() {
 		{ echo "install-deps with TAPSEC_DEPS_ANY_OS=1: $out"; return 1; }
 }
 
-tap_plan 7
+tap_plan 8
 tap_case make_install_prefix_usr install_usr
+tap_case install_config_unit_and_man_pages install_config_unit_man
 tap_case make_install_prefix_follows install_local
 tap_case one_version_everywhere one_version
 tap_case builds_against_installed_header pkg_config_build
