@@ -213,7 +213,8 @@ static int run(struct hs_config *cfg, const char *path,
 		goto out;
 	}
 	if (err < 0) {
-		hs_log("cannot join the handshake group: %s", strerror(-err));
+		hs_log("cannot join the handshake group: %s%s", strerror(-err),
+		       err == -EPERM ? " (CAP_NET_ADMIN is needed)" : "");
 		goto out;
 	}
 	err = hs_cache_init(cache_size);

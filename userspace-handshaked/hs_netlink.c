@@ -48,8 +48,9 @@ int hs_nl_subscribe(struct tapsec_nl *nl)
 	if (grp < 0)
 		return grp == -NLE_OBJ_NOTFOUND ? -ENOENT : -EPROTO;
 	err = nl_socket_add_membership(nl->sock, grp);
+	/* Only CAP_NET_ADMIN in the namespace's user namespace joins. */
 	if (err < 0)
-		return -EPROTO;
+		return err == -NLE_PERM ? -EPERM : -EPROTO;
 	/*
 	 * A full receive buffer must not look like "no daemon": without
 	 * this the kernel's multicast reaches nobody and reports ESRCH, and

@@ -57,6 +57,9 @@ misplaced_options() {
 	refused "--count goes with monitor" info --count 3 &&
 	refused "--count takes a positive number" monitor --count 0 &&
 	refused "--hash, --key-file and --owner go with psk add" sock list --hash sha256 &&
+	refused "--hash, --key-file and --owner go with psk add" psk del x --hash sha256 &&
+	refused "--hash, --key-file and --owner go with psk add" psk list --owner 0 &&
+	refused "--hash, --key-file and --owner go with psk add" psk --key-file k del x &&
 	refused "--hash takes sha256 or sha384" psk add x --hash md5 &&
 	refused "--request goes with key-update" info --request
 }

@@ -1798,6 +1798,17 @@ with open(sys.argv[2], "a", buffering=1) as f:
 	wait_line "$msgs" '^STOPPING=1$'
 }
 
+# Without CAP_NET_ADMIN the daemon cannot join the handshake group, and
+# says why instead of "Protocol error".
+daemon_unprivileged() {
+	local out
+	as_user 1000 || return 1
+	# /dev/null: a configuration with nothing in it, readable by anyone.
+	out=$(ns "$N" "${AS_USER[@]}" timeout 30 "$daemon" -c /dev/null 2>&1) &&
+		{ echo "it ran: $out"; return 1; }
+	has "$out" 'cannot join the handshake group: Operation not permitted \(CAP_NET_ADMIN is needed\)$'
+}
+
 daemon_reload() {
 	local conf=$pki/server.conf msgs rc=0 out
 	msgs=$(casefile notify)
@@ -1823,6 +1834,7 @@ hs_case server_tickets_not_across_owners server_tickets_per_owner
 hs_case psk_owners_by_tapsecctl psk_owners_tapsecctl
 kernel_case config_owners_names_checked config_owners
 hs_case daemon_sighup_reload_and_notify daemon_reload
+kernel_case daemon_unprivileged_says_cap_net_admin daemon_unprivileged
 hs_case client_deferred_auth_accept client_defer_accept
 hs_case client_deferred_auth_reject client_defer_reject
 hs_case client_dtls12_gnutls_aes128gcm client_dtls_gnutls "$SADDR" aes128gcm

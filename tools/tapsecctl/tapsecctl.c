@@ -756,7 +756,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if ((hash >= 0 || key_file || own.nuids || own.ngids) &&
-	    strcmp(argv[optind], "psk")) {
+	    (strcmp(argv[optind], "psk") || optind + 1 >= argc ||
+	     strcmp(argv[optind + 1], "add"))) {
 		fprintf(stderr, "tapsecctl: --hash, --key-file and --owner go with psk add\n");
 		return 2;
 	}
