@@ -76,11 +76,11 @@ kmod:
 
 user: $(B)/bin/tapsecctl $(B)/bin/tapsec-handshaked
 
-$(B)/bin/tapsecctl: tools/tapsecctl/tapsecctl.c $(NL_LIB_SRC) $(IDS_SRC) $(UAPI) \
-		VERSION
+$(B)/bin/tapsecctl: $(wildcard tools/tapsecctl/*.[ch]) $(NL_LIB_SRC) $(IDS_SRC) \
+		$(UAPI) VERSION
 	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) -o $@ $< tools/lib/tapsec_nl.c tools/lib/tapsec_ids.c \
-		$(PKG_NL)
+	$(CC) $(USER_CFLAGS) -Itools/tapsecctl -o $@ \
+		$(filter %.c,$^) $(PKG_NL)
 
 $(B)/bin/tapsec-handshaked: $(wildcard userspace-handshaked/*.[ch]) \
 		$(NL_LIB_SRC) $(IDS_SRC) $(UAPI) VERSION
@@ -174,7 +174,7 @@ install: user man
 		'Description: tapsec secure sockets (uapi: linux/tapsec.h)' \
 		'Version: $(VERSION)' 'Cflags: -I$${includedir}' \
 		>$(DESTDIR)$(PKGCONFIGDIR)/tapsec.pc
-	sed -e 's|/usr/sbin/|$(SBINDIR)/|g' \
+	sed -e 's|/usr/sbin/|$(SBINDIR)/|g' -e 's|/usr/bin/|$(BINDIR)/|g' \
 		-e 's|/etc/tapsec/|$(SYSCONFDIR)/tapsec/|g' \
 		userspace-handshaked/tapsec-handshaked.service \
 		>$(DESTDIR)$(UNITDIR)/tapsec-handshaked.service

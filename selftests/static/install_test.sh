@@ -65,6 +65,8 @@ install_config_unit_man() {
 		{ echo "make install failed: $out"; return 1; }
 	grep -q "^workers = 3 # the admin's$" "$conf" ||
 		{ echo "a second make install replaced the configuration"; return 1; }
+	grep -qxF "ExecStartPre=/bin/sh -c 'if [ -e /etc/tapsec/psks ]; then exec /usr/bin/tapsecctl psk load /etc/tapsec/psks; fi'" \
+		"$unit" || { echo "the unit loads no PSKs:"; cat "$unit"; return 1; }
 	grep -qx 'Type=notify' "$unit" && grep -qx 'NotifyAccess=main' "$unit" &&
 		grep -qx 'ExecReload=/bin/kill -HUP $MAINPID' "$unit" ||
 		{ echo "the unit is not Type=notify with ExecReload:"; cat "$unit"; return 1; }
@@ -84,6 +86,8 @@ install_local() {
 	unit=$d/usr/local/lib/systemd/system/tapsec-handshaked.service
 	grep -qx 'ExecStart=/usr/local/sbin/tapsec-handshaked -c /usr/local/etc/tapsec/handshaked.conf' \
 		"$unit" || { echo "the unit ignores PREFIX:"; grep Exec "$unit"; return 1; }
+	grep -q 'exec /usr/local/bin/tapsecctl psk load /usr/local/etc/tapsec/psks' \
+		"$unit" || { echo "the unit's psk load ignores PREFIX:"; grep Exec "$unit"; return 1; }
 }
 
 one_version() {

@@ -72,6 +72,47 @@ well_formed() {
 	done
 }
 
+# psk load FILE: the whole file is checked before netlink is opened, and
+# a file others may read is refused.
+psk_file() {
+	local d f key
+	d=$(mktemp -d) || return 1
+	f=$d/psks
+	key=00112233445566778899aabbccddeeff
+	load() {	# WANT-RC ERE FILE-TEXT
+		printf '%s\n' "$3" >"$f"
+		chmod 600 "$f"
+		run psk load "$f"
+		[ "$RC" = "$1" ] && [[ $ERR =~ $2 ]] && return 0
+		echo "psk load of <$3>: exit $RC, said: $ERR (expected $1 and /$2/)"
+		return 1
+	}
+	load 1 "psks:1: the key must be 16 to 64 bytes in hex" "a 0011" &&
+	load 1 "psks:1: the key must be" "a 0011223344556677889900aabbccddeeffx" &&
+	load 1 "psks:2: expected IDENTITY HEX-KEY" "# c
+lonely" &&
+	load 1 'psks:1: unexpected "hash=md5"' "a $key hash=md5" &&
+	load 1 'psks:1: unexpected "hash=sha384"' "a $key hash=sha256 hash=sha384" &&
+	load 1 "psks:1: owner=tapsec-no-such-user: no such user" \
+		"a $key owner=tapsec-no-such-user" &&
+	load 1 'psks:2: identity "a" given twice' "a $key
+a $key" &&
+	load 1 "is tapsec.ko loaded" "# two PSKs
+a $key hash=sha384 owner=root owner=@0
+
+b ${key}${key}" || { rm -rf "$d"; return 1; }
+	chmod 644 "$f"
+	run psk load "$f"
+	[ "$RC" = 1 ] && [[ $ERR == *"keys open to others (mode 0644)"* ]] ||
+		{ echo "mode 0644: exit $RC: $ERR"; rm -rf "$d"; return 1; }
+	ln -s "$f" "$d/link"
+	chmod 600 "$f"
+	run psk load "$d/link"
+	rm -rf "$d"
+	[ "$RC" = 1 ] && [[ $ERR == *"link: Too many levels of symbolic links"* ]] ||
+		{ echo "a symlink: exit $RC: $ERR"; return 1; }
+}
+
 version() {
 	local out
 	out=$("$ctl" --version) && [ "$out" = "tapsecctl $(cat "$top/VERSION")" ] ||
@@ -79,10 +120,11 @@ version() {
 }
 
 [ -x "$ctl" ] || { echo "$ctl is not built (make user)" >&2; exit 1; }
-tap_plan 5
+tap_plan 6
 tap_case extra_words_refused extra_words
 tap_case wrong_shapes_refused wrong_shapes
 tap_case misplaced_options_refused misplaced_options
 tap_case well_formed_reach_netlink well_formed
+tap_case psk_load_file_checked_first psk_file
 tap_case version_printed version
 tap_done

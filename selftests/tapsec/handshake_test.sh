@@ -585,6 +585,50 @@ psk_list() {
 		hasnt "$out" "${PSK_HEX:0:16}"
 }
 
+# psk load FILE: PSKs from a key file (what the unit runs at start): all
+# or nothing, same identities replaced, others left alone, and the key
+# bytes right (a TLS 1.3 PSK handshake with gnutls-serv).
+psk_load() {
+	local f=$work/psks key2 out before
+	key2=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+	printf '# loaded\nloaded-1 %s hash=sha256 owner=0\nloaded-2 %s hash=sha384 owner=1000 owner=@2000\n' \
+		"$PSK_HEX" "$key2" >"$f"
+	chmod 600 "$f"
+	ns "$C" "$ctl" psk add loaded-keep <<<"$PSK_HEX" || return 1
+	out=$(ns "$C" "$ctl" psk load "$f" 2>&1) &&
+		has "$out" 'psks: 2 PSKs loaded, 0 of them replaced$' || return 1
+	out=$(ns "$C" "$ctl" psk list) &&
+		has "$out" '^loaded-1 hash sha256 age [0-9]+s owners 0$' \
+			'^loaded-2 hash sha384 age [0-9]+s owners 1000 @2000$' \
+			'^loaded-keep hash sha256 ' || return 1
+	sed -i 's/owner=1000 owner=@2000/owner=0 owner=1000/' "$f"
+	out=$(ns "$C" "$ctl" psk load "$f" 2>&1) &&
+		has "$out" 'psks: 2 PSKs loaded, 2 of them replaced$' || return 1
+	# A mistake on the last line: nothing changes.
+	before=$(ns "$C" "$ctl" psk list | sed 's/ age [0-9]*s//')
+	printf 'loaded-3 %s hash=md5\n' "$key2" >>"$f"
+	out=$(ns "$C" "$ctl" psk load "$f" 2>&1) &&
+		{ echo "a bad file loaded: $out"; return 1; }
+	has "$out" 'psks:4: unexpected "hash=md5"' || return 1
+	out=$(ns "$C" "$ctl" psk list | sed 's/ age [0-9]*s//')
+	[ "$out" = "$before" ] ||
+		{ echo "changed by a bad file:"; echo "$out"; return 1; }
+	has "$out" '^loaded-2 hash sha384 owners 0 1000$' || return 1
+	# The key is the file's: a PSK handshake with loaded-1.
+	printf 'loaded-1:%s\n' "$PSK_HEX" >"$work/pskpasswd-loaded"
+	spawn "$S" gnutls-serv --echo -p "$PORT" --noticket \
+		--pskpasswd "$work/pskpasswd-loaded" \
+		--priority "NORMAL:-VERS-ALL:+VERS-TLS1.3:+ECDHE-PSK:+DHE-PSK:+PSK"
+	wait_listen || return 1
+	out=$(client "$SADDR" "$PORT" --psk loaded-1 --send 'hello loaded\n' \
+		--read 13)
+	has "$out" '^version=1\.3 .* peer=loaded-1 .* psk=1$' '^hello loaded$' ||
+		return 1
+	for out in loaded-1 loaded-2 loaded-keep; do
+		ns "$C" "$ctl" psk del "$out" || return 1
+	done
+}
+
 # client_psk_gnutls VERSION: a tapsec client with the PSK against
 # gnutls-serv --pskpasswd.
 client_psk_gnutls() {
@@ -1332,6 +1376,7 @@ hs_case server_mutual_auth_no_cert_econnaborted server_mutual_no_cert
 hs_case tapsec_client_tapsec_server tapsec_both
 hs_case psk_add_both_namespaces psk_add
 hs_case psk_list_never_shows_key psk_list
+hs_case psk_load_file_all_or_nothing psk_load
 hs_case client_psk_gnutls_tls13 client_psk_gnutls 1.3
 hs_case client_psk_gnutls_tls12 client_psk_gnutls 1.2
 hs_case client_psk_openssl_tls13 client_psk_openssl 1.3 -tls1_3 \

@@ -14,6 +14,7 @@
  *                             usable by the sockets of these owners (uid 0
  *                             alone when none is given)
  *   tapsecctl psk del IDENTITY
+ *   tapsecctl psk load FILE   every PSK of a key file (tapsecctl_psk_file.c)
  *   tapsecctl [-j] psk list   stored PSKs: identity, hash, age, owners; no key
  */
 #include <arpa/inet.h>
@@ -35,6 +36,7 @@
 
 #include "tapsec_ids.h"
 #include "tapsec_nl.h"
+#include "tapsecctl_psk_file.h"
 
 static const struct {
 	uint64_t bit;
@@ -93,6 +95,10 @@ static void usage(FILE *f)
 		"             by name or number) may use it: uid 0 alone by default\n"
 		"  psk del IDENTITY\n"
 		"             delete a stored PSK\n"
+		"  psk load FILE\n"
+		"             store every PSK of FILE, a line each: IDENTITY HEX-KEY\n"
+		"             [hash=sha256|sha384] [owner=USER|@GROUP]...; all or\n"
+		"             nothing is checked first, same identities replaced\n"
 		"  psk list   stored PSKs: identity, hash, age and owners, never the key\n"
 		"  key-update INODE [--request]\n"
 		"             send a TLS 1.3 KeyUpdate on the socket INODE (as sock\n"
@@ -284,9 +290,10 @@ static bool args_shaped(const char *cmd, int argc, char **argv)
 	}
 	if (!strcmp(cmd, "psk")) {
 		if ((argc == 1 && !strcmp(sub, "list")) ||
-		    (argc == 2 && (!strcmp(sub, "add") || !strcmp(sub, "del"))))
+		    (argc == 2 && (!strcmp(sub, "add") || !strcmp(sub, "del") ||
+				   !strcmp(sub, "load"))))
 			return true;
-		fprintf(stderr, "tapsecctl: usage: psk add IDENTITY [--hash sha256|sha384] [--key-file FILE] [--owner USER|@GROUP]... | psk del IDENTITY | psk list\n");
+		fprintf(stderr, "tapsecctl: usage: psk add IDENTITY [--hash sha256|sha384] [--key-file FILE] [--owner USER|@GROUP]... | psk del IDENTITY | psk load FILE | psk list\n");
 		return false;
 	}
 	return true;
@@ -432,35 +439,13 @@ static const char *const psk_hash_names[] = { "sha256", "sha384" };
 static int read_hex_key(FILE *f, uint8_t *key)
 {
 	char buf[4 * TAPSEC_PSK_KEY_MAX + 2];
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f), i;
-	int len = 0, half = -1, v;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	int len = -1;
 
-	if (ferror(f) || n == sizeof(buf) - 1)
-		return -1;
-	for (i = 0; i < n; i++) {
-		char c = buf[i];
-
-		if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
-			continue;
-		if (c >= '0' && c <= '9')
-			v = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			v = c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			v = c - 'A' + 10;
-		else
-			return -1;
-		if (half < 0) {
-			half = v;
-			continue;
-		}
-		if (len == TAPSEC_PSK_KEY_MAX)
-			return -1;
-		key[len++] = half << 4 | v;
-		half = -1;
-	}
-	memset(buf, 0, sizeof(buf));
-	return half < 0 ? len : -1;
+	if (!ferror(f) && n < sizeof(buf) - 1)
+		len = tapsecctl_parse_hex(buf, n, key, TAPSEC_PSK_KEY_MAX);
+	explicit_bzero(buf, sizeof(buf));
+	return len;
 }
 
 /*
@@ -566,7 +551,7 @@ static int cmd_psk(struct tapsec_nl *nl, int json, int argc, char **argv,
 		err = tapsec_nl_psk_add_owned(nl, argv[1], key, len, hash, own);
 		memset(key, 0, sizeof(key));
 	} else {
-		fprintf(stderr, "tapsecctl: usage: psk add IDENTITY [--hash sha256|sha384] [--key-file FILE] [--owner USER|@GROUP]... | psk del IDENTITY | psk list\n");
+		fprintf(stderr, "tapsecctl: usage: psk add IDENTITY [--hash sha256|sha384] [--key-file FILE] [--owner USER|@GROUP]... | psk del IDENTITY | psk load FILE | psk list\n");
 		return 2;
 	}
 	if (err) {
@@ -775,6 +760,10 @@ int main(int argc, char **argv)
 	}
 	if (!args_shaped(argv[optind], argc - optind - 1, argv + optind + 1))
 		return 2;
+
+	/* The file is checked whole before netlink is opened. */
+	if (!strcmp(argv[optind], "psk") && !strcmp(argv[optind + 1], "load"))
+		return tapsecctl_psk_load(argv[optind + 2]);
 
 	/* A socket option on the socket itself: no netlink needed. */
 	if (!strcmp(argv[optind], "key-update"))

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * tapsecctl: external PSKs in files (tapsecctl_psk_file.c).
+ */
+#ifndef TAPSECCTL_PSK_FILE_H
+#define TAPSECCTL_PSK_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tapsec_nl.h"
+
+/*
+ * Hex digits of @s (@n bytes; blanks and newlines skipped) into @key, at
+ * most @max bytes.  Returns the length, or -1 for anything else, an odd
+ * digit count or more than @max bytes.
+ */
+int tapsecctl_parse_hex(const char *s, size_t n, uint8_t *key, size_t max);
+
+/*
+ * Store every PSK of the file @path (format at the top of
+ * tapsecctl_psk_file.c): checked whole first, then added over a netlink
+ * socket of its own, replacing PSKs of the same identities.  Returns the
+ * exit status: 0, or 1 after a message.
+ */
+int tapsecctl_psk_load(const char *path);
+
+#endif /* TAPSECCTL_PSK_FILE_H */
