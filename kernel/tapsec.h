@@ -160,6 +160,10 @@ int tapsec_net_walk(const struct net *net, unsigned long *pos,
 int tapsec_ctx_init(void);
 void tapsec_ctx_exit(void);
 
+/* tapsec_proc.c */
+int tapsec_proc_init(void);
+void tapsec_proc_exit(void);
+
 /* tapsec_inet.c */
 int tapsec_family_index(int family);
 int tapsec_inet_base(int family, int type, struct proto **prot,

@@ -37,9 +37,12 @@ static int __init tapsec_init(void)
 	err = tapsec_ctx_init();
 	if (err)
 		goto err_fault;
-	err = tapsec_hs_init();
+	err = tapsec_proc_init();
 	if (err)
 		goto err_ctx;
+	err = tapsec_hs_init();
+	if (err)
+		goto err_proc;
 	err = tapsec_psk_init();
 	if (err)
 		goto err_hs;
@@ -63,6 +66,8 @@ err_psk:
 	tapsec_psk_exit();
 err_hs:
 	tapsec_hs_exit();
+err_proc:
+	tapsec_proc_exit();
 err_ctx:
 	tapsec_ctx_exit();
 err_fault:
@@ -77,6 +82,7 @@ static void __exit tapsec_exit(void)
 	tapsec_netlink_exit();
 	tapsec_psk_exit();
 	tapsec_hs_exit();
+	tapsec_proc_exit();
 	tapsec_ctx_exit();
 	tapsec_fault_exit();
 }

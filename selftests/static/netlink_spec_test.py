@@ -204,6 +204,13 @@ fields = re.findall(r"__u64 (\w+);", body)
 stats = [a["name"].replace("-", "_") for a in sets["stats"] if a["type"] != "pad"]
 case("stats_match_struct_tapsec_counters", fields == stats, f"{fields} vs {stats}")
 
+# /proc/net/tapsec_stat names the same fields, in the same order.
+proc = open(os.path.join(TOP, "kernel/tapsec_proc.c")).read()
+names = re.findall(r'"(\w+)"', re.search(r"tapsec_counter_names\[\] = \{(.*?)\};", proc,
+                                          re.S).group(1))
+case("proc_stat_names_match_struct_tapsec_counters", names == fields,
+     f"{names} vs {fields}")
+
 feats = re.findall(r"#define TAPSEC_FEAT_(\w+)\s+_BITULL\((\d+)\)", header)
 spec_feats = [e["name"] for d in spec["definitions"] if d["name"] == "feat"
               for e in d["entries"]]

@@ -2,7 +2,8 @@
 /*
  * The "tapsec" generic netlink family: GET_INFO contents, strict input
  * validation, per-network-namespace answers, and access for unprivileged
- * users to read-only commands.
+ * users to read-only commands; and /proc/net/tapsec_stat, which shows the
+ * same counters.
  */
 #include <sched.h>
 #include <sys/stat.h>
@@ -185,6 +186,65 @@ TEST_F(nl, per_netns)
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
 	close(fd);
+}
+
+/*
+ * /proc/net/tapsec_stat: the namespace's sockets, then every counter of
+ * struct tapsec_counters as "name value", the values GET_STATS gives.  In
+ * a new namespace: one socket, two sends refused for want of a key.
+ */
+static int proc_stat_child(void)
+{
+	uint64_t nlv[sizeof(struct tapsec_counters) / sizeof(uint64_t)];
+	struct tapsec_counters c;
+	unsigned long long v;
+	struct tapsec_nl nl;
+	char name[64];
+	int fd, n = 0;
+	FILE *f;
+
+	if (unshare(CLONE_NEWNET) || tapsec_nl_open(&nl))
+		return 10;
+	fd = socket(AF_INET, SOCK_DGRAM, IPPROTO_TAPSEC);
+	if (fd < 0 || send(fd, "x", 1, 0) != -1 || send(fd, "x", 1, 0) != -1)
+		return 11;
+	if (tapsec_nl_get_stats(&nl, &c))
+		return 12;
+	memcpy(nlv, &c, sizeof(nlv));
+	f = fopen("/proc/net/tapsec_stat", "r");
+	if (!f)
+		return 13;
+	if (fscanf(f, "%63s %llu", name, &v) != 2 || strcmp(name, "sockets") ||
+	    v != 1)
+		return 14;
+	while (fscanf(f, "%63s %llu", name, &v) == 2) {
+		if (n == ARRAY_SIZE(nlv) || v != nlv[n])
+			return 15;
+		if (!strcmp(name, "refused_nokey") !=
+		    (n == offsetof(struct tapsec_counters, refused_nokey) / 8))
+			return 16;
+		n++;
+	}
+	if (n != ARRAY_SIZE(nlv) || c.refused_nokey != 2 || c.tx_records)
+		return 17;
+	return 0;
+}
+
+TEST_F(nl, proc_stat)
+{
+	struct stat st;
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, stat("/proc/net/tapsec_stat", &st));
+	EXPECT_EQ(0444, st.st_mode & 07777);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(proc_stat_child());
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
 /* Read-only commands need no privilege. */
