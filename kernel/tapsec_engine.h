@@ -48,6 +48,9 @@
  *	authenticated: tell it (an alert) before the socket errs
  * @listen: listen() where the protocol has listeners (datagram engines)
  * @accept: accept() of such a listener (datagram engines)
+ * @diag: put the engine's part of a TCP socket's ULP diag info
+ *	(INET_DIAG_ULP_INFO, what ss -ti shows), under RCU; may be NULL
+ * @diag_size: the most @diag puts
  * @stop: ->destroy: stop timers and hooks, waiting for them (datagram
  *	engines)
  * @unhook: sk_destruct without ->destroy: take hooks out without
@@ -91,6 +94,8 @@ struct tapsec_engine_ops {
 	int (*listen)(struct socket *sock);
 	int (*accept)(struct socket *sock, struct socket *newsock,
 		      bool nonblock);
+	int (*diag)(const struct tapsec_ctx *ctx, struct sk_buff *skb);
+	size_t (*diag_size)(const struct tapsec_ctx *ctx);
 	void (*stop)(struct tapsec_ctx *ctx);
 	void (*unhook)(struct tapsec_ctx *ctx);
 	void (*free)(struct tapsec_ctx *ctx);

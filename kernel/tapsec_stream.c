@@ -383,12 +383,41 @@ static void tapsec_ulp_clone(const struct request_sock *req,
 	tapsec_stream_adopt(newsk, fam);
 }
 
+/* ss -ti (INET_DIAG_ULP_INFO): the name TCP puts, then the engine's part. */
+static int tapsec_ulp_get_info(struct sock *sk, struct sk_buff *skb)
+{
+	const struct tapsec_ctx *ctx;
+	int err = 0;
+
+	rcu_read_lock();
+	ctx = rcu_dereference(inet_csk(sk)->icsk_ulp_data);
+	if (ctx && ctx->engine->diag)
+		err = ctx->engine->diag(ctx, skb);
+	rcu_read_unlock();
+	return err;
+}
+
+static size_t tapsec_ulp_get_info_size(const struct sock *sk)
+{
+	const struct tapsec_ctx *ctx;
+	size_t size = 0;
+
+	rcu_read_lock();
+	ctx = rcu_dereference(inet_csk(sk)->icsk_ulp_data);
+	if (ctx && ctx->engine->diag_size)
+		size = ctx->engine->diag_size(ctx);
+	rcu_read_unlock();
+	return size;
+}
+
 static struct tcp_ulp_ops tapsec_ulp_ops __read_mostly = {
 	.name = TAPSEC_ULP_NAME,
 	.owner = THIS_MODULE,
 	.init = tapsec_ulp_init,
 	.release = tapsec_ulp_release,
 	.clone = tapsec_ulp_clone,
+	.get_info = tapsec_ulp_get_info,
+	.get_info_size = tapsec_ulp_get_info_size,
 };
 
 static void tapsec_stream_build(int fam, struct proto *base,

@@ -6,6 +6,8 @@
  */
 #include <linux/capability.h>
 #include <linux/slab.h>
+#include <linux/inet_diag.h>
+#include <linux/tls.h>
 #include <linux/uaccess.h>
 #include <net/tcp.h>
 
@@ -655,6 +657,40 @@ static bool tapsec_tls_keyed(const struct tapsec_ctx *ctx, bool tx)
 	return tx ? !!READ_ONCE(tls->tx) : !!READ_ONCE(tls->rx);
 }
 
+/*
+ * ss -ti: kTLS's INET_ULP_INFO_TLS nest, which ss prints as "version: 1.3
+ * cipher: aes-gcm-128 rxconf: sw txconf: sw".  tapsec's version and
+ * cipher numbers are kTLS's; a direction without a key is "none".
+ */
+static int tapsec_tls_diag(const struct tapsec_ctx *ctx, struct sk_buff *skb)
+{
+	u16 txv = READ_ONCE(ctx->tx_version), rxv = READ_ONCE(ctx->rx_version);
+	u16 cipher = txv ? READ_ONCE(ctx->tx_cipher) : READ_ONCE(ctx->rx_cipher);
+	struct nlattr *nest;
+
+	nest = nla_nest_start_noflag(skb, INET_ULP_INFO_TLS);
+	if (!nest)
+		return -EMSGSIZE;
+	if ((txv || rxv) &&
+	    (nla_put_u16(skb, TLS_INFO_VERSION, txv ? txv : rxv) ||
+	     nla_put_u16(skb, TLS_INFO_CIPHER, cipher)))
+		goto fail;
+	if (nla_put_u16(skb, TLS_INFO_TXCONF, txv ? TLS_CONF_SW : TLS_CONF_BASE) ||
+	    nla_put_u16(skb, TLS_INFO_RXCONF, rxv ? TLS_CONF_SW : TLS_CONF_BASE))
+		goto fail;
+	nla_nest_end(skb, nest);
+	return 0;
+fail:
+	nla_nest_cancel(skb, nest);
+	return -EMSGSIZE;
+}
+
+static size_t tapsec_tls_diag_size(const struct tapsec_ctx *ctx)
+{
+	return nla_total_size(0) +			/* INET_ULP_INFO_TLS */
+	       4 * nla_total_size(sizeof(u16));		/* TLS_INFO_* */
+}
+
 const struct tapsec_engine_ops tapsec_tls_engine_ops = {
 	.proto			= TAPSEC_PROTO_TLS,
 	.type			= SOCK_STREAM,
@@ -672,5 +708,7 @@ const struct tapsec_engine_ops tapsec_tls_engine_ops = {
 	.shutdown_tx		= tapsec_tls_shutdown_tx,
 	.close			= tapsec_tls_close,
 	.reject_peer		= tapsec_tls_reject_peer,
+	.diag			= tapsec_tls_diag,
+	.diag_size		= tapsec_tls_diag_size,
 	.free			= tapsec_tls_free,
 };

@@ -20,6 +20,8 @@
  */
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/inet_diag.h>
+#include <linux/sock_diag.h>
 #include <linux/tls.h>
 #include <net/if.h>
 #include <netinet/tcp.h>
@@ -958,6 +960,128 @@ TEST_F(ktls, tapsec_to_ktls)
 	EXPECT_EQ(seq0 + info.counters.tx_records,
 		  ktls_seq(self->kfd, TLS_RX, &self->out));
 	EXPECT_EQ(0, info.counters.rx_records);
+}
+
+/* What sock_diag reports of a TCP socket's ULP (ss -ti). */
+struct ulp_diag {
+	char name[16];
+	int has_tls;
+	uint16_t version, cipher, txconf, rxconf;
+};
+
+static void diag_addr(const struct sockaddr_storage *ss, __be16 *port,
+		      __be32 *addr)
+{
+	const struct sockaddr_in6 *sin6 = (const void *)ss;
+	const struct sockaddr_in *sin = (const void *)ss;
+
+	if (ss->ss_family == AF_INET) {
+		*port = sin->sin_port;
+		addr[0] = sin->sin_addr.s_addr;
+	} else {
+		*port = sin6->sin6_port;
+		memcpy(addr, &sin6->sin6_addr, 16);
+	}
+}
+
+static void ulp_diag_tls(struct rtattr *nest, struct ulp_diag *d)
+{
+	int len = RTA_PAYLOAD(nest);
+	struct rtattr *a;
+
+	d->has_tls = 1;
+	for (a = RTA_DATA(nest); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		uint16_t v = *(uint16_t *)RTA_DATA(a);
+
+		if (a->rta_type == TLS_INFO_VERSION)
+			d->version = v;
+		else if (a->rta_type == TLS_INFO_CIPHER)
+			d->cipher = v;
+		else if (a->rta_type == TLS_INFO_TXCONF)
+			d->txconf = v;
+		else if (a->rta_type == TLS_INFO_RXCONF)
+			d->rxconf = v;
+	}
+}
+
+/* Ask sock_diag for @fd by its addresses; 0, or -1 (errno set). */
+static int ulp_diag(int fd, struct ulp_diag *d)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req_v2 r;
+	} req = {
+		.nlh.nlmsg_len = sizeof(req),
+		.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY,
+		.nlh.nlmsg_flags = NLM_F_REQUEST,
+		.r.sdiag_protocol = IPPROTO_TCP,
+		/* ULP info comes with INET_DIAG_INFO, as ss -i asks. */
+		.r.idiag_ext = 1 << (INET_DIAG_INFO - 1),
+		.r.idiag_states = ~0U,
+		.r.id.idiag_cookie = { INET_DIAG_NOCOOKIE, INET_DIAG_NOCOOKIE },
+	};
+	struct sockaddr_storage me, peer;
+	socklen_t len = sizeof(me), plen = sizeof(peer);
+	struct rtattr *a, *u;
+	struct nlmsghdr *nlh;
+	char buf[8192];
+	int s, n, ulen;
+
+	memset(d, 0, sizeof(*d));
+	if (getsockname(fd, (void *)&me, &len) ||
+	    getpeername(fd, (void *)&peer, &plen))
+		return -1;
+	req.r.sdiag_family = me.ss_family;
+	diag_addr(&me, &req.r.id.idiag_sport, req.r.id.idiag_src);
+	diag_addr(&peer, &req.r.id.idiag_dport, req.r.id.idiag_dst);
+	s = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (s < 0)
+		return -1;
+	n = send(s, &req, sizeof(req), 0) < 0 ? -1 : recv(s, buf, sizeof(buf), 0);
+	close(s);
+	nlh = (void *)buf;
+	if (n < 0 || !NLMSG_OK(nlh, (unsigned int)n) ||
+	    nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY) {
+		errno = EPROTO;
+		return -1;
+	}
+	n = nlh->nlmsg_len - NLMSG_LENGTH(sizeof(struct inet_diag_msg));
+	for (a = (void *)((char *)NLMSG_DATA(nlh) + sizeof(struct inet_diag_msg));
+	     RTA_OK(a, n); a = RTA_NEXT(a, n)) {
+		if (a->rta_type != INET_DIAG_ULP_INFO)
+			continue;
+		ulen = RTA_PAYLOAD(a);
+		for (u = RTA_DATA(a); RTA_OK(u, ulen); u = RTA_NEXT(u, ulen)) {
+			if (u->rta_type == INET_ULP_INFO_NAME)
+				snprintf(d->name, sizeof(d->name), "%s",
+					 (char *)RTA_DATA(u));
+			else if (u->rta_type == INET_ULP_INFO_TLS)
+				ulp_diag_tls(u, d);
+		}
+	}
+	return 0;
+}
+
+/*
+ * ss -ti shows a tapsec socket's version and cipher as it shows kTLS's:
+ * the ULP "tapsec" with kTLS's INET_ULP_INFO_TLS nest, the same numbers
+ * as the kTLS peer's, both directions in software.
+ */
+TEST_F(ktls, sock_diag_shows_version_and_cipher)
+{
+	struct ulp_diag t, k;
+
+	ASSERT_EQ(0, ulp_diag(self->tfd, &t)) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(0, ulp_diag(self->kfd, &k)) TH_LOG("%s", strerror(errno));
+	EXPECT_STREQ(TAPSEC_ULP_NAME, t.name);
+	EXPECT_STREQ("tls", k.name);
+	ASSERT_TRUE(t.has_tls);
+	EXPECT_EQ(variant->version, t.version);
+	EXPECT_EQ(variant->cipher, t.cipher);
+	EXPECT_EQ(k.version, t.version);
+	EXPECT_EQ(k.cipher, t.cipher);
+	EXPECT_EQ(TLS_CONF_SW, t.txconf);
+	EXPECT_EQ(TLS_CONF_SW, t.rxconf);
 }
 
 /* kTLS seals, tapsec opens: 1 B, 16 KiB, 16 KiB + 1 (4 MiB: duplex). */
