@@ -99,7 +99,18 @@ $(B)/man/%: Documentation/man/%.rst
 	@mkdir -p $(@D)
 	rst2man --halt=warning --exit-status=warning $< $@
 
-selftests: $(SELFTEST_BINS) $(B)/selftests/tapsec/hs_peer \
+# The developer guide's examples (Documentation/guide.rst), which
+# handshake_test.sh runs against each other.
+EXAMPLE_SRCS := $(wildcard Documentation/examples/*.c)
+EXAMPLES := $(patsubst Documentation/examples/%.c,$(B)/examples/%,$(EXAMPLE_SRCS))
+
+$(B)/examples/%: Documentation/examples/%.c \
+		Documentation/examples/tapsec_example.h $(UAPI)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -Iuapi $(CPPFLAGS) $(CFLAGS) \
+		$(LDFLAGS) -o $@ $<
+
+selftests: $(EXAMPLES) $(SELFTEST_BINS) $(B)/selftests/tapsec/hs_peer \
 	$(B)/selftests/tapsec/hs_late_ready.so $(B)/pycache/stamp
 
 # esp_xfrm_test.sh runs esp_peer.py a few times a case, with python -S -m

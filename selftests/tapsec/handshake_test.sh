@@ -901,6 +901,105 @@ concurrent() {
 	no_leak "$C" "$cbefore" && no_leak "$S" "$sbefore"
 }
 
+# --------------------------------------- the developer guide's examples --
+
+# example NAME ARGS...: Documentation/examples/NAME, built by make into
+# build/examples as Documentation/guide.rst says, run with ARGS in the
+# client namespace; its output (stdout and stderr) in OUT, its exit
+# status in RC.
+example() {
+	local bin=$top/build/examples/$1
+	shift
+	OUT=$(ns "$C" timeout 60 "$bin" "$@" 2>&1)
+	RC=$?
+}
+
+# expect_rc WANT: the last example() exited WANT.
+expect_rc() {
+	[ "$RC" = "$1" ] && return 0
+	echo "exit status $RC, expected $1; output:"
+	sed 's/^/  /' <<<"$OUT"
+	return 1
+}
+
+# example_server_done NAME FILE: the example server NAME (spawned, its
+# output in $(casefile FILE)) exited 1, one of its two connections having
+# failed; its output in srv.
+example_server_done() {
+	local x
+	wait "$BG_PID"
+	x=$?
+	srv=$(cat "$(casefile "$2")")
+	[ "$x" = 1 ] && return 0
+	echo "$1: exit $x, not 1 (one failed):"
+	sed 's/^/  /' <<<"$srv"
+	return 1
+}
+
+# examples_talk: the four example programs of the developer guide against
+# each other, the handshakes run by the namespaces' daemons: tls_server
+# (identity "server") and tls_client (server.test, the client daemon's
+# trust store "default"), then dtls_server and dtls_client.  For each
+# protocol a client that names the wrong server comes first: it exits 3
+# with EKEYREJECTED and the daemon's reason from TAPSEC_HANDSHAKE_INFO, and
+# the server's accept() reports ECONNABORTED and goes on; then a client
+# gets its line back, and both ends print the version they agreed on (the
+# DTLS ones also the same TAPSEC_MAX_PAYLOAD: the server's IPv6 listener
+# serves an IPv4 client through a v4-mapped address).
+examples_talk() {
+	local d=$top/build/examples x srv re cmax smax before_c before_s
+	before_c=$(sockets "$C")
+	before_s=$(sockets "$S")
+	for x in tls_client tls_server dtls_client dtls_server; do
+		[ -x "$d/$x" ] || { echo "$d/$x is not built (make selftests)"; return 1; }
+	done
+
+	# TLS
+	spawn "$S" "$d/tls_server" "$PORT" server 2
+	wait_listen || return 1
+	example tls_client "$SADDR" "$PORT" wrong.test default 'hello'
+	expect_rc 3 || return 1
+	has "$OUT" '^tls_client: connect: EKEYREJECTED ' \
+		'^tls_client: handshake failed: EKEYREJECTED \(.*\): .+' ||
+		return 1
+	example tls_client "$SADDR" "$PORT" server.test default \
+		'hello tls example'
+	expect_rc 0 || return 1
+	has "$OUT" '^version: TLS 1\.3, cipher: (AES-128-GCM|AES-256-GCM|ChaCha20-Poly1305)$' \
+		'^server: CN=server\.test.* \(authenticated\)$' \
+		'^reply: hello tls example$' || return 1
+	example_server_done tls_server srv || return 1
+	has "$srv" '^tls_server: connection 1: handshake failed: ECONNABORTED ' \
+		'^connection 2 from [0-9a-f:.]+ port [0-9]+: version: TLS 1\.3, cipher: [A-Z]' \
+		'^connection 2: echoed 18 bytes$' || return 1
+	hasnt "$srv" 'no close_notify' || return 1
+
+	# DTLS
+	BG_NAME=dsrv spawn "$S" "$d/dtls_server" "$PORT" server 2
+	wait_udp || return 1
+	example dtls_client "$SADDR" "$PORT" wrong.test default 'hello'
+	expect_rc 3 || return 1
+	has "$OUT" '^dtls_client: handshake failed: EKEYREJECTED \(.*\): .+' ||
+		return 1
+	example dtls_client "$SADDR" "$PORT" server.test default \
+		'hello dtls example'
+	expect_rc 0 || return 1
+	re='^version: DTLS 1\.2, cipher: [A-Za-z0-9-]+, max payload: ([0-9]+) bytes$'
+	has "$OUT" "$re" '^server: CN=server\.test' \
+		'^reply: hello dtls example$' || return 1
+	[[ $OUT =~ max\ payload:\ ([0-9]+) ]] && cmax=${BASH_REMATCH[1]}
+	example_server_done dtls_server dsrv || return 1
+	has "$srv" '^dtls_server: connection 1: handshake failed: ECONNABORTED ' \
+		'^connection 2 from [0-9a-f:.]+ port [0-9]+: version: DTLS 1\.2, .* max payload: [0-9]+ bytes$' \
+		'^connection 2: echoed 1 record, then close_notify$' || return 1
+	[[ $srv =~ max\ payload:\ ([0-9]+) ]] && smax=${BASH_REMATCH[1]}
+	if [ -z "${cmax:-}" ] || [ "$cmax" != "${smax:-}" ]; then
+		echo "max payload: client ${cmax:-?}, server ${smax:-?}"
+		return 1
+	fi
+	no_leak "$C" "$before_c" && no_leak "$S" "$before_s"
+}
+
 # ----------------------------------------------------------------- cases --
 
 setup
@@ -1352,7 +1451,7 @@ dtls_netem_duplicates() {
 	echo "$out"
 }
 
-tap_plan 76
+tap_plan 80
 hs_case client_openssl_tls13_aes128gcm client_openssl 1.3 aes128gcm TLS_AES_128_GCM_SHA256
 hs_case client_openssl_tls13_aes256gcm client_openssl 1.3 aes256gcm TLS_AES_256_GCM_SHA384
 hs_case client_openssl_tls13_chacha20 client_openssl 1.3 chacha20 TLS_CHACHA20_POLY1305_SHA256
@@ -1882,6 +1981,7 @@ hs_case server_tickets_not_across_owners server_tickets_per_owner
 hs_case psk_owners_by_tapsecctl psk_owners_tapsecctl
 kernel_case config_owners_names_checked config_owners
 hs_case daemon_sighup_reload_and_notify daemon_reload
+hs_case examples_tls_dtls_talk examples_talk
 kernel_case daemon_unprivileged_says_cap_net_admin daemon_unprivileged
 hs_case client_deferred_auth_accept client_defer_accept
 hs_case client_deferred_auth_reject client_defer_reject
