@@ -455,27 +455,16 @@ static int read_hex_key(FILE *f, uint8_t *key)
 static int add_owner(struct tapsec_psk_owners *own, const char *arg)
 {
 	int group = arg[0] == '@';
-	const char *name = arg + group;
-	uint32_t id;
-	int err;
+	int err = tapsecctl_owners_add(own, arg);
 
-	err = tapsec_parse_id(name, group, &id);
-	if (err) {
-		fprintf(stderr, "tapsecctl: --owner: %s %s '%s'\n",
-			err == -ENOENT ? "no" : "bad",
-			group ? "group" : "user", name);
-		return -1;
-	}
-	if ((group ? own->ngids : own->nuids) == TAPSEC_PSK_OWNERS_MAX) {
+	if (err == -ENOSPC)
 		fprintf(stderr, "tapsecctl: at most %d users and %d groups own a PSK\n",
 			TAPSEC_PSK_OWNERS_MAX, TAPSEC_PSK_OWNERS_MAX);
-		return -1;
-	}
-	if (group)
-		own->gids[own->ngids++] = id;
-	else
-		own->uids[own->nuids++] = id;
-	return 0;
+	else if (err)
+		fprintf(stderr, "tapsecctl: --owner: %s %s '%s'\n",
+			err == -ENOENT ? "no" : "bad",
+			group ? "group" : "user", arg + group);
+	return err ? -1 : 0;
 }
 
 static void print_ids(const char *sep, const char *prefix,

@@ -84,25 +84,36 @@ static int line_err(const char *path, unsigned int line, const char *fmt,
 	return -1;
 }
 
-/* "owner=USER" or "owner=@GROUP" into @own. */
-static int parse_owner(const char *path, struct psk_line *p, const char *v)
+int tapsecctl_owners_add(struct tapsec_psk_owners *own, const char *arg)
 {
-	bool group = v[0] == '@';
+	bool group = arg[0] == '@';
 	uint32_t id;
 	int err;
 
-	err = tapsec_parse_id(v + group, group, &id);
+	err = tapsec_parse_id(arg + group, group, &id);
+	if (err)
+		return err == -ENOENT ? -ENOENT : -EINVAL;
+	if ((group ? own->ngids : own->nuids) == TAPSEC_PSK_OWNERS_MAX)
+		return -ENOSPC;
+	if (group)
+		own->gids[own->ngids++] = id;
+	else
+		own->uids[own->nuids++] = id;
+	return 0;
+}
+
+/* "owner=USER" or "owner=@GROUP" into @p's owners. */
+static int parse_owner(const char *path, struct psk_line *p, const char *v)
+{
+	int err = tapsecctl_owners_add(&p->own, v);
+
+	if (err == -ENOSPC)
+		return line_err(path, p->line, "more than %d users or groups",
+				TAPSEC_PSK_OWNERS_MAX);
 	if (err)
 		return line_err(path, p->line, err == -ENOENT ?
 				"owner=%s: no such user or group" :
 				"owner=%s: not a user or group", v);
-	if ((group ? p->own.ngids : p->own.nuids) == TAPSEC_PSK_OWNERS_MAX)
-		return line_err(path, p->line, "more than %d users or groups",
-				TAPSEC_PSK_OWNERS_MAX);
-	if (group)
-		p->own.gids[p->own.ngids++] = id;
-	else
-		p->own.uids[p->own.nuids++] = id;
 	return 0;
 }
 

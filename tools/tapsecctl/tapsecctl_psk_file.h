@@ -18,6 +18,13 @@
 int tapsecctl_parse_hex(const char *s, size_t n, uint8_t *key, size_t max);
 
 /*
+ * An owner, USER or @GROUP (a name or a number), added to @own.  Returns
+ * 0, -ENOENT (no such user or group), -EINVAL (not a name or number) or
+ * -ENOSPC (TAPSEC_PSK_OWNERS_MAX of that kind already).
+ */
+int tapsecctl_owners_add(struct tapsec_psk_owners *own, const char *arg);
+
+/*
  * Store every PSK of the file @path (format at the top of
  * tapsecctl_psk_file.c): checked whole first, then added over a netlink
  * socket of its own, replacing PSKs of the same identities.  Returns the
