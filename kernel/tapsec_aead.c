@@ -142,6 +142,21 @@ void tapsec_aead_salt_nonce(const struct tapsec_aead *a, const u8 *explicit,
 }
 
 /**
+ * tapsec_aead_le_nonce() - a nonce made of a little-endian counter
+ * @counter: the message's 64-bit counter
+ * @nonce: TAPSEC_NONCE_LEN bytes out: four zero bytes, then @counter
+ *	little-endian
+ *
+ * The nonce of WireGuard's transport data messages (its ChaCha20-Poly1305
+ * takes the counter as the IETF construction's last 8 bytes).
+ */
+void tapsec_aead_le_nonce(u64 counter, u8 *nonce)
+{
+	memset(nonce, 0, TAPSEC_NONCE_LEN - sizeof(counter));
+	put_unaligned_le64(counter, nonce + TAPSEC_NONCE_LEN - sizeof(counter));
+}
+
+/**
  * tapsec_aead_tls12_nonce() - additional data and nonce of a (D)TLS 1.2 record
  * @a: the key slot
  * @seq: the record's 64-bit sequence number (DTLS: epoch, then number)

@@ -97,6 +97,7 @@ int tapsec_aead_take_seq(struct tapsec_aead *a, u64 *seq);
 void tapsec_aead_xor_nonce(const struct tapsec_aead *a, u64 seq, u8 *nonce);
 void tapsec_aead_salt_nonce(const struct tapsec_aead *a, const u8 *explicit,
 			    u8 *nonce);
+void tapsec_aead_le_nonce(u64 counter, u8 *nonce);
 void tapsec_aead_tls12_nonce(const struct tapsec_aead *a, u64 seq, u8 type,
 			     u16 version, u16 len, const u8 *explicit,
 			     u8 *aad, u8 *nonce);

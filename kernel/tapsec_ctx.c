@@ -227,7 +227,7 @@ static int tapsec_check_protocol(const struct sock *sk, int val)
 		return e->type == sk->sk_type ? 0 : -EPROTOTYPE;
 	if (sk->sk_type == SOCK_STREAM)
 		return -EPROTOTYPE;
-	/* The WireGuard engine is not in this build yet. */
+	/* A protocol without an engine in this build. */
 	return val == TAPSEC_PROTO_NONE ? 0 : -EPROTONOSUPPORT;
 }
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * tapsec: the engine table.  A record engine (TLS, DTLS) offers the
- * socket glue (tapsec_stream.c, tapsec_dgram.c, tapsec_ctx.c,
+ * tapsec: the engine table.  A record engine (TLS, DTLS, ESP, WireGuard)
+ * offers the socket glue (tapsec_stream.c, tapsec_dgram.c, tapsec_ctx.c,
  * tapsec_handshake.c) one struct tapsec_engine_ops; the glue calls the
  * engine only through it and never names an engine.  tapsec_engines.c
  * holds the table, indexed by TAPSEC_PROTO_*.
@@ -57,11 +57,16 @@
  *	waiting (datagram engines)
  * @free: wipe and free the engine's state, in process context after an
  *	RCU grace period; the state may be absent
+ * @sa: the hooks of an engine built on the shared SA datagram path
+ *	(tapsec_sa.h: ESP, WireGuard), whose state begins with a struct
+ *	tapsec_sa; NULL for the others
  *
  * The engine keeps its state in tapsec_ctx.engine_priv, created on the
  * first option that needs it.  Members a glue never calls for the
  * engine's socket type may be NULL, as noted.
  */
+struct tapsec_sa_ops;
+
 struct tapsec_engine_ops {
 	u32 proto;
 	int type;
@@ -99,6 +104,7 @@ struct tapsec_engine_ops {
 	void (*stop)(struct tapsec_ctx *ctx);
 	void (*unhook)(struct tapsec_ctx *ctx);
 	void (*free)(struct tapsec_ctx *ctx);
+	const struct tapsec_sa_ops *sa;
 };
 
 /**
@@ -188,5 +194,6 @@ static inline bool tapsec_engine_active(const struct tapsec_ctx *ctx)
 extern const struct tapsec_engine_ops tapsec_tls_engine_ops;
 extern const struct tapsec_engine_ops tapsec_dtls_engine_ops;
 extern const struct tapsec_engine_ops tapsec_esp_engine_ops;
+extern const struct tapsec_engine_ops tapsec_wg_engine_ops;
 
 #endif /* _TAPSEC_ENGINE_H */

@@ -7,8 +7,7 @@
  * datagram socket starts with TAPSEC_PROTO_NONE and gets the datagram
  * engine of the table, which carries nothing until TAPSEC_PROTOCOL selects
  * its protocol (tapsec_engine_active()); TAPSEC_PROTOCOL moves it to
- * another datagram engine (ESP) while it has no engine state.  WireGuard
- * has no entry yet and TAPSEC_PROTOCOL refuses it.
+ * another datagram engine (ESP, WireGuard) while it has no engine state.
  */
 #include <linux/kernel.h>
 
@@ -18,6 +17,7 @@ static const struct tapsec_engine_ops *const tapsec_engines[] = {
 	[TAPSEC_PROTO_TLS] = &tapsec_tls_engine_ops,
 	[TAPSEC_PROTO_DTLS] = &tapsec_dtls_engine_ops,
 	[TAPSEC_PROTO_ESP] = &tapsec_esp_engine_ops,
+	[TAPSEC_PROTO_WIREGUARD] = &tapsec_wg_engine_ops,
 };
 
 /**

@@ -26,20 +26,14 @@
 static __sum16 tapsec_esp_udp_csum(const struct sock *sk, const u8 *udp,
 				   u32 ulen)
 {
-	__wsum csum = csum_partial(udp, ulen, 0);
-	__sum16 check;
-
 #if IS_ENABLED(CONFIG_IPV6)
 	if (sk->sk_family == AF_INET6 &&
 	    !ipv6_addr_v4mapped(&sk->sk_v6_daddr))
-		check = csum_ipv6_magic(&inet6_sk(sk)->saddr, &sk->sk_v6_daddr,
-					ulen, IPPROTO_UDP, csum);
-	else
+		return tapsec_sa_udp_csum(AF_INET6, &inet6_sk(sk)->saddr,
+					  &sk->sk_v6_daddr, udp, ulen);
 #endif
-		check = csum_tcpudp_magic(inet_sk(sk)->inet_saddr,
-					  inet_sk(sk)->inet_daddr, ulen,
-					  IPPROTO_UDP, csum);
-	return check ?: CSUM_MANGLED_0;
+	return tapsec_sa_udp_csum(AF_INET, &inet_sk(sk)->inet_saddr,
+				  &inet_sk(sk)->inet_daddr, udp, ulen);
 }
 
 /* Seal or open the packet in @buf: @clen bytes after the IV (opening: the
@@ -64,20 +58,19 @@ static int tapsec_esp_crypt(struct tapsec_esp_key *k, bool encrypt, u8 *buf,
 }
 
 /**
- * tapsec_esp_seal() - seal one ESP packet
+ * tapsec_esp_seal() - tapsec_sa_ops.seal: seal one ESP packet
  * @sk: the connected socket, whose addresses the inner checksum covers
- * @k: the outbound SA, under the transmit lock
- * @buf: the packet, @plen payload bytes at TAPSEC_ESP_DATA_OFF, room for
- *	TAPSEC_ESP_BUF_LEN
- * @plen: payload bytes, at most TAPSEC_ESP_MAX_PAYLOAD
+ * @sa: its state, under the transmit lock, with an outbound SA
+ * @plen: payload bytes at TAPSEC_ESP_DATA_OFF in @sa->tx_buf
  *
  * Return: the packet's length, -EKEYEXPIRED when the SA's 2^32 - 1
  * sequence numbers are used up, or a crypto API error.
  */
-int tapsec_esp_seal(struct sock *sk, struct tapsec_esp_key *k, u8 *buf,
-		    u32 plen)
+int tapsec_esp_seal(struct sock *sk, struct tapsec_sa *sa, u32 plen)
 {
 	u32 ulen = TAPSEC_ESP_UDP_LEN + plen, clen, pad, i;
+	struct tapsec_esp_key *k = sa->tx;
+	u8 *buf = sa->tx_buf;
 	u8 *udp = buf + TAPSEC_ESP_INNER_OFF, *t;
 	u64 seq;
 	int err;
@@ -147,10 +140,10 @@ static int tapsec_esp_inner(const struct tapsec_esp_key *k, const u8 *buf,
 }
 
 /**
- * tapsec_esp_open() - open the ESP packet in the receive buffer
+ * tapsec_esp_open() - tapsec_sa_ops.open: open one ESP packet
  * @ctx: the socket's context
- * @esp: its engine, under the receive lock, with an inbound SA
- * @len: bytes of the datagram in @esp->rx_buf
+ * @sa: its state, under the receive lock, with an inbound SA
+ * @len: bytes of the datagram in @sa->rx_buf
  *
  * A packet that fails a check is dropped and counted: not ESP (an IKE
  * message's zero marker, a NAT-T keepalive, too short, misaligned) and
@@ -159,13 +152,13 @@ static int tapsec_esp_inner(const struct tapsec_esp_key *k, const u8 *buf,
  * failed ICV as rx_bad_tag.  A dummy packet is dropped silently.  The
  * window moves only for packets whose ICV verified.
  *
- * Return: 0 with @esp->opened and @esp->data_len set, or a negative
+ * Return: 0 with @sa->data_off and @sa->data_len set, or a negative
  * errno for a dropped packet.
  */
-int tapsec_esp_open(struct tapsec_ctx *ctx, struct tapsec_esp *esp, u32 len)
+int tapsec_esp_open(struct tapsec_ctx *ctx, struct tapsec_sa *sa, u32 len)
 {
-	struct tapsec_esp_key *k = esp->rx;
-	u8 *buf = esp->rx_buf;
+	struct tapsec_esp_key *k = sa->rx;
+	u8 *buf = sa->rx_buf;
 	u32 clen, seq;
 	int ret;
 
@@ -184,7 +177,7 @@ int tapsec_esp_open(struct tapsec_ctx *ctx, struct tapsec_esp *esp, u32 len)
 		return -EBADMSG;
 	}
 	seq = get_unaligned_be32(buf + 4);
-	if (!seq || !tapsec_replay_ok(&k->replay, READ_ONCE(esp->window), seq)) {
+	if (!seq || !tapsec_replay_ok(&k->replay, READ_ONCE(sa->window), seq)) {
 		TAPSEC_COUNT(ctx, rx_replayed, 1);
 		return -EBADMSG;
 	}
@@ -200,9 +193,19 @@ int tapsec_esp_open(struct tapsec_ctx *ctx, struct tapsec_esp *esp, u32 len)
 			TAPSEC_COUNT(ctx, rx_bad_record, 1);
 		return ret;
 	}
-	esp->data_len = ret;
-	esp->opened = true;
-	TAPSEC_COUNT(ctx, rx_records, 1);
-	TAPSEC_COUNT(ctx, rx_bytes, ret);
+	sa->data_off = TAPSEC_ESP_DATA_OFF;
+	sa->data_len = ret;
 	return 0;
+}
+
+/**
+ * tapsec_esp_tx_data_off() - tapsec_sa_ops.tx_data_off
+ * @sa: the state
+ *
+ * Return: TAPSEC_ESP_DATA_OFF, after the header, the IV and the inner
+ * UDP header.
+ */
+u32 tapsec_esp_tx_data_off(const struct tapsec_sa *sa)
+{
+	return TAPSEC_ESP_DATA_OFF;
 }

@@ -22,7 +22,7 @@ u64 tapsec_features(void)
 {
 	u64 feat = TAPSEC_FEAT_STREAM | TAPSEC_FEAT_DGRAM | TAPSEC_FEAT_TCP_ULP |
 		   TAPSEC_FEAT_TLS | TAPSEC_FEAT_HANDSHAKE | TAPSEC_FEAT_DTLS |
-		   TAPSEC_FEAT_ESP;
+		   TAPSEC_FEAT_ESP | TAPSEC_FEAT_WIREGUARD;
 
 	if (tapsec_stream_has_inet6() && tapsec_dgram_has_inet6())
 		feat |= TAPSEC_FEAT_INET6;

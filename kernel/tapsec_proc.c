@@ -19,7 +19,7 @@ static const char *const tapsec_counter_names[] = {
 	"rx_replayed", "rx_bad_epoch", "tx_cookies", "rx_bad_cookie",
 	"peer_moves", "tx_flight_resent", "rx_direct", "tx_direct",
 	"rx_from_skb", "opt_refused", "psk_denied", "hs_bad_keys",
-	"path_challenges", "moves_limited", "rx_bad_spi",
+	"path_challenges", "moves_limited", "rx_bad_spi", "rx_misrouted",
 };
 
 static int tapsec_stat_show(struct seq_file *seq, void *v)

@@ -223,19 +223,25 @@ TEST_F(sock, protocol_option)
 	EXPECT_EQ(EPERM, errno);
 
 	if (variant->type == SOCK_DGRAM) {
-		/* The WireGuard engine is not in this build yet. */
-		int p = TAPSEC_PROTO_WIREGUARD;
+		/* Past the last protocol. */
+		int p = TAPSEC_PROTO_WIREGUARD + 1;
 
 		EXPECT_EQ(-1, setsockopt(self->fd, SOL_TAPSEC, TAPSEC_PROTOCOL,
 					 &p, sizeof(p)));
-		EXPECT_EQ(EPROTONOSUPPORT, errno);
+		EXPECT_EQ(EINVAL, errno);
 		/* Without a protocol, no keys and no DTLS options. */
 		EXPECT_EQ(-1, setsockopt(self->fd, SOL_TAPSEC, TAPSEC_TX, &val, sizeof(val)));
 		EXPECT_EQ(EPROTONOSUPPORT, errno);
 		EXPECT_EQ(-1, setsockopt(self->fd, SOL_TAPSEC, TAPSEC_REPLAY_WINDOW,
 					 &val, sizeof(val)));
 		EXPECT_EQ(EPROTOTYPE, errno);
-		/* ESP and DTLS are, one after the other (esp_test has more). */
+		/*
+		 * WireGuard, ESP and DTLS are, one after the other (esp_test
+		 * and wg_test have more).
+		 */
+		p = TAPSEC_PROTO_WIREGUARD;
+		EXPECT_EQ(0, setsockopt(self->fd, SOL_TAPSEC, TAPSEC_PROTOCOL,
+					&p, sizeof(p)));
 		p = TAPSEC_PROTO_ESP;
 		EXPECT_EQ(0, setsockopt(self->fd, SOL_TAPSEC, TAPSEC_PROTOCOL,
 					&p, sizeof(p)));

@@ -50,6 +50,7 @@ static const struct {
 	{ TAPSEC_FEAT_HANDSHAKE, "handshake" },
 	{ TAPSEC_FEAT_DTLS, "dtls" },
 	{ TAPSEC_FEAT_ESP, "esp" },
+	{ TAPSEC_FEAT_WIREGUARD, "wireguard" },
 };
 
 /* struct tapsec_counters, field by field. */
@@ -62,6 +63,7 @@ static const char *const counter_names[] = {
 	"rx_bad_cookie", "peer_moves", "tx_flight_resent", "rx_direct",
 	"tx_direct", "rx_from_skb", "opt_refused", "psk_denied",
 	"hs_bad_keys", "path_challenges", "moves_limited", "rx_bad_spi",
+	"rx_misrouted",
 };
 
 _Static_assert(sizeof(counter_names) / sizeof(counter_names[0]) ==

@@ -188,6 +188,12 @@ enum tapsec_sockopt {
 	 * record move it.  A move held back is counted (moves_limited).
 	 */
 	TAPSEC_MOVE_INTERVAL = 43,
+	/*
+	 * WireGuard sockets (Documentation/wireguard.rst): struct
+	 * tapsec_wg_inner, read/write, set before the keys: the inner
+	 * IPv4/IPv6 and UDP addresses each datagram is carried between.
+	 */
+	TAPSEC_WG_INNER = 44,
 };
 
 /*
@@ -220,13 +226,58 @@ struct tapsec_esp_sa {
 	__u8 salt[TAPSEC_ESP_SALT_LEN];	/* RFC 4106 / RFC 7634 salt */
 };
 
+/*
+ * WireGuard transport data (TAPSEC_PROTO_WIREGUARD; Documentation/
+ * wireguard.rst).  Each datagram sent becomes an inner IPv4 or IPv6 UDP
+ * packet between the addresses of TAPSEC_WG_INNER, padded to 16 bytes
+ * and sealed into one type-4 message (ChaCha20-Poly1305, the counter as
+ * nonce) to the connected peer, so that kernel WireGuard on the other
+ * side delivers it to a plain UDP socket on its interface, and back.
+ * TAPSEC_TX and TAPSEC_RX take a struct tapsec_wg_key: the two halves
+ * of a keypair a Noise handshake derived.  Each message received must
+ * carry the inbound key's index, a counter not seen in the anti-replay
+ * window (TAPSEC_REPLAY_WINDOW, default TAPSEC_WG_REPLAY_WINDOW) and an
+ * inner UDP packet from the peer's inner address and port to this
+ * socket's; an empty one (a keepalive) is consumed.  Reading TAPSEC_TX or
+ * TAPSEC_RX gives the key zeroed and counter the next one to send
+ * (outbound) or the highest accepted (inbound); TAPSEC_TX_KEY and
+ * TAPSEC_RX_KEY (CAP_NET_ADMIN) include the key.
+ */
+#define TAPSEC_WG_KEY_LEN		32
+#define TAPSEC_WG_REPLAY_WINDOW		8192
+/* Counters at and above this are refused (WireGuard's REJECT_AFTER_MESSAGES). */
+#define TAPSEC_WG_REJECT_AFTER_MESSAGES	(~0ULL - 8192)
+/* The largest payload of one send(): 65507 UDP bytes less 32 of the
+ * message, 48 of inner IPv6 and UDP headers, and padding to 16.
+ */
+#define TAPSEC_WG_MAX_PAYLOAD		65424
+
+struct tapsec_wg_key {
+	__u32 index;		/* outbound: the peer's receiver index, which */
+				/* every message sent carries; inbound: this */
+				/* socket's, which each one received must */
+	__u32 flags;		/* none defined yet: 0 */
+	__u64 counter;		/* outbound: the next to send (0 for a new */
+				/* keypair); inbound: 0; read: see above */
+	__u8 key[TAPSEC_WG_KEY_LEN];	/* ChaCha20-Poly1305 */
+};
+
+struct tapsec_wg_inner {
+	__u16 family;		/* AF_INET or AF_INET6 */
+	__u16 local_port;	/* host order: this socket's inner UDP port, */
+	__u16 peer_port;	/* and the peer application's; neither 0 */
+	__u16 flags;		/* none defined yet: 0 */
+	__u8 local_addr[16];	/* this socket's inner address (AF_INET: */
+	__u8 peer_addr[16];	/* 4 bytes, then zeros), and the peer's */
+};
+
 #define TAPSEC_MOVE_INTERVAL_DEFAULT	1000
 #define TAPSEC_MOVE_INTERVAL_MAX	600000
 
 #define TAPSEC_CID_MAX			20
 
 #define TAPSEC_REPLAY_WINDOW_MIN	32
-#define TAPSEC_REPLAY_WINDOW_MAX	4096
+#define TAPSEC_REPLAY_WINDOW_MAX	8192
 #define TAPSEC_REPLAY_WINDOW_DEFAULT	64
 #define TAPSEC_EPOCH_GRACE_DEFAULT	10000
 #define TAPSEC_EPOCH_GRACE_MAX		600000
@@ -438,7 +489,10 @@ struct tapsec_counters {
 	__u64 hs_bad_keys;	/* DONE with a version or cipher not allowed */
 	__u64 path_challenges;	/* DTLS: return routability checks sent */
 	__u64 moves_limited;	/* DTLS: peer moves held back by the limit */
-	__u64 rx_bad_spi;	/* ESP: packets of no inbound SA, dropped */
+	__u64 rx_bad_spi;	/* ESP, WireGuard: packets of no inbound key */
+				/* (SPI, receiver index), dropped */
+	__u64 rx_misrouted;	/* WireGuard: inner packets for another */
+				/* address, port or protocol, dropped */
 };
 
 struct tapsec_sock_info {
@@ -565,6 +619,7 @@ enum tapsec_stats_attr {
 	TAPSEC_A_STATS_PATH_CHALLENGES,
 	TAPSEC_A_STATS_MOVES_LIMITED,
 	TAPSEC_A_STATS_RX_BAD_SPI,
+	TAPSEC_A_STATS_RX_MISROUTED,
 	TAPSEC_A_STATS_PAD,
 
 	__TAPSEC_A_STATS_MAX,
@@ -733,5 +788,6 @@ enum tapsec_psk_attr {
 #define TAPSEC_FEAT_HANDSHAKE	_BITULL(5)	/* delegated handshakes */
 #define TAPSEC_FEAT_DTLS	_BITULL(6)	/* DTLS 1.2/1.3 record layer */
 #define TAPSEC_FEAT_ESP		_BITULL(7)	/* ESP in UDP */
+#define TAPSEC_FEAT_WIREGUARD	_BITULL(8)	/* WireGuard transport data */
 
 #endif /* _UAPI_LINUX_TAPSEC_H */
