@@ -86,7 +86,7 @@ $(B)/bin/tapsec-handshaked: $(wildcard userspace-handshaked/*.[ch]) \
 		$(NL_LIB_SRC) $(IDS_SRC) $(UAPI) VERSION
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -o $@ $(filter %.c,$^) $(PKG_NL) \
-		$(shell pkg-config --cflags --libs gnutls) -lpthread
+		$(shell pkg-config --cflags --libs gnutls hogweed nettle) -lpthread
 
 # Man pages from Documentation/man/NAME.SECTION.rst (python3-docutils); a
 # docutils warning fails the build.

@@ -751,6 +751,7 @@ static void tapsec_dtls_close(struct sock *sk, struct tapsec_ctx *ctx)
 const struct tapsec_engine_ops tapsec_dtls_engine_ops = {
 	.proto		= TAPSEC_PROTO_DTLS,
 	.type		= SOCK_DGRAM,
+	.versioned	= true,
 	.option		= tapsec_dtls_engine_option,
 	.setsockopt	= tapsec_dtls_setsockopt,
 	.getsockopt	= tapsec_dtls_getsockopt,

@@ -21,6 +21,8 @@
  * struct tapsec_engine_ops - what a record engine offers the socket glue
  * @proto: the TAPSEC_PROTO_* the engine carries, its index in the table
  * @type: SOCK_STREAM or SOCK_DGRAM, the sockets it serves
+ * @versioned: its keys carry a protocol version (TLS, DTLS), which
+ *	TAPSEC_VERSIONS bounds for the keys a handshake daemon installs
  * @option: whether the engine answers SOL_TAPSEC option @optname, to set
  *	(@set) or to read; the glue answers the others
  *	(tapsec_ctx_setsockopt(), tapsec_ctx_getsockopt())
@@ -70,6 +72,7 @@ struct tapsec_sa_ops;
 struct tapsec_engine_ops {
 	u32 proto;
 	int type;
+	bool versioned;
 	bool (*option)(const struct tapsec_ctx *ctx, int optname, bool set);
 	int (*setsockopt)(struct sock *sk, struct tapsec_ctx *ctx, int optname,
 			  sockptr_t optval, unsigned int optlen);

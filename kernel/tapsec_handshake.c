@@ -1399,13 +1399,17 @@ static bool tapsec_hs_cipher_allowed(const struct tapsec_hs *hs, u16 c)
 
 /*
  * The keys the daemon installed are of a version and cipher the socket
- * allows: a daemon may not downgrade.  Under the socket lock.
+ * allows: a daemon may not downgrade.  Keys of an engine without versions
+ * (WireGuard) have a cipher only.  Under the socket lock.
  */
 static bool tapsec_hs_keys_allowed(const struct tapsec_hs *hs,
 				   const struct tapsec_ctx *ctx)
 {
-	return tapsec_hs_version_allowed(hs, ctx->tx_version) &&
-	       tapsec_hs_version_allowed(hs, ctx->rx_version) &&
+	bool versioned = tapsec_engine_of(ctx)->versioned;
+
+	return (!versioned ||
+		(tapsec_hs_version_allowed(hs, ctx->tx_version) &&
+		 tapsec_hs_version_allowed(hs, ctx->rx_version))) &&
 	       tapsec_hs_cipher_allowed(hs, ctx->tx_cipher) &&
 	       tapsec_hs_cipher_allowed(hs, ctx->rx_cipher);
 }

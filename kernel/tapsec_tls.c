@@ -694,6 +694,7 @@ static size_t tapsec_tls_diag_size(const struct tapsec_ctx *ctx)
 const struct tapsec_engine_ops tapsec_tls_engine_ops = {
 	.proto			= TAPSEC_PROTO_TLS,
 	.type			= SOCK_STREAM,
+	.versioned		= true,
 	.option			= tapsec_tls_option,
 	.setsockopt		= tapsec_tls_engine_setsockopt,
 	.getsockopt		= tapsec_tls_engine_getsockopt,

@@ -115,4 +115,41 @@ void hs_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Tell the service manager @state ("READY=1"...), if it listens. */
 void hs_notify(const char *state);
 
+/*
+ * TAPSEC_HANDSHAKE_PSK on the handshake's socket @fd: the key of PSK
+ * @identity into @req.  0 or a negative errno (hs_util.c).
+ */
+int hs_psk_get(int fd, const char *identity, struct tapsec_hs_psk *req);
+
+/* What a handshake waits for after a step. */
+enum hs_want {
+	HS_WANT_READ,
+	HS_WANT_WRITE,
+	HS_FINISHED,		/* see the hs_result */
+};
+
+struct hs_config;
+struct hs_nl;
+
+/*
+ * A handler class: the handshakes of one record protocol (hs_tls.c for
+ * TLS and DTLS, hs_wg.c for WireGuard), run by the workers without
+ * blocking.  @start sets one up for @req (which outlives it), PSKs
+ * fetched on @nl, or returns NULL with the failure in @res; @step
+ * advances it, on HS_FINISHED with the outcome in @res and, on success,
+ * the keys installed; @wake_ms is when @step must run again without I/O
+ * (retransmissions), -1 for never; @free ends it.
+ */
+struct hs_handler {
+	const char *name;
+	void *(*start)(struct hs_config *cfg, struct hs_nl *nl,
+		       const struct hs_request *req, struct hs_result *res);
+	enum hs_want (*step)(void *h, struct hs_result *res);
+	int (*wake_ms)(void *h);
+	void (*free)(void *h);
+};
+
+extern const struct hs_handler hs_tls_handler;
+extern const struct hs_handler hs_wg_handler;
+
 #endif /* HS_H */

@@ -28,7 +28,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <nettle/base64.h>
+
 #include "hs.h"
+#include "hs_blake2s.h"
 #include "hs_config.h"
 #include "tapsec_ids.h"
 
@@ -277,15 +280,18 @@ static int end_section(struct hs_parser *p)
 	int ret;
 
 	if (p->section == SEC_IDENTITY) {
-		if (!p->id->cert.data || !p->id->key.data)
+		if ((!p->id->cert.data || !p->id->key.data) &&
+		    (p->id->cert.data || p->id->key.data || !p->id->has_wg))
 			return perr(p, p->section_line,
-				    "[identity %s] needs both cert and key",
+				    "[identity %s] needs both cert and key, or wireguard-key",
 				    p->id->name);
 		/* Without "owners", root's alone. */
 		o = &p->id->owners;
 		if (!p->id->owners_set &&
 		    add_owner(p, &o->uids, &o->n_uids, 0))
 			return -1;
+		if (!p->id->cert.data)
+			return 0;
 		/* Loading them together checks that key and chain match. */
 		ret = build_creds(p->id, NULL, &c);
 		if (ret < 0)
@@ -294,9 +300,10 @@ static int end_section(struct hs_parser *p)
 				    p->id->name, gnutls_strerror(ret));
 		gnutls_certificate_free_credentials(c);
 	} else if (p->section == SEC_TRUST) {
-		if (!p->trust->n_cas && !p->trust->system)
+		if (!p->trust->n_cas && !p->trust->system &&
+		    !p->trust->n_wg_peers)
 			return perr(p, p->section_line,
-				    "[trust %s] needs ca or system = yes",
+				    "[trust %s] needs ca, system = yes or wireguard-peer",
 				    p->trust->name);
 	}
 	return 0;
@@ -474,12 +481,63 @@ static int set_owners(struct hs_parser *p, char *v)
 	return 0;
 }
 
+/*
+ * A WireGuard key as `wg genkey` and `wg pubkey` write it: 32 bytes in
+ * base64, blanks around it allowed.  0, or -1 after reporting.
+ */
+static int parse_wg_key(struct hs_parser *p, const char *what, const char *s,
+			size_t len, uint8_t out[HS_WG_KEY_LEN])
+{
+	struct base64_decode_ctx ctx;
+	uint8_t buf[BASE64_DECODE_LENGTH(64)];
+	size_t n = sizeof(buf);
+
+	while (len && isspace((unsigned char)*s)) {
+		s++;
+		len--;
+	}
+	while (len && isspace((unsigned char)s[len - 1]))
+		len--;
+	base64_decode_init(&ctx);
+	if (len != 44 || !base64_decode_update(&ctx, &n, buf, len, s) ||
+	    !base64_decode_final(&ctx) || n != HS_WG_KEY_LEN) {
+		hs_wipe(buf, sizeof(buf));
+		return perr(p, p->line,
+			    "%s: not a WireGuard key (32 bytes in base64, as wg genkey writes)",
+			    what);
+	}
+	memcpy(out, buf, HS_WG_KEY_LEN);
+	hs_wipe(buf, sizeof(buf));
+	return 0;
+}
+
+/* wireguard-key = FILE: the private key file, kept from others. */
+static int set_wg_key(struct hs_parser *p, const char *v)
+{
+	gnutls_datum_t d = { NULL, 0 };
+	int ret;
+
+	if (p->id->has_wg)
+		return perr(p, p->line, "wireguard-key given twice");
+	if (read_pem(p, v, true, &d))
+		return -1;
+	ret = parse_wg_key(p, v, (const char *)d.data, d.size,
+			   p->id->wg_priv);
+	free_datum(&d, true);
+	if (ret)
+		return ret;
+	p->id->has_wg = true;
+	return 0;
+}
+
 static int set_identity(struct hs_parser *p, const char *key, char *v)
 {
 	gnutls_datum_t *d;
 
 	if (!strcmp(key, "owners"))
 		return set_owners(p, v);
+	if (!strcmp(key, "wireguard-key"))
+		return set_wg_key(p, v);
 	if (!strcmp(key, "cert"))
 		d = &p->id->cert;
 	else if (!strcmp(key, "key"))
@@ -505,6 +563,20 @@ static int set_trust(struct hs_parser *p, const char *key, const char *v)
 		return add_pem(p, v, &t->cas, &t->n_cas, false);
 	if (!strcmp(key, "crl"))
 		return add_pem(p, v, &t->crls, &t->n_crls, true);
+	if (!strcmp(key, "wireguard-peer")) {
+		uint8_t (*grown)[HS_WG_KEY_LEN];
+
+		grown = realloc(t->wg_peers,
+				(t->n_wg_peers + 1) * sizeof(*grown));
+		if (!grown)
+			return perr(p, p->line, "out of memory");
+		t->wg_peers = grown;
+		if (parse_wg_key(p, "wireguard-peer", v, strlen(v),
+				 t->wg_peers[t->n_wg_peers]))
+			return -1;
+		t->n_wg_peers++;
+		return 0;
+	}
 	if (!strcmp(key, "system")) {
 		if (p->seen_system)
 			return perr(p, p->line, "system given twice");
@@ -660,6 +732,7 @@ void hs_config_free(struct hs_config *cfg)
 		cfg->identities = id->next;
 		free_datum(&id->cert, false);
 		free_datum(&id->key, true);
+		hs_wipe(id->wg_priv, sizeof(id->wg_priv));
 		free(id->owners.uids);
 		free(id->owners.gids);
 		free(id->name);
@@ -675,6 +748,7 @@ void hs_config_free(struct hs_config *cfg)
 			free_datum(&t->crls[i], false);
 		free(t->cas);
 		free(t->crls);
+		free(t->wg_peers);
 		free(t->name);
 		free(t);
 	}
@@ -737,6 +811,29 @@ const struct hs_identity *hs_config_identity(const struct hs_config *cfg,
 	for (const struct hs_identity *id = cfg->identities; id; id = id->next)
 		if (!strcmp(id->name, name))
 			return id;
+	return NULL;
+}
+
+const struct hs_identity *
+hs_config_request_identity(const struct hs_config *cfg,
+			   const struct hs_request *req,
+			   struct hs_result *res)
+{
+	const struct hs_identity *id = hs_config_identity(cfg, req->identity);
+
+	if (!id) {
+		hs_fail(res, EINVAL, "unknown identity \"%s\"", req->identity);
+		return NULL;
+	}
+	if (hs_config_may_use(id, req))
+		return id;
+	if (req->has_cred)
+		hs_fail(res, EACCES, "identity \"%s\" not usable by uid %u",
+			id->name, req->uid);
+	else
+		hs_fail(res, EACCES,
+			"identity \"%s\" not usable by an unknown owner",
+			id->name);
 	return NULL;
 }
 

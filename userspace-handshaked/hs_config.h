@@ -35,10 +35,14 @@ struct hs_owners {
 };
 
 /* [identity NAME]: a certificate chain and its private key, PEM. */
+#define HS_WG_KEY_LEN		32
+
 struct hs_identity {
 	char *name;
 	gnutls_datum_t cert;
 	gnutls_datum_t key;
+	bool has_wg;			/* "wireguard-key" given */
+	uint8_t wg_priv[HS_WG_KEY_LEN];	/* WireGuard static private key */
 	struct hs_owners owners;
 	bool owners_set;		/* "owners" given */
 	struct hs_identity *next;
@@ -52,6 +56,9 @@ struct hs_trust {
 	gnutls_datum_t *crls;
 	unsigned int n_crls;
 	bool system;
+	/* "wireguard-peer": WireGuard static public keys trusted. */
+	uint8_t (*wg_peers)[HS_WG_KEY_LEN];
+	unsigned int n_wg_peers;
 	struct hs_trust *next;
 };
 
@@ -102,6 +109,18 @@ struct hs_request;
 /* Whether the socket of @req may use @id: its owner is among @id's. */
 bool hs_config_may_use(const struct hs_identity *id,
 		       const struct hs_request *req);
+
+struct hs_result;
+
+/*
+ * The identity @req names (TAPSEC_IDENTITY), if its socket's owner may
+ * use it; NULL with the failure (EINVAL unknown, EACCES not allowed) in
+ * @res otherwise.
+ */
+const struct hs_identity *
+hs_config_request_identity(const struct hs_config *cfg,
+			   const struct hs_request *req,
+			   struct hs_result *res);
 
 /*
  * The trust store called @name.  NULL or "" is the [trust default] section

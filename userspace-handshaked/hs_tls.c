@@ -236,26 +236,6 @@ static int hs_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
 }
 
 /*
- * TAPSEC_HANDSHAKE_PSK on the handshake's socket: the kernel copies the
- * key of PSK @identity into @req only for the process running the
- * handshake, and only when the socket's owner may use it.  Returns 0 or a
- * negative errno.
- */
-static int hs_psk_get(int fd, const char *identity, struct tapsec_hs_psk *req)
-{
-	socklen_t len = sizeof(*req);
-
-	memset(req, 0, sizeof(*req));
-	snprintf(req->identity, sizeof(req->identity), "%s", identity);
-	if (getsockopt(fd, SOL_TAPSEC, TAPSEC_HANDSHAKE_PSK, req, &len))
-		return -errno;
-	if (len != sizeof(*req) || req->key_len < TAPSEC_PSK_KEY_MIN ||
-	    req->key_len > TAPSEC_PSK_KEY_MAX)
-		return -EBADMSG;
-	return 0;
-}
-
-/*
  * The key of the external PSK @identity, from tapsec's PSK store.
  * @key->data is allocated with gnutls_malloc() (GnuTLS frees what a
  * credentials callback returns); the caller wipes and frees it otherwise.
@@ -638,36 +618,19 @@ struct hs_tls *hs_tls_start(struct hs_config *cfg, struct hs_nl *nl,
 	struct hs_tls *t;
 	int ret;
 
-	if (req->bad_request) {
-		hs_fail(res, req->bad_request, "unusable handshake request");
-		return NULL;
-	}
-	if (req->protocol != TAPSEC_PROTO_TLS &&
-	    req->protocol != TAPSEC_PROTO_DTLS) {
-		hs_fail(res, EPROTONOSUPPORT, "record protocol %u not handled",
-			req->protocol);
-		return NULL;
-	}
+	/* The worker checked bad_request and the protocol (handler_for()). */
 	if (req->role != TAPSEC_ROLE_CLIENT && !server) {
 		hs_fail(res, EINVAL, "unknown role %u", req->role);
 		return NULL;
 	}
 	if (req->identity && *req->identity) {
-		id = hs_config_identity(cfg, req->identity);
-		if (!id) {
-			hs_fail(res, EINVAL, "unknown identity \"%s\"",
-				req->identity);
+		id = hs_config_request_identity(cfg, req, res);
+		if (!id)
 			return NULL;
-		}
-		if (!hs_config_may_use(id, req)) {
-			if (req->has_cred)
-				hs_fail(res, EACCES,
-					"identity \"%s\" not usable by uid %u",
-					id->name, req->uid);
-			else
-				hs_fail(res, EACCES,
-					"identity \"%s\" not usable by an unknown owner",
-					id->name);
+		if (!id->cert.data) {
+			hs_fail(res, EINVAL,
+				"identity \"%s\" has no certificate (only a WireGuard key)",
+				id->name);
 			return NULL;
 		}
 	} else if (server && !psk) {
@@ -1176,3 +1139,33 @@ void hs_tls_free(struct hs_tls *t)
 	gnutls_memset(&t->secrets, 0, sizeof(t->secrets));
 	free(t);
 }
+
+static void *hs_tls_start_h(struct hs_config *cfg, struct hs_nl *nl,
+			    const struct hs_request *req,
+			    struct hs_result *res)
+{
+	return hs_tls_start(cfg, nl, req, res);
+}
+
+static enum hs_want hs_tls_step_h(void *h, struct hs_result *res)
+{
+	return hs_tls_step(h, res);
+}
+
+static int hs_tls_wake_ms_h(void *h)
+{
+	return hs_tls_wake_ms(h);
+}
+
+static void hs_tls_free_h(void *h)
+{
+	hs_tls_free(h);
+}
+
+const struct hs_handler hs_tls_handler = {
+	.name = "tls",
+	.start = hs_tls_start_h,
+	.step = hs_tls_step_h,
+	.wake_ms = hs_tls_wake_ms_h,
+	.free = hs_tls_free_h,
+};

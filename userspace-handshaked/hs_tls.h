@@ -13,13 +13,6 @@
 
 struct hs_nl;
 
-/* What the handshake waits for after hs_tls_step(). */
-enum hs_want {
-	HS_WANT_READ,
-	HS_WANT_WRITE,
-	HS_FINISHED,		/* see the hs_result */
-};
-
 struct hs_tls;
 
 /*

@@ -167,3 +167,23 @@ void hs_request_free(struct hs_request *req)
 	free(req->psk_identity);
 	free(req);
 }
+
+/*
+ * TAPSEC_HANDSHAKE_PSK on the handshake's socket: the kernel copies the
+ * key of PSK @identity into @req only for the process running the
+ * handshake, and only when the socket's owner may use it.  Returns 0 or a
+ * negative errno.
+ */
+int hs_psk_get(int fd, const char *identity, struct tapsec_hs_psk *req)
+{
+	socklen_t len = sizeof(*req);
+
+	memset(req, 0, sizeof(*req));
+	snprintf(req->identity, sizeof(req->identity), "%s", identity);
+	if (getsockopt(fd, SOL_TAPSEC, TAPSEC_HANDSHAKE_PSK, req, &len))
+		return -errno;
+	if (len != sizeof(*req) || req->key_len < TAPSEC_PSK_KEY_MIN ||
+	    req->key_len > TAPSEC_PSK_KEY_MAX)
+		return -EBADMSG;
+	return 0;
+}

@@ -31,7 +31,8 @@
 struct hs_job {
 	struct hs_request *req;
 	struct hs_config *cfg;		/* a reference: the one it began with */
-	struct hs_tls *tls;
+	const struct hs_handler *h;	/* the handler class of its protocol */
+	void *hs;			/* its handshake, h's */
 	uint64_t deadline;		/* CLOCK_MONOTONIC milliseconds */
 	uint64_t wake;			/* step again then (DTLS), 0: never */
 	uint32_t events;		/* waited for in epoll, 0: not added */
@@ -113,7 +114,8 @@ static void finish_job(struct hs_worker *w, struct hs_job *job,
 		w->active = job->next;
 	if (job->next)
 		job->next->prev = job->prev;
-	hs_tls_free(job->tls);
+	if (job->hs)
+		job->h->free(job->hs);
 	/* After the session: its credentials belong to the configuration. */
 	hs_config_put(job->cfg);
 	hs_request_free(job->req);
@@ -129,12 +131,12 @@ static void advance_job(struct hs_worker *w, struct hs_job *job)
 	enum hs_want want;
 	int wake;
 
-	want = hs_tls_step(job->tls, &res);
+	want = job->h->step(job->hs, &res);
 	if (want == HS_FINISHED) {
 		finish_job(w, job, &res);
 		return;
 	}
-	wake = hs_tls_wake_ms(job->tls);
+	wake = job->h->wake_ms(job->hs);
 	job->wake = wake < 0 ? 0 : now_ms() + (uint64_t)wake;
 	ev.events = want == HS_WANT_READ ? EPOLLIN : EPOLLOUT;
 	if (ev.events == job->events)
@@ -149,6 +151,20 @@ static void advance_job(struct hs_worker *w, struct hs_job *job)
 	job->events = ev.events;
 }
 
+/* The handler class of a record protocol, NULL for none. */
+static const struct hs_handler *handler_for(uint32_t protocol)
+{
+	switch (protocol) {
+	case TAPSEC_PROTO_TLS:
+	case TAPSEC_PROTO_DTLS:
+		return &hs_tls_handler;
+	case TAPSEC_PROTO_WIREGUARD:
+		return &hs_wg_handler;
+	default:
+		return NULL;
+	}
+}
+
 static void start_job(struct hs_worker *w, struct hs_job *job)
 {
 	struct hs_result res = { 0 };
@@ -161,11 +177,18 @@ static void start_job(struct hs_worker *w, struct hs_job *job)
 	w->active = job;
 
 	job->cfg = hs_config_get();
-	if (job->cfg)
-		job->tls = hs_tls_start(job->cfg, w->pool->nl, job->req, &res);
-	else
+	job->h = handler_for(job->req->protocol);
+	if (!job->cfg)
 		hs_fail(&res, ENOENT, "no configuration");
-	if (job->tls)
+	else if (job->req->bad_request)
+		hs_fail(&res, job->req->bad_request,
+			"unusable handshake request");
+	else if (!job->h)
+		hs_fail(&res, EPROTONOSUPPORT, "record protocol %u not handled",
+			job->req->protocol);
+	else
+		job->hs = job->h->start(job->cfg, w->pool->nl, job->req, &res);
+	if (job->hs)
 		advance_job(w, job);
 	else
 		finish_job(w, job, &res);

@@ -131,6 +131,44 @@ system = yes" &&
 system = yes"
 }
 
+# WireGuard: an identity's wireguard-key file (wg genkey's base64, kept
+# from others), a trust store's wireguard-peer keys.
+wireguard_keys() {
+	local pub=CJqdlDyr+bVXmKnOZUJQBNH8PI/vVNzNJO+5NY8wcWk=
+	printf 'YOu2oqjpUw2iPXTaaIFUS6xoaOu3ohB52tJKu9yi0kk=\n' >"$work/wg.key"
+	chmod 600 "$work/wg.key"
+	accepted "[identity wg]
+wireguard-key = $work/wg.key
+owners = 1000
+[trust wgpeers]
+wireguard-peer = $pub
+wireguard-peer = $pub" &&
+	# An identity may hold both kinds of key.
+	accepted "[identity both]
+cert = $work/pki/server.pem
+key = $work/pki/server.key
+wireguard-key = $work/wg.key" &&
+	refused "needs both cert and key, or wireguard-key" "[identity wg]
+owners = 0" &&
+	refused "needs both cert and key, or wireguard-key" "[identity wg]
+cert = $work/pki/server.pem
+wireguard-key = $work/wg.key" &&
+	refused "wireguard-key given twice" "[identity wg]
+wireguard-key = $work/wg.key
+wireguard-key = $work/wg.key" &&
+	refused "wireguard-peer: not a WireGuard key" "[trust t]
+wireguard-peer = ${pub%=}" &&
+	refused "wireguard-peer: not a WireGuard key" "[trust t]
+wireguard-peer = AAAA${pub#AAAA}x" &&
+	refused "needs ca, system = yes or wireguard-peer" "[trust t]" &&
+	printf 'not base64 at all\n' >"$work/bad.key" && chmod 600 "$work/bad.key" &&
+	refused "bad.key: not a WireGuard key" "[identity wg]
+wireguard-key = $work/bad.key" &&
+	chmod 644 "$work/wg.key" &&
+	refused "open to others \\(mode 0644\\)" "[identity wg]
+wireguard-key = $work/wg.key"
+}
+
 missing_file() {
 	OUT=$("$daemon" -c "$work/none.conf" --check-config 2>&1)
 	[ $? = 2 ] && [[ $OUT == *"none.conf: No such file"* ]] ||
@@ -144,11 +182,12 @@ missing_file() {
 
 [ -x "$daemon" ] || { echo "$daemon is not built (make user)" >&2; exit 1; }
 setup || { echo "mkpki.sh failed" >&2; exit 1; }
-tap_plan 6
+tap_plan 7
 tap_case comments_after_values comments_after_values
 tap_case quoted_values quoted_values
 tap_case given_twice given_twice
 tap_case private_key_modes private_key_modes
 tap_case names_fit_the_socket_options name_lengths
+tap_case wireguard_keys wireguard_keys
 tap_case missing_file_is_an_error missing_file
 tap_done

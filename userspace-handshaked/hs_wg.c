@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tapsec-handshaked: the WireGuard handler class (hs.h): the initiator's
+ * side of WireGuard's Noise_IKpsk2 handshake (hs_noise.c) over a tapsec
+ * WireGuard socket in raw mode, ending with the keypair installed in the
+ * socket (TAPSEC_RX, then TAPSEC_TX).
+ *
+ * The socket's TAPSEC_IDENTITY names an identity with a wireguard-key;
+ * its TAPSEC_TRUST (or "default") a trust store whose wireguard-peer keys
+ * may answer; TAPSEC_SERVER_NAME picks the peer's key among them (base64,
+ * as wg pubkey prints it), or the store holds just one.  A PSK
+ * (TAPSEC_PSK_IDENTITY, 32 bytes) comes from the kernel's store.  The
+ * initiation is sent again, with a fresh ephemeral key, every
+ * HS_WG_REKEY_TIMEOUT_MS (WireGuard's REKEY_TIMEOUT) until a response
+ * comes or the handshake's time runs out; datagrams that are not a valid
+ * response to the latest initiation are dropped, as WireGuard drops
+ * them.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <nettle/base64.h>
+
+#include "hs.h"
+#include "hs_blake2s.h"
+#include "hs_config.h"
+#include "hs_noise.h"
+
+#define HS_WG_REKEY_TIMEOUT_MS	5000
+#define HS_WG_B64_LEN		BASE64_ENCODE_RAW_LENGTH(HS_WG_KEY_LEN)
+
+struct hs_wg {
+	const struct hs_request *req;
+	int fd;
+	struct hs_noise noise;
+	uint8_t msg[HS_NOISE_INIT_LEN];	/* the latest initiation */
+	bool sent;			/* it went out */
+	uint64_t resend;		/* CLOCK_MONOTONIC ms: send a new one */
+	bool psk;
+	char peer[HS_WG_B64_LEN + 1];	/* the peer's key, base64 */
+};
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void b64(char out[HS_WG_B64_LEN + 1], const uint8_t key[HS_WG_KEY_LEN])
+{
+	base64_encode_raw(out, HS_WG_KEY_LEN, key);
+	out[HS_WG_B64_LEN] = '\0';
+}
+
+/* The peer's static key: named by TAPSEC_SERVER_NAME, or the only one. */
+static const uint8_t *peer_key(const struct hs_trust *trust,
+			       const struct hs_request *req,
+			       struct hs_result *res)
+{
+	char k[HS_WG_B64_LEN + 1];
+	unsigned int i;
+
+	if (!trust->n_wg_peers) {
+		hs_fail(res, EINVAL, "trust store \"%s\" has no wireguard-peer",
+			trust->name);
+		return NULL;
+	}
+	if (!req->server_name || !*req->server_name) {
+		if (trust->n_wg_peers == 1)
+			return trust->wg_peers[0];
+		hs_fail(res, EINVAL,
+			"trust store \"%s\" has %u WireGuard peers: name one with TAPSEC_SERVER_NAME",
+			trust->name, trust->n_wg_peers);
+		return NULL;
+	}
+	for (i = 0; i < trust->n_wg_peers; i++) {
+		b64(k, trust->wg_peers[i]);
+		if (!strcmp(k, req->server_name))
+			return trust->wg_peers[i];
+	}
+	hs_fail(res, EACCES, "WireGuard peer %s not in trust store \"%s\"",
+		req->server_name, trust->name);
+	return NULL;
+}
+
+/* The PSK of TAPSEC_PSK_IDENTITY into @psk: 0, or -1 with @res set. */
+static int fetch_psk(struct hs_wg *w, uint8_t psk[HS_WG_KEY_LEN],
+		     struct hs_result *res)
+{
+	struct tapsec_hs_psk p;
+	int err = hs_psk_get(w->fd, w->req->psk_identity, &p);
+
+	if (err == -ENOKEY)
+		hs_fail(res, ENOKEY, "unknown PSK identity");
+	else if (err == -EPERM)
+		hs_fail(res, ENOKEY, "PSK identity not allowed on this socket");
+	else if (err == -EACCES)
+		hs_fail(res, EACCES, "the socket's owner may not use that PSK");
+	else if (err)
+		hs_fail(res, -err, "cannot fetch the PSK: %s", strerror(-err));
+	else if (p.key_len != HS_WG_KEY_LEN)
+		hs_fail(res, EINVAL, "a WireGuard PSK has 32 bytes, not %u",
+			p.key_len);
+	else
+		memcpy(psk, p.key, HS_WG_KEY_LEN);
+	hs_wipe(&p, sizeof(p));
+	return res->status ? -1 : 0;
+}
+
+static void hs_wg_free(void *h)
+{
+	struct hs_wg *w = h;
+
+	if (!w)
+		return;
+	hs_noise_wipe(&w->noise);
+	hs_wipe(w, sizeof(*w));
+	free(w);
+}
+
+static void *hs_wg_start(struct hs_config *cfg, struct hs_nl *nl,
+			 const struct hs_request *req, struct hs_result *res)
+{
+	uint8_t psk[HS_WG_KEY_LEN];
+	const struct hs_identity *id;
+	const struct hs_trust *trust;
+	const uint8_t *peer;
+	struct hs_wg *w;
+
+	(void)nl;
+	if (req->role != TAPSEC_ROLE_CLIENT) {
+		hs_fail(res, EOPNOTSUPP,
+			"WireGuard handshakes are initiated only (no listeners)");
+		return NULL;
+	}
+	if (!req->identity || !*req->identity) {
+		hs_fail(res, EINVAL, "no identity: WireGuard needs a static key");
+		return NULL;
+	}
+	id = hs_config_request_identity(cfg, req, res);
+	if (!id)
+		return NULL;
+	if (!id->has_wg) {
+		hs_fail(res, EINVAL, "identity \"%s\" has no wireguard-key",
+			id->name);
+		return NULL;
+	}
+	trust = hs_config_trust(cfg, req->trust && *req->trust ? req->trust :
+						     HS_DEFAULT_TRUST);
+	if (!trust) {
+		hs_fail(res, EINVAL, "unknown trust store \"%s\"", req->trust);
+		return NULL;
+	}
+	peer = peer_key(trust, req, res);
+	if (!peer)
+		return NULL;
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		hs_fail(res, ENOMEM, "out of memory");
+		return NULL;
+	}
+	w->req = req;
+	w->fd = req->fd;
+	b64(w->peer, peer);
+	w->psk = req->psk_identity && *req->psk_identity;
+	if (w->psk && fetch_psk(w, psk, res))
+		goto fail;
+	if (hs_noise_init(&w->noise, id->wg_priv, peer, w->psk ? psk : NULL)) {
+		hs_fail(res, EINVAL, "identity \"%s\": unusable wireguard-key",
+			id->name);
+		goto fail;
+	}
+	hs_wipe(psk, sizeof(psk));
+	return w;
+fail:
+	hs_wipe(psk, sizeof(psk));
+	hs_wg_free(w);
+	return NULL;
+}
+
+/* Install the keypair: inbound first, so no answer to data is lost. */
+static int install(struct hs_wg *w, const struct hs_noise_keys *k,
+		   struct hs_result *res)
+{
+	struct tapsec_wg_key rx = { .index = k->recv_index };
+	struct tapsec_wg_key tx = { .index = k->send_index };
+	int err = 0;
+
+	memcpy(rx.key, k->recv, sizeof(rx.key));
+	memcpy(tx.key, k->send, sizeof(tx.key));
+	if (setsockopt(w->fd, SOL_TAPSEC, TAPSEC_RX, &rx, sizeof(rx)) ||
+	    setsockopt(w->fd, SOL_TAPSEC, TAPSEC_TX, &tx, sizeof(tx))) {
+		err = errno;
+		hs_fail(res, err, "cannot install the keys: %s%s",
+			strerror(err), err == EDESTADDRREQ ?
+			" (set TAPSEC_WG_INNER before connect())" : "");
+	}
+	hs_wipe(&rx, sizeof(rx));
+	hs_wipe(&tx, sizeof(tx));
+	return err;
+}
+
+static enum hs_want hs_wg_step(void *h, struct hs_result *res)
+{
+	uint8_t buf[HS_NOISE_INIT_LEN + 1];
+	struct hs_noise_keys keys;
+	struct hs_wg *w = h;
+	ssize_t n;
+	int err;
+
+	for (;;) {
+		if (!w->sent || mono_ms() >= w->resend) {
+			if (w->sent || !w->msg[0]) {
+				err = hs_noise_initiation(&w->noise, w->msg);
+				if (err) {
+					hs_fail(res, -err,
+						"cannot make an initiation: %s",
+						strerror(-err));
+					return HS_FINISHED;
+				}
+			}
+			n = send(w->fd, w->msg, sizeof(w->msg),
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+			if (n < 0 && errno == EAGAIN) {
+				w->sent = false;
+				return HS_WANT_WRITE;
+			}
+			if (n < 0) {
+				hs_fail(res, errno, "cannot send: %s",
+					strerror(errno));
+				return HS_FINISHED;
+			}
+			w->sent = true;
+			w->resend = mono_ms() + HS_WG_REKEY_TIMEOUT_MS;
+		}
+		n = recv(w->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n < 0 && errno == EAGAIN)
+			return HS_WANT_READ;
+		if (n < 0 && errno == ECONNREFUSED) {
+			hs_fail(res, ECONNREFUSED,
+				"nothing listens at the peer's port");
+			return HS_FINISHED;
+		}
+		if (n < 0) {
+			hs_fail(res, errno, "cannot receive: %s",
+				strerror(errno));
+			return HS_FINISHED;
+		}
+		if (hs_noise_consume_response(&w->noise, buf, n, &keys)) {
+			hs_debug("%s: datagram of %zd bytes is no response, dropped",
+				 w->req->peer_str, n);
+			continue;
+		}
+		break;
+	}
+	err = install(w, &keys, res);
+	hs_wipe(&keys, sizeof(keys));
+	if (err)
+		return HS_FINISHED;
+	snprintf(res->peer_identity, sizeof(res->peer_identity), "%s",
+		 w->peer);
+	res->peer_auth = true;
+	res->psk = w->psk;
+	res->version_name = "WireGuard";
+	res->cipher_name = "ChaCha20-Poly1305";
+	return HS_FINISHED;
+}
+
+static int hs_wg_wake_ms(void *h)
+{
+	struct hs_wg *w = h;
+	uint64_t now = mono_ms();
+
+	if (!w->sent)
+		return -1;
+	return w->resend > now ? (int)(w->resend - now) : 0;
+}
+
+const struct hs_handler hs_wg_handler = {
+	.name = "wireguard",
+	.start = hs_wg_start,
+	.step = hs_wg_step,
+	.wake_ms = hs_wg_wake_ms,
+	.free = hs_wg_free,
+};
