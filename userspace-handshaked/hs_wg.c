@@ -31,6 +31,8 @@
 #include "hs_noise.h"
 
 #define HS_WG_REKEY_TIMEOUT_MS	5000
+/* Datagrams dropped in one step before the worker's other handshakes. */
+#define HS_WG_DROPS_PER_STEP	16
 #define HS_WG_B64_LEN		BASE64_ENCODE_RAW_LENGTH(HS_WG_KEY_LEN)
 
 struct hs_wg {
@@ -210,6 +212,7 @@ static enum hs_want hs_wg_step(void *h, struct hs_result *res)
 {
 	uint8_t buf[HS_NOISE_INIT_LEN + 1];
 	struct hs_noise_keys keys;
+	unsigned int drops = 0;
 	struct hs_wg *w = h;
 	ssize_t n;
 	int err;
@@ -255,6 +258,9 @@ static enum hs_want hs_wg_step(void *h, struct hs_result *res)
 		if (hs_noise_consume_response(&w->noise, buf, n, &keys)) {
 			hs_debug("%s: datagram of %zd bytes is no response, dropped",
 				 w->req->peer_str, n);
+			/* A flood must not hold the worker: epoll comes back. */
+			if (++drops == HS_WG_DROPS_PER_STEP)
+				return HS_WANT_READ;
 			continue;
 		}
 		break;
