@@ -73,7 +73,7 @@ struct tapsec_keys {
  * @expiring: TAPSEC_EVENT_KEY_EXPIRING was sent for it
  * @lim: TAPSEC_KEY_LIMITS, which stay from key to key
  *
- * Shared by the engines; tapsec_tls_limits.c acts on it.
+ * Shared by the engines; tapsec_key_use.c counts and checks it.
  */
 struct tapsec_key_use {
 	u64 records;
@@ -83,6 +83,16 @@ struct tapsec_key_use {
 	struct tapsec_key_limits lim;
 };
 
+/* tapsec_key_use.c */
+void tapsec_key_use_born(struct tapsec_ctx *ctx, struct tapsec_key_use *u);
+bool tapsec_key_use_hard(const struct tapsec_key_use *u);
+bool tapsec_key_use_soft(const struct tapsec_key_use *u, u16 cipher);
+u64 tapsec_key_use_soft_records(const struct tapsec_key_use *u, u16 cipher);
+bool tapsec_key_use_expiring(struct sock *sk, struct tapsec_key_use *u);
+int tapsec_key_limits_get(sockptr_t optval, unsigned int optlen,
+			  struct tapsec_key_limits *lim);
+
+/* tapsec_aead.c */
 int tapsec_aead_parse(sockptr_t optval, unsigned int optlen,
 		      struct tapsec_keys *k);
 unsigned int tapsec_aead_pack(const struct tapsec_aead *a, u16 version,

@@ -105,6 +105,8 @@ static int tapsec_esp_setsockopt(struct sock *sk, struct tapsec_ctx *ctx,
 		return PTR_ERR(sa);
 	if (optname == TAPSEC_REPLAY_WINDOW)
 		return tapsec_sa_set_window(sa, optval, optlen);
+	if (optname == TAPSEC_KEY_LIMITS)
+		return tapsec_sa_set_limits(sk, sa, optval, optlen);
 	k = tapsec_esp_key_new(optval, optlen, optname == TAPSEC_TX);
 	if (IS_ERR(k))
 		return PTR_ERR(k);
@@ -154,6 +156,7 @@ static bool tapsec_esp_option(const struct tapsec_ctx *ctx, int optname,
 	case TAPSEC_TX:
 	case TAPSEC_RX:
 	case TAPSEC_REPLAY_WINDOW:
+	case TAPSEC_KEY_LIMITS:
 		return true;
 	case TAPSEC_TX_KEY:
 	case TAPSEC_RX_KEY:
@@ -171,6 +174,8 @@ static const struct tapsec_sa_ops tapsec_esp_sa_ops = {
 	.key_out	= tapsec_esp_key_out,
 	.key_out_size	= sizeof(struct tapsec_esp_sa),
 	.window		= TAPSEC_REPLAY_WINDOW_DEFAULT,
+	/* A warning before the 32-bit sequence numbers run out. */
+	.limits		= { .soft_records = U32_MAX - BIT(16) },
 };
 
 static_assert(sizeof(struct tapsec_esp_sa) <= TAPSEC_SA_KEY_OUT_MAX);

@@ -60,6 +60,7 @@ void tapsec_sa_init(struct tapsec_sa *sa, const struct tapsec_engine_ops *e,
 	sa->ops = e->sa;
 	sa->ctx = ctx;
 	sa->window = e->sa->window;
+	sa->tx_use.lim = e->sa->limits;
 }
 
 /**
@@ -126,6 +127,7 @@ int tapsec_sa_set_key(struct sock *sk, struct tapsec_ctx *ctx,
 		old = sa->tx;
 		WRITE_ONCE(sa->tx, key);
 		WRITE_ONCE(ctx->tx_cipher, cipher);
+		tapsec_key_use_born(ctx, &sa->tx_use);
 	} else {
 		old = sa->rx;
 		/* A new key's packets are not the old one's payload. */
@@ -165,6 +167,55 @@ int tapsec_sa_set_window(struct tapsec_sa *sa, sockptr_t optval,
 	return 0;
 }
 
+/**
+ * tapsec_sa_set_limits() - TAPSEC_KEY_LIMITS of an SA engine's socket
+ * @sk: the socket
+ * @sa: its state
+ * @optval: a struct tapsec_key_limits, which replaces the engine's
+ *	defaults and stays from key to key
+ * @optlen: its size
+ *
+ * Return: 0; -ENOKEY without an outbound key; -EINVAL for a bad size or
+ * a soft limit above its hard limit; -EFAULT.
+ */
+int tapsec_sa_set_limits(struct sock *sk, struct tapsec_sa *sa,
+			 sockptr_t optval, unsigned int optlen)
+{
+	struct tapsec_key_limits lim;
+	int err = tapsec_key_limits_get(optval, optlen, &lim);
+
+	if (err)
+		return err;
+	mutex_lock(&sa->tx_lock);
+	if (sa->tx) {
+		sa->tx_use.lim = lim;
+		sa->tx_use.expiring = false;
+	} else {
+		err = -ENOKEY;
+	}
+	mutex_unlock(&sa->tx_lock);
+	return err;
+}
+
+/* TAPSEC_KEY_LIMITS read back, the default soft record limit resolved. */
+static int tapsec_sa_get_limits(struct tapsec_sa *sa, char __user *optval,
+				int __user *optlen)
+{
+	u16 cipher = READ_ONCE(sa->ctx->tx_cipher);
+	struct tapsec_key_limits lim;
+	int err = 0;
+
+	mutex_lock(&sa->tx_lock);
+	lim = sa->tx_use.lim;
+	if (sa->tx)
+		lim.soft_records = tapsec_key_use_soft_records(&sa->tx_use,
+							       cipher);
+	else
+		err = -ENOKEY;
+	mutex_unlock(&sa->tx_lock);
+	return err ?: tapsec_copy_out(&lim, sizeof(lim), optval, optlen);
+}
+
 /* A key as TAPSEC_TX/RX (and _KEY) read it. */
 static int tapsec_sa_get_key(struct tapsec_sa *sa, int optname,
 			     char __user *optval, int __user *optlen)
@@ -196,8 +247,9 @@ static int tapsec_sa_get_key(struct tapsec_sa *sa, int optname,
  * tapsec_sa_getsockopt() - the options every SA engine answers
  * @ctx: the socket's context
  * @e: the engine asked
- * @optname: TAPSEC_REPLAY_WINDOW, TAPSEC_TX, TAPSEC_RX, TAPSEC_TX_KEY or
- *	TAPSEC_RX_KEY (the glue checked CAP_NET_ADMIN for the last two)
+ * @optname: TAPSEC_REPLAY_WINDOW, TAPSEC_KEY_LIMITS, TAPSEC_TX, TAPSEC_RX,
+ *	TAPSEC_TX_KEY or TAPSEC_RX_KEY (the glue checked CAP_NET_ADMIN for
+ *	the last two)
  * @optval: where the value goes
  * @optlen: its room in, the length written out
  *
@@ -217,6 +269,8 @@ int tapsec_sa_getsockopt(struct tapsec_ctx *ctx,
 	}
 	if (!sa)
 		return -ENOKEY;
+	if (optname == TAPSEC_KEY_LIMITS)
+		return tapsec_sa_get_limits(sa, optval, optlen);
 	return tapsec_sa_get_key(sa, optname, optval, optlen);
 }
 
@@ -231,8 +285,9 @@ int tapsec_sa_getsockopt(struct tapsec_ctx *ctx,
  * Return: @len; -ENOKEY without an outbound key; -EDESTADDRREQ when not
  * connected; -EISCONN with an address; -EINVAL with control messages;
  * -EMSGSIZE above the engine's largest payload; -EPIPE after
- * shutdown(SHUT_WR); -EKEYEXPIRED when the key's counters are used up;
- * UDP's errors.
+ * shutdown(SHUT_WR); -EKEYEXPIRED when the key's counters are used up
+ * or it reached a hard limit of TAPSEC_KEY_LIMITS; UDP's errors.  At a
+ * soft limit TAPSEC_EVENT_KEY_EXPIRING goes out, once per key.
  */
 int tapsec_sa_sendmsg(struct sock *sk, struct tapsec_ctx *ctx,
 		      struct msghdr *msg, size_t len)
@@ -261,7 +316,8 @@ int tapsec_sa_sendmsg(struct sock *sk, struct tapsec_ctx *ctx,
 		ret = -EFAULT;
 		goto out;
 	}
-	ret = sa->ops->seal(sk, sa, len);
+	ret = tapsec_key_use_hard(&sa->tx_use) ? -EKEYEXPIRED :
+	      sa->ops->seal(sk, sa, len);
 	if (ret == -EKEYEXPIRED)
 		TAPSEC_COUNT(ctx, key_exhausted, 1);
 	if (ret < 0)
@@ -271,6 +327,10 @@ int tapsec_sa_sendmsg(struct sock *sk, struct tapsec_ctx *ctx,
 		goto out;
 	TAPSEC_COUNT(ctx, tx_records, 1);
 	TAPSEC_COUNT(ctx, tx_bytes, len);
+	sa->tx_use.records++;
+	sa->tx_use.bytes += len;
+	if (tapsec_key_use_soft(&sa->tx_use, READ_ONCE(ctx->tx_cipher)))
+		tapsec_key_use_expiring(sk, &sa->tx_use);
 	ret = len;
 out:
 	mutex_unlock(&sa->tx_lock);

@@ -17,6 +17,7 @@
 
 #include "tapsec.h"
 #include "tapsec_engine.h"
+#include "tapsec_aead.h"
 
 /* Each buffer holds a whole UDP datagram. */
 #define TAPSEC_SA_BUF_LEN	65535
@@ -43,6 +44,7 @@ struct tapsec_sa;
  *	(TAPSEC_TX_KEY/RX_KEY)
  * @key_out_size: its size, at most TAPSEC_SA_KEY_OUT_MAX
  * @window: the default anti-replay window
+ * @limits: the default TAPSEC_KEY_LIMITS of a socket
  */
 struct tapsec_sa_ops {
 	u32 max_payload;
@@ -53,6 +55,7 @@ struct tapsec_sa_ops {
 	void (*key_out)(const void *key, bool tx, bool with_key, void *out);
 	size_t key_out_size;
 	u32 window;
+	struct tapsec_key_limits limits;
 };
 
 /**
@@ -65,6 +68,7 @@ struct tapsec_sa_ops {
  * @tx: the outbound key (the engine's type), NULL until TAPSEC_TX
  * @rx: the inbound key, NULL until TAPSEC_RX
  * @window: TAPSEC_REPLAY_WINDOW
+ * @tx_use: what the outbound key sealed, and TAPSEC_KEY_LIMITS
  * @tx_closed: shutdown(SHUT_WR) was called: sends fail with EPIPE
  * @tx_buf: one packet being sealed
  * @rx_buf: one datagram as received, opened in place
@@ -87,6 +91,7 @@ struct tapsec_sa {
 	void *tx;
 	void *rx;
 	u32 window;
+	struct tapsec_key_use tx_use;
 	bool tx_closed;
 	u8 *tx_buf;
 	u8 *rx_buf;
@@ -141,6 +146,8 @@ int tapsec_sa_set_key(struct sock *sk, struct tapsec_ctx *ctx,
 		      struct tapsec_sa *sa, bool is_tx, void *key, u16 cipher);
 int tapsec_sa_set_window(struct tapsec_sa *sa, sockptr_t optval,
 			 unsigned int optlen);
+int tapsec_sa_set_limits(struct sock *sk, struct tapsec_sa *sa,
+			 sockptr_t optval, unsigned int optlen);
 int tapsec_sa_getsockopt(struct tapsec_ctx *ctx,
 			 const struct tapsec_engine_ops *e, int optname,
 			 char __user *optval, int __user *optlen);

@@ -280,13 +280,6 @@ int tapsec_tls13_rx_handshake(struct sock *sk, struct tapsec_ctx *ctx,
 			      struct tapsec_tls_rx *rx);
 
 /* tapsec_tls_limits.c */
-void tapsec_key_use_born(struct tapsec_ctx *ctx, struct tapsec_key_use *u);
-bool tapsec_key_use_hard(const struct tapsec_key_use *u);
-bool tapsec_key_use_soft(const struct tapsec_key_use *u, u16 cipher);
-u64 tapsec_key_use_soft_records(const struct tapsec_key_use *u, u16 cipher);
-bool tapsec_key_use_expiring(struct sock *sk, struct tapsec_key_use *u);
-int tapsec_key_limits_get(sockptr_t optval, unsigned int optlen,
-			  struct tapsec_key_limits *lim);
 void tapsec_tls_tx_key_born(struct tapsec_ctx *ctx, struct tapsec_tls_tx *tx);
 bool tapsec_tls_tx_expired(const struct tapsec_tls_tx *tx);
 int tapsec_tls_tx_limits(struct sock *sk, struct tapsec_ctx *ctx, int flags);

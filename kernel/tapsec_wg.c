@@ -125,6 +125,8 @@ static int tapsec_wg_setsockopt(struct sock *sk, struct tapsec_ctx *ctx,
 	switch (optname) {
 	case TAPSEC_REPLAY_WINDOW:
 		return tapsec_sa_set_window(sa, optval, optlen);
+	case TAPSEC_KEY_LIMITS:
+		return tapsec_sa_set_limits(sk, sa, optval, optlen);
 	case TAPSEC_WG_INNER:
 		return tapsec_wg_set_inner(tapsec_wg_of(sa), optval, optlen);
 	}
@@ -179,6 +181,7 @@ static bool tapsec_wg_option(const struct tapsec_ctx *ctx, int optname,
 	case TAPSEC_TX:
 	case TAPSEC_RX:
 	case TAPSEC_REPLAY_WINDOW:
+	case TAPSEC_KEY_LIMITS:
 	case TAPSEC_WG_INNER:
 		return true;
 	case TAPSEC_TX_KEY:
@@ -197,6 +200,13 @@ static const struct tapsec_sa_ops tapsec_wg_sa_ops = {
 	.key_out	= tapsec_wg_key_out,
 	.key_out_size	= sizeof(struct tapsec_wg_key),
 	.window		= TAPSEC_WG_REPLAY_WINDOW,
+	/* WireGuard's REKEY_AFTER_* soft, REJECT_AFTER_* hard. */
+	.limits		= {
+		.soft_records	= TAPSEC_WG_REKEY_AFTER_MESSAGES,
+		.hard_records	= TAPSEC_WG_REJECT_AFTER_MESSAGES,
+		.soft_seconds	= TAPSEC_WG_REKEY_AFTER_TIME,
+		.hard_seconds	= TAPSEC_WG_REJECT_AFTER_TIME,
+	},
 };
 
 static_assert(sizeof(struct tapsec_wg_key) <= TAPSEC_SA_KEY_OUT_MAX);

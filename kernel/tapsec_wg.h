@@ -29,6 +29,10 @@
 #define TAPSEC_WG_IP6_LEN	40
 #define TAPSEC_WG_UDP_LEN	8
 #define TAPSEC_WG_TTL		64
+/* The WireGuard paper's section 6.1 constants. */
+#define TAPSEC_WG_REKEY_AFTER_MESSAGES	BIT_ULL(60)
+#define TAPSEC_WG_REKEY_AFTER_TIME	120
+#define TAPSEC_WG_REJECT_AFTER_TIME	180
 
 /**
  * struct tapsec_wg_keyhalf - one direction of a keypair

@@ -288,6 +288,32 @@ TEST_F(esp_pair, last_sequence_number)
 	EXPECT_EQ(EINVAL, errno);
 }
 
+/*
+ * An SA warns (TAPSEC_EVENT_KEY_EXPIRING) 2^16 packets before its 32-bit
+ * sequence numbers run out; a hard limit set refuses sends past it.
+ */
+TEST_F(esp_pair, key_limits)
+{
+	struct tapsec_key_limits lim;
+	socklen_t len = sizeof(lim);
+	char buf[4];
+
+	ASSERT_EQ(0, getsockopt(self->a, SOL_TAPSEC, TAPSEC_KEY_LIMITS, &lim,
+				&len));
+	EXPECT_EQ(0xffffffffULL - 65536, lim.soft_records);
+	EXPECT_EQ(0, lim.hard_records);
+	EXPECT_EQ(0, lim.hard_seconds);
+	lim.soft_records = 0;
+	lim.hard_bytes = 5;
+	ASSERT_EQ(0, setsockopt(self->a, SOL_TAPSEC, TAPSEC_KEY_LIMITS, &lim,
+				sizeof(lim)));
+	ASSERT_EQ(5, send(self->a, "12345", 5, 0));
+	ASSERT_EQ(5, recv_wait(self->b, buf, sizeof(buf), MSG_TRUNC, 5000));
+	EXPECT_EQ(-1, send(self->a, "6", 1, 0));
+	EXPECT_EQ(EKEYEXPIRED, errno);
+	EXPECT_EQ(1, CNT(self->a, key_exhausted));
+}
+
 TEST_F(esp_pair, shutdown_stops_sends)
 {
 	char buf[4];

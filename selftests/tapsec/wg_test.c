@@ -361,6 +361,89 @@ TEST_F(wg_pair, last_counter)
 	EXPECT_EQ(EINVAL, errno);
 }
 
+static struct tapsec_key_limits get_limits(struct __test_metadata *_metadata,
+					   int fd)
+{
+	struct tapsec_key_limits lim;
+	socklen_t len = sizeof(lim);
+
+	memset(&lim, 0xaa, sizeof(lim));
+	EXPECT_EQ(0, getsockopt(fd, SOL_TAPSEC, TAPSEC_KEY_LIMITS, &lim, &len));
+	EXPECT_EQ(sizeof(lim), len);
+	return lim;
+}
+
+/* WireGuard's REKEY_AFTER_* and REJECT_AFTER_* by default. */
+TEST_F(wg_pair, key_limits_default)
+{
+	struct tapsec_key_limits lim = get_limits(_metadata, self->a);
+
+	EXPECT_EQ(1ULL << 60, lim.soft_records);
+	EXPECT_EQ(TAPSEC_WG_REJECT_AFTER_MESSAGES, lim.hard_records);
+	EXPECT_EQ(120, lim.soft_seconds);
+	EXPECT_EQ(180, lim.hard_seconds);
+	EXPECT_EQ(0, lim.soft_bytes);
+	EXPECT_EQ(0, lim.hard_bytes);
+}
+
+/*
+ * A soft limit reports the key expiring once; a hard one refuses sends
+ * until a new key comes, whose counts start afresh.
+ */
+TEST_F(wg_pair, key_limits_soft_and_hard)
+{
+	struct tapsec_key_limits lim = { .soft_records = 2, .hard_records = 3 };
+	struct tapsec_wg_key next;
+	struct tapsec_nl nl;
+	char buf[4];
+	int i;
+
+	ASSERT_EQ(0, tapsec_nl_open(&nl));
+	ASSERT_EQ(0, join_group(&nl, TAPSEC_MCGRP_EVENTS));
+	ASSERT_EQ(0, setsockopt(self->a, SOL_TAPSEC, TAPSEC_KEY_LIMITS, &lim,
+				sizeof(lim)));
+	lim.soft_records = 4;		/* soft above hard */
+	EXPECT_EQ(-1, setsockopt(self->a, SOL_TAPSEC, TAPSEC_KEY_LIMITS, &lim,
+				 sizeof(lim)));
+	EXPECT_EQ(EINVAL, errno);
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(1, send(self->a, "x", 1, 0));
+		ASSERT_EQ(1, recv_wait(self->b, buf, sizeof(buf), 0, 5000));
+	}
+	EXPECT_EQ(1, count_events(&nl, self->a, TAPSEC_EVENT_KEY_EXPIRING, 500,
+				  NULL));
+	EXPECT_EQ(-1, send(self->a, "y", 1, 0));
+	EXPECT_EQ(EKEYEXPIRED, errno);
+	EXPECT_EQ(1, CNT(self->a, key_exhausted));
+	EXPECT_EQ(3, CNT(self->a, tx_records));
+	/* A new key: three more, and the limits stay. */
+	wg_key(&next, 0x77777777);
+	ASSERT_EQ(0, set_key(self->a, TAPSEC_TX, &next));
+	ASSERT_EQ(0, set_key(self->b, TAPSEC_RX, &next));
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(1, send(self->a, "z", 1, 0));
+	EXPECT_EQ(-1, send(self->a, "z", 1, 0));
+	EXPECT_EQ(EKEYEXPIRED, errno);
+	EXPECT_EQ(1, count_events(&nl, self->a, TAPSEC_EVENT_KEY_EXPIRING, 500,
+				  NULL));
+	EXPECT_EQ(3, get_limits(_metadata, self->a).hard_records);
+	tapsec_nl_close(&nl);
+}
+
+/* Whole seconds: a key whose hard limit is 1 s is refused 2 s on. */
+TEST_F(wg_pair, key_limits_age)
+{
+	struct tapsec_key_limits lim = { .hard_seconds = 1 };
+
+	ASSERT_EQ(0, setsockopt(self->a, SOL_TAPSEC, TAPSEC_KEY_LIMITS, &lim,
+				sizeof(lim)));
+	usleep(2100 * 1000);
+	EXPECT_EQ(-1, send(self->a, "x", 1, 0));
+	EXPECT_EQ(EKEYEXPIRED, errno);
+	/* The other direction's key is the peer's to age. */
+	EXPECT_EQ(1, send(self->b, "y", 1, 0));
+}
+
 TEST_F(wg_pair, shutdown_stops_sends)
 {
 	char buf[4];
@@ -756,6 +839,7 @@ TEST(errors)
 	struct tapsec_wg_inner in = inner_of(AF_INET, true), bad;
 	int fd = wg_socket(AF_INET), peer = wg_socket(AF_INET);
 	struct sockaddr_in to = { .sin_family = AF_INET };
+	struct tapsec_key_limits lim = { 0 };
 	int esp = TAPSEC_PROTO_ESP, unbound;
 	struct tapsec_wg_key k;
 	uint32_t win;
@@ -809,6 +893,10 @@ TEST(errors)
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(-1, setsockopt(fd, SOL_TAPSEC, TAPSEC_TX, NULL, sizeof(k)));
 	EXPECT_EQ(EFAULT, errno);
+	/* No limits without an outbound key. */
+	EXPECT_EQ(-1, setsockopt(fd, SOL_TAPSEC, TAPSEC_KEY_LIMITS, &lim,
+				 sizeof(lim)));
+	EXPECT_EQ(ENOKEY, errno);
 	/* A DTLS option means nothing here; the key options are read only. */
 	EXPECT_EQ(-1, setsockopt(fd, SOL_TAPSEC, TAPSEC_EPOCH_GRACE, &win, 4));
 	EXPECT_EQ(ENOPROTOOPT, errno);

@@ -128,8 +128,9 @@ enum tapsec_sockopt {
 	/* struct tapsec_export_req in, out_len exporter bytes out. */
 	TAPSEC_EXPORT = 34,
 	/*
-	 * struct tapsec_key_limits, read/write with a transmit key: records
-	 * one transmit key may seal (RFC 8446 5.5).
+	 * struct tapsec_key_limits, read/write with a transmit key: records,
+	 * bytes and seconds one transmit key may seal (RFC 8446 5.5; ESP and
+	 * WireGuard start with their protocol's limits).
 	 */
 	TAPSEC_KEY_LIMITS = 35,
 
