@@ -113,10 +113,11 @@ $(B)/examples/%: Documentation/examples/%.c \
 selftests: $(EXAMPLES) $(SELFTEST_BINS) $(B)/selftests/tapsec/hs_peer \
 	$(B)/selftests/tapsec/hs_late_ready.so $(B)/pycache/stamp
 
-# esp_xfrm_test.sh runs esp_peer.py a few times a case, with python -S -m
-# and PYTHONPYCACHEPREFIX=$(B)/pycache: compiled here, not on each start
-# (a second and a half on the debug kernel, whose 9p root is read-only).
-$(B)/pycache/stamp: selftests/tapsec/esp_peer.py
+# esp_xfrm_test.sh and wg_interop_test.sh run esp_peer.py and wg_peer.py a
+# few times a case, with python -S -m and PYTHONPYCACHEPREFIX=$(B)/pycache:
+# compiled here, not on each start (a second and a half on the debug
+# kernel, whose 9p root is read-only).
+$(B)/pycache/stamp: selftests/tapsec/esp_peer.py selftests/tapsec/wg_peer.py
 	PYTHONPYCACHEPREFIX=$(abspath $(B))/pycache /usr/bin/python3 -m py_compile $^
 	@touch $@
 
