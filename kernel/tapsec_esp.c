@@ -149,22 +149,6 @@ static int tapsec_esp_getsockopt(struct sock *sk, struct tapsec_ctx *ctx,
 				    optval, optlen);
 }
 
-static bool tapsec_esp_option(const struct tapsec_ctx *ctx, int optname,
-			      bool set)
-{
-	switch (optname) {
-	case TAPSEC_TX:
-	case TAPSEC_RX:
-	case TAPSEC_REPLAY_WINDOW:
-	case TAPSEC_KEY_LIMITS:
-		return true;
-	case TAPSEC_TX_KEY:
-	case TAPSEC_RX_KEY:
-		return !set;
-	}
-	return false;
-}
-
 static const struct tapsec_sa_ops tapsec_esp_sa_ops = {
 	.max_payload	= TAPSEC_ESP_MAX_PAYLOAD,
 	.tx_data_off	= tapsec_esp_tx_data_off,
@@ -183,7 +167,7 @@ static_assert(sizeof(struct tapsec_esp_sa) <= TAPSEC_SA_KEY_OUT_MAX);
 const struct tapsec_engine_ops tapsec_esp_engine_ops = {
 	TAPSEC_SA_ENGINE_MEMBERS,
 	.proto		= TAPSEC_PROTO_ESP,
-	.option		= tapsec_esp_option,
+	.option		= tapsec_sa_option,
 	.setsockopt	= tapsec_esp_setsockopt,
 	.getsockopt	= tapsec_esp_getsockopt,
 	.sa		= &tapsec_esp_sa_ops,

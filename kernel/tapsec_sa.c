@@ -145,6 +145,30 @@ int tapsec_sa_set_key(struct sock *sk, struct tapsec_ctx *ctx,
 }
 
 /**
+ * tapsec_sa_option() - the options every SA engine answers
+ * @ctx: the socket's context
+ * @optname: the SOL_TAPSEC option
+ * @set: to set it, else to read it
+ *
+ * Return: true for the keys (TAPSEC_TX/RX; the _KEY forms only to read),
+ * TAPSEC_REPLAY_WINDOW and TAPSEC_KEY_LIMITS.
+ */
+bool tapsec_sa_option(const struct tapsec_ctx *ctx, int optname, bool set)
+{
+	switch (optname) {
+	case TAPSEC_TX:
+	case TAPSEC_RX:
+	case TAPSEC_REPLAY_WINDOW:
+	case TAPSEC_KEY_LIMITS:
+		return true;
+	case TAPSEC_TX_KEY:
+	case TAPSEC_RX_KEY:
+		return !set;
+	}
+	return false;
+}
+
+/**
  * tapsec_sa_set_window() - TAPSEC_REPLAY_WINDOW
  * @sa: the SA state
  * @optval: a u32, TAPSEC_REPLAY_WINDOW_MIN to TAPSEC_REPLAY_WINDOW_MAX

@@ -144,6 +144,7 @@ struct tapsec_sa *tapsec_sa_state(struct sock *sk, struct tapsec_ctx *ctx,
 				  struct tapsec_engine_state *(*make)(struct tapsec_ctx *ctx));
 int tapsec_sa_set_key(struct sock *sk, struct tapsec_ctx *ctx,
 		      struct tapsec_sa *sa, bool is_tx, void *key, u16 cipher);
+bool tapsec_sa_option(const struct tapsec_ctx *ctx, int optname, bool set);
 int tapsec_sa_set_window(struct tapsec_sa *sa, sockptr_t optval,
 			 unsigned int optlen);
 int tapsec_sa_set_limits(struct sock *sk, struct tapsec_sa *sa,

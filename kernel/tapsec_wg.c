@@ -174,21 +174,11 @@ static int tapsec_wg_getsockopt(struct sock *sk, struct tapsec_ctx *ctx,
 	return tapsec_copy_out(&in, sizeof(in), optval, optlen);
 }
 
+/* The SA engines' options, and the inner addresses. */
 static bool tapsec_wg_option(const struct tapsec_ctx *ctx, int optname,
 			     bool set)
 {
-	switch (optname) {
-	case TAPSEC_TX:
-	case TAPSEC_RX:
-	case TAPSEC_REPLAY_WINDOW:
-	case TAPSEC_KEY_LIMITS:
-	case TAPSEC_WG_INNER:
-		return true;
-	case TAPSEC_TX_KEY:
-	case TAPSEC_RX_KEY:
-		return !set;
-	}
-	return false;
+	return optname == TAPSEC_WG_INNER || tapsec_sa_option(ctx, optname, set);
 }
 
 static const struct tapsec_sa_ops tapsec_wg_sa_ops = {
