@@ -117,9 +117,11 @@ void hs_notify(const char *state);
 
 /*
  * TAPSEC_HANDSHAKE_PSK on the handshake's socket @fd: the key of PSK
- * @identity into @req.  0 or a negative errno (hs_util.c).
+ * @identity into @req.  0, or a positive errno with the reason in @res
+ * (hs_util.c).
  */
-int hs_psk_get(int fd, const char *identity, struct tapsec_hs_psk *req);
+int hs_psk_get(int fd, const char *identity, struct tapsec_hs_psk *req,
+	       struct hs_result *res);
 
 /* What a handshake waits for after a step. */
 enum hs_want {

@@ -251,26 +251,11 @@ static int hs_psk_fetch(struct hs_tls *t, const char *identity,
 
 	key->data = NULL;
 	key->size = 0;
-	err = hs_psk_get(t->fd, identity, &req);
+	err = hs_psk_get(t->fd, identity, &req, res);
+	if (err)
+		return err;
 	len = req.key_len;
 	hash = req.hash;
-	if (err == -ENOKEY) {
-		hs_fail(res, ENOKEY, "unknown PSK identity");
-		return ENOKEY;
-	}
-	if (err == -EPERM) {
-		hs_fail(res, ENOKEY, "PSK identity not allowed on this socket");
-		return ENOKEY;
-	}
-	if (err == -EACCES) {
-		hs_fail(res, EACCES, "the socket's owner may not use that PSK");
-		return EACCES;
-	}
-	if (err) {
-		gnutls_memset(&req, 0, sizeof(req));
-		hs_fail(res, -err, "cannot fetch the PSK: %s", strerror(-err));
-		return -err;
-	}
 	/*
 	 * GnuTLS before 3.8 binds every external PSK to SHA-256 in TLS 1.3
 	 * and has no way to ask for SHA-384.

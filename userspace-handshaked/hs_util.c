@@ -171,19 +171,32 @@ void hs_request_free(struct hs_request *req)
 /*
  * TAPSEC_HANDSHAKE_PSK on the handshake's socket: the kernel copies the
  * key of PSK @identity into @req only for the process running the
- * handshake, and only when the socket's owner may use it.  Returns 0 or a
- * negative errno.
+ * handshake, and only when the socket's owner may use it.  Returns 0, or
+ * a positive errno with the reason in @res and @req wiped.
  */
-int hs_psk_get(int fd, const char *identity, struct tapsec_hs_psk *req)
+int hs_psk_get(int fd, const char *identity, struct tapsec_hs_psk *req,
+	       struct hs_result *res)
 {
 	socklen_t len = sizeof(*req);
+	int err = 0;
 
 	memset(req, 0, sizeof(*req));
 	snprintf(req->identity, sizeof(req->identity), "%s", identity);
 	if (getsockopt(fd, SOL_TAPSEC, TAPSEC_HANDSHAKE_PSK, req, &len))
-		return -errno;
-	if (len != sizeof(*req) || req->key_len < TAPSEC_PSK_KEY_MIN ||
-	    req->key_len > TAPSEC_PSK_KEY_MAX)
-		return -EBADMSG;
-	return 0;
+		err = errno;
+	else if (len != sizeof(*req) || req->key_len < TAPSEC_PSK_KEY_MIN ||
+		 req->key_len > TAPSEC_PSK_KEY_MAX)
+		err = EBADMSG;
+	if (!err)
+		return 0;
+	memset(req, 0, sizeof(*req));
+	if (err == ENOKEY)
+		hs_fail(res, ENOKEY, "unknown PSK identity");
+	else if (err == EPERM)
+		hs_fail(res, ENOKEY, "PSK identity not allowed on this socket");
+	else if (err == EACCES)
+		hs_fail(res, EACCES, "the socket's owner may not use that PSK");
+	else
+		hs_fail(res, err, "cannot fetch the PSK: %s", strerror(err));
+	return res->status;
 }

@@ -96,17 +96,10 @@ static int fetch_psk(struct hs_wg *w, uint8_t psk[HS_WG_KEY_LEN],
 		     struct hs_result *res)
 {
 	struct tapsec_hs_psk p;
-	int err = hs_psk_get(w->fd, w->req->psk_identity, &p);
 
-	if (err == -ENOKEY)
-		hs_fail(res, ENOKEY, "unknown PSK identity");
-	else if (err == -EPERM)
-		hs_fail(res, ENOKEY, "PSK identity not allowed on this socket");
-	else if (err == -EACCES)
-		hs_fail(res, EACCES, "the socket's owner may not use that PSK");
-	else if (err)
-		hs_fail(res, -err, "cannot fetch the PSK: %s", strerror(-err));
-	else if (p.key_len != HS_WG_KEY_LEN)
+	if (hs_psk_get(w->fd, w->req->psk_identity, &p, res))
+		return -1;
+	if (p.key_len != HS_WG_KEY_LEN)
 		hs_fail(res, EINVAL, "a WireGuard PSK has 32 bytes, not %u",
 			p.key_len);
 	else
