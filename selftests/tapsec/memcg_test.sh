@@ -14,7 +14,9 @@
 #    is the sockets', not the installer's;
 #  - in a cgroup whose memory.max is 32 MiB, making 400 of them fails with
 #    ENOMEM (or the cgroup's OOM killer ends the process) before the last,
-#    and memory.events counts the cgroup hitting its limit;
+#    and memory.events counts the cgroup hitting its limit; the cgroup's
+#    name starts with tapsec-oom-ok, so that the VM's log scanner accepts
+#    the kill's report (tools/vm/scan-log);
 #  - in the root cgroup the same 400 are made.
 #
 # A kernel without the memory controller (the debug kernel has no
@@ -73,7 +75,7 @@ rm_cg() {
 	xargs -r kill -9 <"$d/cgroup.procs" 2>/dev/null
 	for _ in $(seq 50); do rmdir "$d" 2>/dev/null && return 0; tap_sleep 0.1; done
 }
-trap 'rm_cg tapsec-charged; rm_cg tapsec-limited' EXIT
+trap 'rm_cg tapsec-charged; rm_cg tapsec-oom-ok-limited' EXIT
 
 setup() {
 	if [ "$(stat -f -c %T "$cg" 2>/dev/null)" != cgroup2fs ]; then
@@ -153,14 +155,14 @@ charged() {
 limited() {
 	local out made at events
 	out=$(mktemp)
-	new_cg tapsec-limited 32M || return 1
-	make_in "$cg/tapsec-limited" 400 "$out" || return 1
+	new_cg tapsec-oom-ok-limited 32M || return 1
+	make_in "$cg/tapsec-oom-ok-limited" 400 "$out" || return 1
 	wait_out "$out" "$MAKER_PID" || { close_maker; return 1; }
 	close_maker
 	made=$(value "$out" made)
 	at=$(value "$out" at | tail -n 1)
-	events=$(cat "$cg/tapsec-limited/memory.events")
-	rm_cg tapsec-limited
+	events=$(cat "$cg/tapsec-oom-ok-limited/memory.events")
+	rm_cg tapsec-oom-ok-limited
 	echo "made=${made:-none (killed at ${at:-0})} errno=$(value "$out" errno)"
 	printf '%s\n' "$events"
 	if [ -n "$made" ]; then

@@ -15,6 +15,7 @@ cases=(
 	"clean-6.1.log            -"
 	"clean-6.12.log           -"
 	"clean-noise.log          -"
+	"clean-oom-expected.log   -"
 	"dirty-warn.log           kernel warning (WARN)"
 	"dirty-bug.log            kernel BUG()"
 	"dirty-oops.log           Oops"
@@ -32,6 +33,9 @@ cases=(
 	"dirty-ubsan.log          UBSAN report"
 	"dirty-fake-warn.log      kernel warning (WARN)"
 	"dirty-early-boot.log     KASAN report"
+	"dirty-oom.log            OOM killer"
+	"dirty-oom-global.log     OOM killer"
+	"dirty-oom-expected-kasan.log KASAN report"
 )
 extra=7		# the cases after the table
 
