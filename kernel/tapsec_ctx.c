@@ -316,6 +316,7 @@ static bool tapsec_opt_installs_key(int optname)
 	switch (optname) {
 	case TAPSEC_TX:
 	case TAPSEC_RX:
+	case TAPSEC_RX_PREV:
 	case TAPSEC_TX_SECRET:
 	case TAPSEC_RX_SECRET:
 	case TAPSEC_EXPORTER_SECRET:

@@ -35,6 +35,14 @@ static void tapsec_esp_key_free(void *key)
 	kfree_sensitive(k);
 }
 
+/* tapsec_sa_ops.key_id: the SPI */
+static u32 tapsec_esp_key_id(const void *key)
+{
+	const struct tapsec_esp_key *k = key;
+
+	return k->spi;
+}
+
 static unsigned int tapsec_esp_key_len(u16 cipher)
 {
 	switch (cipher) {
@@ -103,10 +111,8 @@ static int tapsec_esp_setsockopt(struct sock *sk, struct tapsec_ctx *ctx,
 	sa = tapsec_sa_state(sk, ctx, &tapsec_esp_engine_ops, tapsec_esp_make);
 	if (IS_ERR(sa))
 		return PTR_ERR(sa);
-	if (optname == TAPSEC_REPLAY_WINDOW)
-		return tapsec_sa_set_window(sa, optval, optlen);
-	if (optname == TAPSEC_KEY_LIMITS)
-		return tapsec_sa_set_limits(sk, sa, optval, optlen);
+	if (optname != TAPSEC_TX && optname != TAPSEC_RX)
+		return tapsec_sa_setsockopt(sk, sa, optname, optval, optlen);
 	k = tapsec_esp_key_new(optval, optlen, optname == TAPSEC_TX);
 	if (IS_ERR(k))
 		return PTR_ERR(k);
@@ -155,6 +161,7 @@ static const struct tapsec_sa_ops tapsec_esp_sa_ops = {
 	.seal		= tapsec_esp_seal,
 	.open		= tapsec_esp_open,
 	.key_free	= tapsec_esp_key_free,
+	.key_id		= tapsec_esp_key_id,
 	.key_out	= tapsec_esp_key_out,
 	.key_out_size	= sizeof(struct tapsec_esp_sa),
 	.window		= TAPSEC_REPLAY_WINDOW_DEFAULT,

@@ -147,9 +147,10 @@ static int tapsec_esp_inner(const struct tapsec_esp_key *k, const u8 *buf,
  *
  * A packet that fails a check is dropped and counted: not ESP (an IKE
  * message's zero marker, a NAT-T keepalive, too short, misaligned) and
- * bad padding or inner header as rx_bad_record, another SPI as
- * rx_bad_spi, a sequence number seen or too old as rx_replayed, a
- * failed ICV as rx_bad_tag.  A dummy packet is dropped silently.  The
+ * bad padding or inner header as rx_bad_record, the SPI of no inbound
+ * SA (the current or the previous one, within its age) as rx_bad_spi,
+ * a sequence number seen or too old as rx_replayed, a failed ICV as
+ * rx_bad_tag.  A dummy packet is dropped silently.  The
  * window moves only for packets whose ICV verified.
  *
  * Return: 0 with @sa->data_off and @sa->data_len set, or a negative
@@ -157,7 +158,7 @@ static int tapsec_esp_inner(const struct tapsec_esp_key *k, const u8 *buf,
  */
 int tapsec_esp_open(struct tapsec_ctx *ctx, struct tapsec_sa *sa, u32 len)
 {
-	struct tapsec_esp_key *k = sa->rx;
+	struct tapsec_esp_key *k;
 	u8 *buf = sa->rx_buf;
 	u32 clen, seq;
 	int ret;
@@ -167,7 +168,8 @@ int tapsec_esp_open(struct tapsec_ctx *ctx, struct tapsec_sa *sa, u32 len)
 		TAPSEC_COUNT(ctx, rx_bad_record, 1);
 		return -EBADMSG;
 	}
-	if (get_unaligned_be32(buf) != k->spi) {
+	k = tapsec_sa_rx_key(sa, get_unaligned_be32(buf));
+	if (!k) {
 		TAPSEC_COUNT(ctx, rx_bad_spi, 1);
 		return -EBADMSG;
 	}

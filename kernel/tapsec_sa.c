@@ -9,9 +9,18 @@
  * and the next one is tried.  Readers do not hold the receive lock while
  * they wait.  Installing a key again replaces it: the outbound one from
  * the next packet on, the inbound one with a new anti-replay window.
- * Keys are wiped when replaced or freed.
+ *
+ * Inbound keys are made before they are broken: a new inbound key of
+ * another SPI or receiver index leaves the one it follows valid as the
+ * previous key, until a third one comes, it is retired
+ * (TAPSEC_RX_PREV) or it is older than the socket's hard_seconds.  The
+ * engine picks the key a packet names (tapsec_sa_rx_key()).  Both live
+ * under the receive lock, which every reader holds while it opens a
+ * packet: a key is never freed under a reader.  Keys are wiped when
+ * replaced, retired or freed.
  */
 #include <linux/slab.h>
+#include <linux/timekeeping.h>
 #include <linux/uio.h>
 #include <net/checksum.h>
 #include <net/ip6_checksum.h>
@@ -61,6 +70,7 @@ void tapsec_sa_init(struct tapsec_sa *sa, const struct tapsec_engine_ops *e,
 	sa->ctx = ctx;
 	sa->window = e->sa->window;
 	sa->tx_use.lim = e->sa->limits;
+	sa->rx_max_age = e->sa->limits.hard_seconds;
 }
 
 /**
@@ -96,7 +106,9 @@ struct tapsec_sa *tapsec_sa_state(struct sock *sk, struct tapsec_ctx *ctx,
  * @key: the engine's key, which this call owns from now on
  * @cipher: its TAPSEC_CIPHER_*, for TAPSEC_SOCK_INFO
  *
- * The direction's buffer is made on its first key.
+ * The direction's buffer is made on its first key.  An inbound key of
+ * another id than the current one makes that one the previous key (the
+ * previous one before it is wiped); of the same id, it replaces it.
  *
  * Return: 0, or -ENOMEM (@key freed).
  */
@@ -128,11 +140,20 @@ int tapsec_sa_set_key(struct sock *sk, struct tapsec_ctx *ctx,
 		WRITE_ONCE(sa->tx, key);
 		WRITE_ONCE(ctx->tx_cipher, cipher);
 		tapsec_key_use_born(ctx, &sa->tx_use);
+	} else if (sa->rx && sa->ops->key_id(sa->rx) != sa->ops->key_id(key)) {
+		/* Make before break: the current key stays valid. */
+		old = sa->rx_prev;
+		sa->rx_prev = sa->rx;
+		sa->rx_prev_born = sa->rx_born;
+		sa->rx_born = ktime_get_boottime_seconds();
+		WRITE_ONCE(sa->rx, key);
+		WRITE_ONCE(ctx->rx_cipher, cipher);
 	} else {
 		old = sa->rx;
 		/* A new key's packets are not the old one's payload. */
 		sa->opened = false;
 		WRITE_ONCE(sa->rx_more, false);
+		sa->rx_born = ktime_get_boottime_seconds();
 		WRITE_ONCE(sa->rx, key);
 		WRITE_ONCE(ctx->rx_cipher, cipher);
 	}
@@ -145,13 +166,67 @@ int tapsec_sa_set_key(struct sock *sk, struct tapsec_ctx *ctx,
 }
 
 /**
+ * tapsec_sa_rx_key() - the inbound key a packet names
+ * @sa: the SA state, under the receive lock
+ * @id: the SPI or receiver index the packet carries
+ *
+ * A previous key older than the socket's hard_seconds is wiped here;
+ * a current one that old stays, accepting nothing, until it is replaced.
+ *
+ * Return: the current or the previous key whose id is @id, NULL when
+ * neither is, or it is too old.
+ */
+void *tapsec_sa_rx_key(struct tapsec_sa *sa, u32 id)
+{
+	u64 max_age = READ_ONCE(sa->rx_max_age);
+	u64 now = ktime_get_boottime_seconds();
+	void *prev = sa->rx_prev;
+
+	if (sa->rx && sa->ops->key_id(sa->rx) == id)
+		return max_age && now - sa->rx_born >= max_age ? NULL : sa->rx;
+	if (!prev || sa->ops->key_id(prev) != id)
+		return NULL;
+	if (max_age && now - sa->rx_prev_born >= max_age) {
+		sa->rx_prev = NULL;
+		sa->ops->key_free(prev);
+		return NULL;
+	}
+	return prev;
+}
+
+/*
+ * tapsec_sa_retire_prev() - TAPSEC_RX_PREV set: retire the previous key
+ * @sa: the SA state
+ * @optlen: the option's length, which must be 0
+ *
+ * Return: 0 with the previous inbound key wiped, -ENOKEY when there is
+ * none, -EINVAL for a value, -EINTR.
+ */
+static int tapsec_sa_retire_prev(struct tapsec_sa *sa, unsigned int optlen)
+{
+	void *prev;
+
+	if (optlen)
+		return -EINVAL;
+	if (mutex_lock_interruptible(&sa->rx_lock))
+		return -EINTR;
+	prev = sa->rx_prev;
+	sa->rx_prev = NULL;
+	mutex_unlock(&sa->rx_lock);
+	if (!prev)
+		return -ENOKEY;
+	sa->ops->key_free(prev);
+	return 0;
+}
+
+/**
  * tapsec_sa_option() - the options every SA engine answers
  * @ctx: the socket's context
  * @optname: the SOL_TAPSEC option
  * @set: to set it, else to read it
  *
  * Return: true for the keys (TAPSEC_TX/RX; the _KEY forms only to read),
- * TAPSEC_REPLAY_WINDOW and TAPSEC_KEY_LIMITS.
+ * TAPSEC_RX_PREV, TAPSEC_REPLAY_WINDOW and TAPSEC_KEY_LIMITS.
  */
 bool tapsec_sa_option(const struct tapsec_ctx *ctx, int optname, bool set)
 {
@@ -160,6 +235,7 @@ bool tapsec_sa_option(const struct tapsec_ctx *ctx, int optname, bool set)
 	case TAPSEC_RX:
 	case TAPSEC_REPLAY_WINDOW:
 	case TAPSEC_KEY_LIMITS:
+	case TAPSEC_RX_PREV:
 		return true;
 	case TAPSEC_TX_KEY:
 	case TAPSEC_RX_KEY:
@@ -168,7 +244,7 @@ bool tapsec_sa_option(const struct tapsec_ctx *ctx, int optname, bool set)
 	return false;
 }
 
-/**
+/*
  * tapsec_sa_set_window() - TAPSEC_REPLAY_WINDOW
  * @sa: the SA state
  * @optval: a u32, TAPSEC_REPLAY_WINDOW_MIN to TAPSEC_REPLAY_WINDOW_MAX
@@ -176,8 +252,8 @@ bool tapsec_sa_option(const struct tapsec_ctx *ctx, int optname, bool set)
  *
  * Return: 0, -EINVAL or -EFAULT.
  */
-int tapsec_sa_set_window(struct tapsec_sa *sa, sockptr_t optval,
-			 unsigned int optlen)
+static int tapsec_sa_set_window(struct tapsec_sa *sa, sockptr_t optval,
+				unsigned int optlen)
 {
 	u32 val;
 
@@ -191,7 +267,7 @@ int tapsec_sa_set_window(struct tapsec_sa *sa, sockptr_t optval,
 	return 0;
 }
 
-/**
+/*
  * tapsec_sa_set_limits() - TAPSEC_KEY_LIMITS of an SA engine's socket
  * @sk: the socket
  * @sa: its state
@@ -202,8 +278,8 @@ int tapsec_sa_set_window(struct tapsec_sa *sa, sockptr_t optval,
  * Return: 0; -ENOKEY without an outbound key; -EINVAL for a bad size or
  * a soft limit above its hard limit; -EFAULT.
  */
-int tapsec_sa_set_limits(struct sock *sk, struct tapsec_sa *sa,
-			 sockptr_t optval, unsigned int optlen)
+static int tapsec_sa_set_limits(struct sock *sk, struct tapsec_sa *sa,
+				sockptr_t optval, unsigned int optlen)
 {
 	struct tapsec_key_limits lim;
 	int err = tapsec_key_limits_get(optval, optlen, &lim);
@@ -214,11 +290,37 @@ int tapsec_sa_set_limits(struct sock *sk, struct tapsec_sa *sa,
 	if (sa->tx) {
 		sa->tx_use.lim = lim;
 		sa->tx_use.expiring = false;
+		WRITE_ONCE(sa->rx_max_age, lim.hard_seconds);
 	} else {
 		err = -ENOKEY;
 	}
 	mutex_unlock(&sa->tx_lock);
 	return err;
+}
+
+/**
+ * tapsec_sa_setsockopt() - set an option every SA engine answers alike
+ * @sk: the socket
+ * @sa: its state
+ * @optname: TAPSEC_REPLAY_WINDOW, TAPSEC_KEY_LIMITS or TAPSEC_RX_PREV
+ * @optval: the value
+ * @optlen: its length
+ *
+ * Return: what setting the option returns; -ENOPROTOOPT for another
+ * option (the keys, and an engine's own, are the engine's to parse).
+ */
+int tapsec_sa_setsockopt(struct sock *sk, struct tapsec_sa *sa, int optname,
+			 sockptr_t optval, unsigned int optlen)
+{
+	switch (optname) {
+	case TAPSEC_REPLAY_WINDOW:
+		return tapsec_sa_set_window(sa, optval, optlen);
+	case TAPSEC_KEY_LIMITS:
+		return tapsec_sa_set_limits(sk, sa, optval, optlen);
+	case TAPSEC_RX_PREV:
+		return tapsec_sa_retire_prev(sa, optlen);
+	}
+	return -ENOPROTOOPT;
 }
 
 /* TAPSEC_KEY_LIMITS read back, the default soft record limit resolved. */
@@ -240,7 +342,7 @@ static int tapsec_sa_get_limits(struct tapsec_sa *sa, char __user *optval,
 	return err ?: tapsec_copy_out(&lim, sizeof(lim), optval, optlen);
 }
 
-/* A key as TAPSEC_TX/RX (and _KEY) read it. */
+/* A key as TAPSEC_TX/RX (and _KEY) and TAPSEC_RX_PREV read it. */
 static int tapsec_sa_get_key(struct tapsec_sa *sa, int optname,
 			     char __user *optval, int __user *optlen)
 {
@@ -255,7 +357,10 @@ static int tapsec_sa_get_key(struct tapsec_sa *sa, int optname,
 	memset(out, 0, size);
 	if (mutex_lock_interruptible(lock))
 		return -EINTR;
-	k = tx ? sa->tx : sa->rx;
+	if (optname == TAPSEC_RX_PREV)
+		k = sa->rx_prev;
+	else
+		k = tx ? sa->tx : sa->rx;
 	if (k) {
 		sa->ops->key_out(k, tx, with_key, out);
 		err = 0;
@@ -272,8 +377,8 @@ static int tapsec_sa_get_key(struct tapsec_sa *sa, int optname,
  * @ctx: the socket's context
  * @e: the engine asked
  * @optname: TAPSEC_REPLAY_WINDOW, TAPSEC_KEY_LIMITS, TAPSEC_TX, TAPSEC_RX,
- *	TAPSEC_TX_KEY or TAPSEC_RX_KEY (the glue checked CAP_NET_ADMIN for
- *	the last two)
+ *	TAPSEC_RX_PREV, TAPSEC_TX_KEY or TAPSEC_RX_KEY (the glue checked
+ *	CAP_NET_ADMIN for the last two)
  * @optval: where the value goes
  * @optlen: its room in, the length written out
  *
@@ -588,6 +693,8 @@ void tapsec_sa_free(struct tapsec_ctx *ctx)
 		sa->ops->key_free(sa->tx);
 	if (sa->rx)
 		sa->ops->key_free(sa->rx);
+	if (sa->rx_prev)
+		sa->ops->key_free(sa->rx_prev);
 	kfree_sensitive(sa->tx_buf);
 	kfree_sensitive(sa->rx_buf);
 	kfree_sensitive(sa);

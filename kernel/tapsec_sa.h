@@ -38,6 +38,7 @@ struct tapsec_sa;
  *	@sa->data_len and return 0, else a negative errno (-ENODATA: a
  *	packet that carries no payload, dropped without a count)
  * @key_free: wipe and free a key of this engine
+ * @key_id: a key's SPI or receiver index: what a packet names it by
  * @key_out: fill @out, the engine's key structure of @key_out_size
  *	bytes (zeroed), with a key as TAPSEC_TX/RX read it (@tx: the
  *	outbound one); the key bytes only when @with_key
@@ -52,6 +53,7 @@ struct tapsec_sa_ops {
 	int (*seal)(struct sock *sk, struct tapsec_sa *sa, u32 plen);
 	int (*open)(struct tapsec_ctx *ctx, struct tapsec_sa *sa, u32 len);
 	void (*key_free)(void *key);
+	u32 (*key_id)(const void *key);
 	void (*key_out)(const void *key, bool tx, bool with_key, void *out);
 	size_t key_out_size;
 	u32 window;
@@ -67,6 +69,12 @@ struct tapsec_sa_ops {
  * @rx_lock: serialises readers (across waits) and inbound key changes
  * @tx: the outbound key (the engine's type), NULL until TAPSEC_TX
  * @rx: the inbound key, NULL until TAPSEC_RX
+ * @rx_prev: the previous inbound key (TAPSEC_RX_PREV), of another id
+ *	than @rx, or NULL
+ * @rx_born: when @rx was installed (boot-time seconds)
+ * @rx_prev_born: when @rx_prev was
+ * @rx_max_age: TAPSEC_KEY_LIMITS' hard_seconds, which bounds inbound
+ *	keys too (0: no bound)
  * @window: TAPSEC_REPLAY_WINDOW
  * @tx_use: what the outbound key sealed, and TAPSEC_KEY_LIMITS
  * @tx_closed: shutdown(SHUT_WR) was called: sends fail with EPIPE
@@ -90,6 +98,10 @@ struct tapsec_sa {
 	struct mutex rx_lock;		/* readers, the inbound key */
 	void *tx;
 	void *rx;
+	void *rx_prev;
+	u64 rx_born;
+	u64 rx_prev_born;
+	u64 rx_max_age;
 	u32 window;
 	struct tapsec_key_use tx_use;
 	bool tx_closed;
@@ -144,10 +156,9 @@ struct tapsec_sa *tapsec_sa_state(struct sock *sk, struct tapsec_ctx *ctx,
 				  struct tapsec_engine_state *(*make)(struct tapsec_ctx *ctx));
 int tapsec_sa_set_key(struct sock *sk, struct tapsec_ctx *ctx,
 		      struct tapsec_sa *sa, bool is_tx, void *key, u16 cipher);
+void *tapsec_sa_rx_key(struct tapsec_sa *sa, u32 id);
 bool tapsec_sa_option(const struct tapsec_ctx *ctx, int optname, bool set);
-int tapsec_sa_set_window(struct tapsec_sa *sa, sockptr_t optval,
-			 unsigned int optlen);
-int tapsec_sa_set_limits(struct sock *sk, struct tapsec_sa *sa,
+int tapsec_sa_setsockopt(struct sock *sk, struct tapsec_sa *sa, int optname,
 			 sockptr_t optval, unsigned int optlen);
 int tapsec_sa_getsockopt(struct tapsec_ctx *ctx,
 			 const struct tapsec_engine_ops *e, int optname,

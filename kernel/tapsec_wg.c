@@ -37,6 +37,14 @@ static void tapsec_wg_key_free(void *key)
 	kfree_sensitive(k);
 }
 
+/* tapsec_sa_ops.key_id: the receiver index */
+static u32 tapsec_wg_key_id(const void *key)
+{
+	const struct tapsec_wg_keyhalf *k = key;
+
+	return k->index;
+}
+
 /* A keypair half from user space, checked. */
 static struct tapsec_wg_keyhalf *tapsec_wg_key_new(sockptr_t optval,
 						   unsigned int optlen,
@@ -122,14 +130,10 @@ static int tapsec_wg_setsockopt(struct sock *sk, struct tapsec_ctx *ctx,
 	sa = tapsec_sa_state(sk, ctx, &tapsec_wg_engine_ops, tapsec_wg_make);
 	if (IS_ERR(sa))
 		return PTR_ERR(sa);
-	switch (optname) {
-	case TAPSEC_REPLAY_WINDOW:
-		return tapsec_sa_set_window(sa, optval, optlen);
-	case TAPSEC_KEY_LIMITS:
-		return tapsec_sa_set_limits(sk, sa, optval, optlen);
-	case TAPSEC_WG_INNER:
+	if (optname == TAPSEC_WG_INNER)
 		return tapsec_wg_set_inner(tapsec_wg_of(sa), optval, optlen);
-	}
+	if (optname != TAPSEC_TX && optname != TAPSEC_RX)
+		return tapsec_sa_setsockopt(sk, sa, optname, optval, optlen);
 	/* Keys carry inner packets: their addresses come first. */
 	if (!READ_ONCE(tapsec_wg_of(sa)->inner_set))
 		return -EDESTADDRREQ;
@@ -148,7 +152,9 @@ static void tapsec_wg_key_out(const void *key, bool tx, bool with_key,
 	struct tapsec_wg_key *uk = out;
 
 	uk->index = k->index;
-	uk->counter = tx ? k->aead.seq : k->replay.top;
+	/* Inbound: one past the highest accepted, 0 before any. */
+	uk->counter = tx ? k->aead.seq :
+			   k->replay.any ? k->replay.top + 1 : 0;
 	if (with_key)
 		memcpy(uk->key, k->key, TAPSEC_WG_KEY_LEN);
 }
@@ -187,6 +193,7 @@ static const struct tapsec_sa_ops tapsec_wg_sa_ops = {
 	.seal		= tapsec_wg_seal,
 	.open		= tapsec_wg_open,
 	.key_free	= tapsec_wg_key_free,
+	.key_id		= tapsec_wg_key_id,
 	.key_out	= tapsec_wg_key_out,
 	.key_out_size	= sizeof(struct tapsec_wg_key),
 	.window		= TAPSEC_WG_REPLAY_WINDOW,

@@ -188,7 +188,8 @@ static int tapsec_wg_inner_check(const struct tapsec_wg_inner *in,
  *
  * A message that fails a check is dropped and counted: not a transport
  * data message or too short, and a malformed inner packet, as
- * rx_bad_record; another receiver index as rx_bad_spi; a counter seen,
+ * rx_bad_record; a receiver index of no inbound key (the current or the
+ * previous one, within its age) as rx_bad_spi; a counter seen,
  * too old or past TAPSEC_WG_REJECT_AFTER_MESSAGES as rx_replayed; a
  * failed tag as rx_bad_tag; an inner packet for another address, port
  * or protocol as rx_misrouted.  A keepalive is dropped silently.
@@ -199,7 +200,7 @@ static int tapsec_wg_inner_check(const struct tapsec_wg_inner *in,
 int tapsec_wg_open(struct tapsec_ctx *ctx, struct tapsec_sa *sa, u32 len)
 {
 	struct tapsec_wg *wg = tapsec_wg_of(sa);
-	struct tapsec_wg_keyhalf *k = sa->rx;
+	struct tapsec_wg_keyhalf *k;
 	u8 *buf = sa->rx_buf;
 	u32 clen, ulen;
 	u64 counter;
@@ -210,7 +211,8 @@ int tapsec_wg_open(struct tapsec_ctx *ctx, struct tapsec_sa *sa, u32 len)
 		TAPSEC_COUNT(ctx, rx_bad_record, 1);
 		return -EBADMSG;
 	}
-	if (get_unaligned_le32(buf + 4) != k->index) {
+	k = tapsec_sa_rx_key(sa, get_unaligned_le32(buf + 4));
+	if (!k) {
 		TAPSEC_COUNT(ctx, rx_bad_spi, 1);
 		return -EBADMSG;
 	}

@@ -4,7 +4,8 @@
  * sockets on loopback, and a plain UDP "tap" between them that captures
  * one's packets and forwards them, as they were or altered, to the
  * other.  The tests' wire fixtures hold int a, tap, b and the address
- * to_b (to_b_len) the tap forwards to.
+ * to_b (to_b_len) the tap forwards to.  And the make-before-break check
+ * of inbound keys both engines share (make_before_break()).
  */
 #ifndef TAPSEC_DGRAM_TEST_H
 #define TAPSEC_DGRAM_TEST_H
@@ -86,6 +87,103 @@ static inline bool nothing(int b)
 	char buf[64];
 
 	return recv_wait(b, buf, sizeof(buf), 0, 200) < 0;
+}
+
+/*
+ * An engine's key structure of @size bytes for key @n (0, 1, 2: distinct
+ * SPIs or receiver indexes, none the test fixture's, a fresh key each),
+ * its id first as a u32.
+ */
+typedef void (*sa_key_maker)(void *key, int n);
+
+static inline uint32_t sa_key_id(const void *key)
+{
+	uint32_t id;
+
+	memcpy(&id, key, sizeof(id));
+	return id;
+}
+
+/*
+ * Inbound keys made before they are broken, a sending to b: a new
+ * inbound key leaves the one before valid as TAPSEC_RX_PREV, so packets
+ * in flight under it still arrive; the same id again replaces the
+ * current key only; a third id pushes the first out; TAPSEC_RX_PREV set
+ * with no value retires the previous key.  Installs its own keys over
+ * the fixture's, a's outbound and b's inbound.
+ */
+static inline void make_before_break(struct __test_metadata *_metadata,
+				     int a, int b, sa_key_maker make,
+				     size_t size)
+{
+	uint8_t k[3][64], got[64];
+	socklen_t len = sizeof(got);
+	char buf[8];
+	int i;
+
+	ASSERT_GE(sizeof(got), size);
+	for (i = 0; i < 3; i++)
+		make(k[i], i);
+	ASSERT_EQ(0, setsockopt(a, SOL_TAPSEC, TAPSEC_TX, k[0], size));
+	ASSERT_EQ(0, setsockopt(b, SOL_TAPSEC, TAPSEC_RX, k[0], size));
+	/* The fixture's key is the previous one: retired at once. */
+	ASSERT_EQ(0, getsockopt(b, SOL_TAPSEC, TAPSEC_RX_PREV, got, &len));
+	EXPECT_NE(sa_key_id(k[0]), sa_key_id(got));
+	ASSERT_EQ(0, setsockopt(b, SOL_TAPSEC, TAPSEC_RX_PREV, NULL, 0));
+	len = sizeof(got);
+	EXPECT_EQ(-1, getsockopt(b, SOL_TAPSEC, TAPSEC_RX_PREV, got, &len));
+	EXPECT_EQ(ENOKEY, errno);
+
+	ASSERT_EQ(3, send(a, "one", 3, 0));
+	ASSERT_EQ(3, recv_wait(b, buf, sizeof(buf), 0, 5000));
+	ASSERT_EQ(3, send(a, "two", 3, 0));	/* in flight across the rekey */
+	ASSERT_EQ(0, setsockopt(b, SOL_TAPSEC, TAPSEC_RX, k[1], size));
+	ASSERT_EQ(0, setsockopt(a, SOL_TAPSEC, TAPSEC_TX, k[1], size));
+	ASSERT_EQ(5, send(a, "three", 5, 0));
+	ASSERT_EQ(3, recv_wait(b, buf, sizeof(buf), 0, 5000));
+	EXPECT_EQ(0, memcmp(buf, "two", 3));
+	ASSERT_EQ(5, recv_wait(b, buf, sizeof(buf), 0, 5000));
+	EXPECT_EQ(0, memcmp(buf, "three", 5));
+	EXPECT_EQ(0, CNT(b, rx_bad_spi));
+	len = sizeof(got);
+	ASSERT_EQ(0, getsockopt(b, SOL_TAPSEC, TAPSEC_RX_PREV, got, &len));
+	EXPECT_EQ(size, len);
+	EXPECT_EQ(sa_key_id(k[0]), sa_key_id(got));
+	len = sizeof(got);
+	ASSERT_EQ(0, getsockopt(b, SOL_TAPSEC, TAPSEC_RX, got, &len));
+	EXPECT_EQ(sa_key_id(k[1]), sa_key_id(got));
+
+	/* The same id again replaces the current key; the previous stays. */
+	ASSERT_EQ(0, setsockopt(b, SOL_TAPSEC, TAPSEC_RX, k[1], size));
+	len = sizeof(got);
+	ASSERT_EQ(0, getsockopt(b, SOL_TAPSEC, TAPSEC_RX_PREV, got, &len));
+	EXPECT_EQ(sa_key_id(k[0]), sa_key_id(got));
+
+	/* A third pushes the first out: its packets are of no key now. */
+	ASSERT_EQ(0, setsockopt(b, SOL_TAPSEC, TAPSEC_RX, k[2], size));
+	len = sizeof(got);
+	ASSERT_EQ(0, getsockopt(b, SOL_TAPSEC, TAPSEC_RX_PREV, got, &len));
+	EXPECT_EQ(sa_key_id(k[1]), sa_key_id(got));
+	make(k[0], 0);		/* its id, a fresh key and counter */
+	ASSERT_EQ(0, setsockopt(a, SOL_TAPSEC, TAPSEC_TX, k[0], size));
+	ASSERT_EQ(3, send(a, "old", 3, 0));
+	EXPECT_TRUE(nothing(b));
+	EXPECT_EQ(1, CNT(b, rx_bad_spi));
+	ASSERT_EQ(0, setsockopt(a, SOL_TAPSEC, TAPSEC_TX, k[2], size));
+	ASSERT_EQ(4, send(a, "four", 4, 0));
+	ASSERT_EQ(4, recv_wait(b, buf, sizeof(buf), 0, 5000));
+	EXPECT_EQ(0, memcmp(buf, "four", 4));
+
+	/* Retired: no value, once. */
+	EXPECT_EQ(-1, setsockopt(b, SOL_TAPSEC, TAPSEC_RX_PREV, got, 4));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, setsockopt(b, SOL_TAPSEC, TAPSEC_RX_PREV, NULL, 0));
+	len = sizeof(got);
+	EXPECT_EQ(-1, getsockopt(b, SOL_TAPSEC, TAPSEC_RX_PREV, got, &len));
+	EXPECT_EQ(ENOKEY, errno);
+	EXPECT_EQ(-1, setsockopt(b, SOL_TAPSEC, TAPSEC_RX_PREV, NULL, 0));
+	EXPECT_EQ(ENOKEY, errno);
+	memset(k, 0, sizeof(k));
 }
 
 #endif /* TAPSEC_DGRAM_TEST_H */

@@ -6,7 +6,7 @@
  *  - esp_pair (each cipher, IPv4 and IPv6): payloads of 0 to
  *    TAPSEC_ESP_MAX_PAYLOAD bytes both ways, MSG_PEEK and MSG_TRUNC, the
  *    SA read back without its key, sequence numbers, a replaced SA,
- *    shutdown, poll, the last sequence number and EKEYEXPIRED after it;
+ *    inbound SAs made before broken (TAPSEC_RX_PREV), shutdown, poll, the last sequence number and EKEYEXPIRED after it;
  *  - esp_wire: a plain UDP socket between the two (a -> tap -> b) sees
  *    the packets and forwards them, copied, altered or cut: the packet
  *    format, replays, reordering, the window, a changed byte, another
@@ -268,6 +268,18 @@ TEST_F(esp_pair, replaced_sa)
 	ASSERT_EQ(3, recv_wait(self->b, buf, sizeof(buf), 0, 5000));
 	EXPECT_EQ(0, memcmp(buf, "new", 3));
 	EXPECT_EQ(2, get_sa(_metadata, self->a, TAPSEC_TX).seq);
+}
+
+/* make_before_break()'s SAs: SPIs 0x3000 and up. */
+static void esp_sa_n(void *sa, int n)
+{
+	esp_sa(sa, 0x3000 + n, GCM128, A_PORT, B_PORT);
+}
+
+TEST_F(esp_pair, make_before_break)
+{
+	make_before_break(_metadata, self->a, self->b, esp_sa_n,
+			  sizeof(struct tapsec_esp_sa));
 }
 
 TEST_F(esp_pair, last_sequence_number)

@@ -35,8 +35,8 @@ What a run prints, one "name=value" per line: handshake=ok (or an
 "error=" line saying what failed), local_index=, peer_index=, sent=,
 got= (datagrams received, extras included), ok= (those matching one
 expected), src=ADDR,PORT (app: each sender), empty_wakeups=; for a
-tapsec socket then tx_counter= (the next to send) and rx_counter= (the
-highest accepted), protocol= and every counter of struct tapsec_counters;
+tapsec socket then tx_counter= (the next to send) and rx_counter= (one
+past the highest accepted, 0 before any), protocol= and every counter of struct tapsec_counters;
 with --wire, what a packet socket saw of the outer flow (wire_out=,
 wire_out_ok=, wire_in=, wire_keepalives=, and a line per message).
 """
@@ -937,8 +937,8 @@ class Data:
 
     def wait_counter(self, n):
         """A tapsec socket: read (and so open) what comes until its inbound
-        counter reaches N, then say so: keepalives are taken in only by a
-        read, and give it nothing."""
+        counter (one past the highest accepted) reaches N, then say so:
+        keepalives are taken in only by a read, and give it nothing."""
         deadline = time.monotonic() + self.args.timeout
         while rx_counter(self.s) < n:
             if time.monotonic() > deadline:

@@ -7,7 +7,9 @@
  *  - wg_pair (inner and outer IPv4 and IPv6): payloads of 0 to
  *    TAPSEC_WG_MAX_PAYLOAD bytes both ways, EMSGSIZE above, the keys and
  *    inner addresses read back (the key only with CAP_NET_ADMIN), a
- *    replaced key, the last counter and EKEYEXPIRED after it, shutdown;
+ *    replaced key, inbound keys made before broken (TAPSEC_RX_PREV), the
+ *    last counter and EKEYEXPIRED after it, inbound keys past their
+ *    age, shutdown;
  *  - wg_wire: a plain UDP socket between the two (a -> tap -> b) sees the
  *    messages, opens them with the kernel's AEAD through AF_ALG (not
  *    tapsec's code) and checks every byte: type, index, counter, the
@@ -269,7 +271,8 @@ TEST_F(wg_pair, read_back)
 	EXPECT_EQ(0, memcmp(k.key, zero, sizeof(zero)));
 	k = get_key(_metadata, self->b, TAPSEC_RX);
 	EXPECT_EQ(self->ab.index, k.index);
-	EXPECT_EQ(2, k.counter);		/* the highest accepted */
+	EXPECT_EQ(3, k.counter);		/* past the highest accepted */
+	EXPECT_EQ(0, get_key(_metadata, self->a, TAPSEC_RX).counter);
 	EXPECT_EQ(0, memcmp(k.key, zero, sizeof(zero)));
 	/* Root (CAP_NET_ADMIN) reads the key itself. */
 	k = get_key(_metadata, self->a, TAPSEC_TX_KEY);
@@ -339,6 +342,18 @@ TEST_F(wg_pair, replaced_key)
 	EXPECT_EQ(EISCONN, errno);
 }
 
+/* make_before_break()'s keys: receiver indexes 0x7000 and up. */
+static void wg_key_n(void *key, int n)
+{
+	wg_key(key, 0x7000 + n);
+}
+
+TEST_F(wg_pair, make_before_break)
+{
+	make_before_break(_metadata, self->a, self->b, wg_key_n,
+			  sizeof(struct tapsec_wg_key));
+}
+
 TEST_F(wg_pair, last_counter)
 {
 	char buf[4];
@@ -347,7 +362,7 @@ TEST_F(wg_pair, last_counter)
 	ASSERT_EQ(0, set_key(self->a, TAPSEC_TX, &self->ab));
 	ASSERT_EQ(1, send(self->a, "x", 1, 0));
 	ASSERT_EQ(1, recv_wait(self->b, buf, sizeof(buf), 0, 5000));
-	EXPECT_EQ(TAPSEC_WG_REJECT_AFTER_MESSAGES - 1,
+	EXPECT_EQ(TAPSEC_WG_REJECT_AFTER_MESSAGES,
 		  get_key(_metadata, self->b, TAPSEC_RX).counter);
 	EXPECT_EQ(-1, send(self->a, "y", 1, 0));
 	EXPECT_EQ(EKEYEXPIRED, errno);
@@ -434,14 +449,33 @@ TEST_F(wg_pair, key_limits_soft_and_hard)
 TEST_F(wg_pair, key_limits_age)
 {
 	struct tapsec_key_limits lim = { .hard_seconds = 1 };
+	struct tapsec_wg_key next, k;
+	socklen_t len = sizeof(k);
+	char buf[4];
 
 	ASSERT_EQ(0, setsockopt(self->a, SOL_TAPSEC, TAPSEC_KEY_LIMITS, &lim,
 				sizeof(lim)));
 	usleep(2100 * 1000);
 	EXPECT_EQ(-1, send(self->a, "x", 1, 0));
 	EXPECT_EQ(EKEYEXPIRED, errno);
-	/* The other direction's key is the peer's to age. */
+	/* The other direction's key is the peer's to age... */
 	EXPECT_EQ(1, send(self->b, "y", 1, 0));
+	/* ...but a's inbound key is a's: too old, it accepts nothing. */
+	EXPECT_TRUE(nothing(self->a));
+	EXPECT_EQ(1, CNT(self->a, rx_bad_spi));
+	/* A new one comes; the old one, now previous, is wiped on use. */
+	wg_key(&next, 0x99aabbcc);
+	ASSERT_EQ(0, set_key(self->a, TAPSEC_RX, &next));
+	EXPECT_EQ(0, getsockopt(self->a, SOL_TAPSEC, TAPSEC_RX_PREV, &k, &len));
+	EXPECT_EQ(1, send(self->b, "z", 1, 0));
+	EXPECT_TRUE(nothing(self->a));
+	EXPECT_EQ(2, CNT(self->a, rx_bad_spi));
+	len = sizeof(k);
+	EXPECT_EQ(-1, getsockopt(self->a, SOL_TAPSEC, TAPSEC_RX_PREV, &k, &len));
+	EXPECT_EQ(ENOKEY, errno);
+	ASSERT_EQ(0, set_key(self->b, TAPSEC_TX, &next));
+	EXPECT_EQ(1, send(self->b, "w", 1, 0));
+	EXPECT_EQ(1, recv_wait(self->a, buf, sizeof(buf), 0, 5000));
 }
 
 TEST_F(wg_pair, shutdown_stops_sends)

@@ -195,6 +195,16 @@ enum tapsec_sockopt {
 	 * IPv4/IPv6 and UDP addresses each datagram is carried between.
 	 */
 	TAPSEC_WG_INNER = 44,
+	/*
+	 * ESP and WireGuard sockets: the previous inbound key.  Installing
+	 * an inbound key (TAPSEC_RX) of another SPI or receiver index than
+	 * the current one keeps the current one as the previous: packets
+	 * under either are accepted (make-before-break rekeying).  Read: the
+	 * previous key as TAPSEC_RX reads it (ENOKEY when there is none).
+	 * Set, with no value (optlen 0): retire it, wiped; ENOKEY when there
+	 * is none.
+	 */
+	TAPSEC_RX_PREV = 45,
 };
 
 /*
@@ -241,8 +251,9 @@ struct tapsec_esp_sa {
  * inner UDP packet from the peer's inner address and port to this
  * socket's; an empty one (a keepalive) is consumed.  Reading TAPSEC_TX or
  * TAPSEC_RX gives the key zeroed and counter the next one to send
- * (outbound) or the highest accepted (inbound); TAPSEC_TX_KEY and
- * TAPSEC_RX_KEY (CAP_NET_ADMIN) include the key.
+ * (outbound) or one past the highest accepted (inbound: 0 until a
+ * message, a keepalive too, authenticated under it: key confirmation);
+ * TAPSEC_TX_KEY and TAPSEC_RX_KEY (CAP_NET_ADMIN) include the key.
  */
 #define TAPSEC_WG_KEY_LEN		32
 #define TAPSEC_WG_REPLAY_WINDOW		8192
@@ -364,7 +375,9 @@ struct tapsec_export_req {
  * a soft limit the kernel sends a KeyUpdate (with TAPSEC_TX_SECRET set)
  * and emits TAPSEC_EVENT_KEY_UPDATED, or else emits
  * TAPSEC_EVENT_KEY_EXPIRING once; at a hard limit sends fail with
- * EKEYEXPIRED.  0 is no limit, except soft_records: 0 is the default of
+ * EKEYEXPIRED.  On ESP and WireGuard sockets hard_seconds bounds inbound
+ * keys too: one older accepts nothing (its packets count as rx_bad_spi)
+ * and is wiped.  0 is no limit, except soft_records: 0 is the default of
  * RFC 8446 5.5, 2^24.5 records for AES-GCM, 2^62 for ChaCha20-Poly1305.
  * A soft limit above its hard limit is EINVAL.
  */
