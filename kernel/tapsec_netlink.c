@@ -206,7 +206,8 @@ static int tapsec_nl_put_sock(struct tapsec_ctx *ctx, void *arg)
 	    nla_put_u16(skb, TAPSEC_A_SOCK_TX_CIPHER, READ_ONCE(ctx->tx_cipher)) ||
 	    nla_put_u16(skb, TAPSEC_A_SOCK_RX_VERSION, READ_ONCE(ctx->rx_version)) ||
 	    nla_put_u16(skb, TAPSEC_A_SOCK_RX_CIPHER, READ_ONCE(ctx->rx_cipher)) ||
-	    (READ_ONCE(ctx->tx_version) &&
+	    /* Every engine's transmit key has a cipher; not all a version. */
+	    (READ_ONCE(ctx->tx_cipher) &&
 	     nla_put_u64_64bit(skb, TAPSEC_A_SOCK_TX_KEY_AGE,
 			       ktime_get_boottime_seconds() -
 			       READ_ONCE(ctx->tx_key_born),

@@ -136,6 +136,60 @@ TEST_F(nl, sock_dump)
 	EXPECT_EQ(0, s.found);
 }
 
+/*
+ * The transmit key's age is listed for every engine with one: ESP and
+ * WireGuard keys have a cipher but no version.
+ */
+TEST_F(nl, sock_dump_sa_key_age)
+{
+	struct tapsec_wg_inner in = {
+		.family = AF_INET, .local_port = 1, .peer_port = 2,
+		.local_addr = { 10, 0, 0, 1 }, .peer_addr = { 10, 0, 0, 2 },
+	};
+	struct tapsec_esp_sa esa = {
+		.spi = 0x1000, .cipher = TAPSEC_CIPHER_AES_GCM_128,
+		.inner_sport = 1, .inner_dport = 2,
+	};
+	struct tapsec_wg_key wk = { .index = 7 };
+	struct sockaddr_in sin = {
+		.sin_family = AF_INET, .sin_port = htons(9),
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	};
+	int proto[2] = { TAPSEC_PROTO_ESP, TAPSEC_PROTO_WIREGUARD };
+	const void *key[2] = { &esa, &wk };
+	socklen_t key_len[2] = { sizeof(esa), sizeof(wk) };
+	struct seen s = {};
+	struct stat st;
+	int i, fd;
+
+	for (i = 0; i < 2; i++) {
+		fd = socket(AF_INET, SOCK_DGRAM, IPPROTO_TAPSEC);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, setsockopt(fd, SOL_TAPSEC, TAPSEC_PROTOCOL,
+					&proto[i], sizeof(proto[i])));
+		ASSERT_EQ(0, connect(fd, (struct sockaddr *)&sin, sizeof(sin)));
+		/* WireGuard's keys need inner addresses; ESP has none. */
+		EXPECT_EQ(proto[i] == TAPSEC_PROTO_WIREGUARD ? 0 : -1,
+			  setsockopt(fd, SOL_TAPSEC, TAPSEC_WG_INNER, &in,
+				     sizeof(in)));
+		ASSERT_EQ(0, fstat(fd, &st));
+		s.inode = st.st_ino;
+		s.found = 0;
+		ASSERT_EQ(0, tapsec_nl_sock_list(&self->nl, find_sock, &s));
+		EXPECT_EQ(1, s.found);
+		EXPECT_EQ(-1, s.e.tx_key_age);		/* no key yet */
+		ASSERT_EQ(0, setsockopt(fd, SOL_TAPSEC, TAPSEC_TX, key[i],
+					key_len[i]));
+		s.found = 0;
+		ASSERT_EQ(0, tapsec_nl_sock_list(&self->nl, find_sock, &s));
+		EXPECT_EQ(1, s.found);
+		EXPECT_EQ(proto[i], s.e.protocol);
+		EXPECT_LE(0, s.e.tx_key_age);
+		EXPECT_GE(2, s.e.tx_key_age);
+		close(fd);
+	}
+}
+
 /* Strict validation: attributes GET_INFO does not take are refused. */
 TEST_F(nl, rejects_attributes)
 {
