@@ -185,6 +185,11 @@ int tapsec_dgram_base_sendmsg(struct sock *sk, struct msghdr *msg,
 			      size_t len);
 int tapsec_dgram_base_connect(struct socket *sock, struct sockaddr *addr,
 			      int addr_len);
+int tapsec_dgram_child_new(struct socket *sock, u32 proto,
+			   struct socket **child);
+int tapsec_dgram_child_graft(struct socket *sock, struct socket *child,
+			     struct socket *newsock, struct sockaddr *peer,
+			     int peer_len);
 int tapsec_dgram_base_recvmsg(struct sock *sk, struct msghdr *msg,
 			      size_t len, int flags, int *addr_len);
 
@@ -197,6 +202,8 @@ int tapsec_dgram_xmit(struct sock *sk, const void *buf, u32 len, int flags,
 int tapsec_dgram_read(struct sock *sk, struct tapsec_ctx *ctx, u8 *buf,
 		      u32 size, struct sockaddr_storage *from, int *from_len,
 		      struct sk_buff **last);
+int tapsec_dgram_raw_hello(u8 **hello, u32 hello_len, struct msghdr *msg,
+			   size_t len, int flags);
 int tapsec_dgram_deliver(struct msghdr *msg, size_t len, int flags,
 			 const u8 *data, u32 data_len,
 			 const struct sockaddr_storage *from, int from_len,

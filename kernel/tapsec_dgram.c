@@ -148,6 +148,86 @@ int tapsec_dgram_base_connect(struct socket *sock, struct sockaddr *addr,
 	return dgram_base_ops[fam]->connect(sock, addr, addr_len, 0);
 }
 
+/**
+ * tapsec_dgram_child_new() - a new socket for a datagram listener's peer
+ * @sock: the listener
+ * @proto: the record protocol (TAPSEC_PROTO_*) the socket carries
+ * @child: set to the new socket, which the caller grafts with
+ *	tapsec_dgram_child_graft() or releases
+ *
+ * The socket is of the listener's namespace and family, its origin
+ * TAPSEC_ORIGIN_ACCEPT; the caller makes its engine state.
+ *
+ * Return: 0, or what socket creation returns.
+ */
+int tapsec_dgram_child_new(struct socket *sock, u32 proto,
+			   struct socket **child)
+{
+	struct sock *lsk = sock->sk;
+	struct tapsec_ctx *ctx;
+	int err;
+
+	err = __sock_create(sock_net(lsk), lsk->sk_family, SOCK_DGRAM,
+			    IPPROTO_TAPSEC, child, 0);
+	if (err)
+		return err;
+	ctx = tapsec_dgram_sock_ctx((*child)->sk);
+	if (!ctx) {
+		sock_release(*child);
+		return -ENOMEM;
+	}
+	/* Nobody else sees the socket yet: no lock, no engine state. */
+	ctx->engine = tapsec_engine_for(proto, SOCK_DGRAM);
+	ctx->protocol = proto;
+	ctx->origin = TAPSEC_ORIGIN_ACCEPT;
+	return 0;
+}
+
+/**
+ * tapsec_dgram_child_graft() - bind, connect and hand over a child socket
+ * @sock: the listener
+ * @child: from tapsec_dgram_child_new(); released here either way
+ * @newsock: accept()'s socket, its file allocated, no sk yet
+ * @peer: the peer's address
+ * @peer_len: its length
+ *
+ * The child binds to the listener's address and port, in its reuseport
+ * group, with the listener's owner (whoever accepts: the group checks
+ * that every member has it, so no other user can bind there too, as
+ * SO_REUSEADDR would let anyone), and connects to @peer: UDP then gives
+ * it that peer's datagrams, and the listener the others.
+ *
+ * Return: 0 with @newsock connected, or a bind or connect error.
+ */
+int tapsec_dgram_child_graft(struct socket *sock, struct socket *child,
+			     struct socket *newsock, struct sockaddr *peer,
+			     int peer_len)
+{
+	struct sockaddr_storage local;
+	struct sock *sk = child->sk;
+	int err;
+
+	SOCK_INODE(child)->i_uid = SOCK_INODE(sock)->i_uid;
+	sk->sk_uid = sock->sk->sk_uid;
+	sk->sk_reuseport = 1;
+	err = kernel_getsockname(sock, (struct sockaddr *)&local);
+	if (err >= 0)
+		err = kernel_bind(child, (struct sockaddr *)&local, err);
+	if (!err)
+		err = tapsec_dgram_base_connect(child, peer, peer_len);
+	if (err) {
+		sock_release(child);
+		return err;
+	}
+	newsock->sk = NULL;
+	SOCK_INODE(newsock)->i_uid = SOCK_INODE(sock)->i_uid;
+	sock_graft(sk, newsock);
+	newsock->state = SS_CONNECTED;
+	child->sk = NULL;
+	sock_release(child);
+	return 0;
+}
+
 static int tapsec_dgram_listen(struct socket *sock, int backlog)
 {
 	struct sock *sk = sock->sk;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * tapsec: datagram I/O shared by the datagram record engines (DTLS, ESP).
+ * tapsec: datagram I/O shared by the datagram record engines (DTLS, ESP,
+ * WireGuard).
  *
  * An engine seals a datagram in a buffer of its own and sends it through
  * UDP (tapsec_dgram_xmit()); it takes datagrams out of UDP's queue into
@@ -13,6 +14,7 @@
  * tapsec_dgram_dropped() whether the read goes on: a flood of bad
  * datagrams cannot hold a reader.
  */
+#include <linux/slab.h>
 #include <linux/uio.h>
 #include <net/sock.h>
 
@@ -189,4 +191,37 @@ int tapsec_dgram_wait(struct sock *sk, struct mutex *lock, long *timeo,
 	remove_wait_queue(sk_sleep(sk), &wait);
 	mutex_lock(lock);
 	return ret;
+}
+
+/**
+ * tapsec_dgram_raw_hello() - hand the daemon an accepted socket's first
+ * datagram, which its listener took
+ * @hello: the datagram held, under the caller's receive lock; freed and
+ *	cleared once read without MSG_PEEK
+ * @hello_len: its length
+ * @msg: where it goes
+ * @len: room in @msg
+ * @flags: MSG_PEEK leaves it for the next read; MSG_TRUNC as for UDP
+ *
+ * Return: its length (or what fit), -ENOENT when none is held (the
+ * caller reads from UDP), or -EFAULT.
+ */
+int tapsec_dgram_raw_hello(u8 **hello, u32 hello_len, struct msghdr *msg,
+			   size_t len, int flags)
+{
+	u32 n = min_t(size_t, len, hello_len);
+
+	if (!*hello)
+		return -ENOENT;
+	if (copy_to_iter(*hello, n, &msg->msg_iter) != n)
+		return -EFAULT;
+	if (n < hello_len)
+		msg->msg_flags |= MSG_TRUNC;
+	if (!(flags & MSG_PEEK)) {
+		u8 *p = *hello;
+
+		WRITE_ONCE(*hello, NULL);
+		kfree(p);
+	}
+	return (flags & MSG_TRUNC) ? hello_len : n;
 }

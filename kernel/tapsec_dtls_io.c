@@ -427,30 +427,13 @@ int tapsec_dtls_raw_hello(struct tapsec_ctx *ctx, struct msghdr *msg,
 			  size_t len, int flags)
 {
 	struct tapsec_dtls *dtls = tapsec_dtls_of(ctx);
-	u32 n, hlen;
-	u8 *hello;
 	int ret;
 
 	if (!dtls || !READ_ONCE(dtls->hello))
 		return -ENOENT;
 	mutex_lock(&dtls->rx_lock);
-	hello = dtls->hello;
-	hlen = dtls->hello_len;
-	ret = -ENOENT;
-	if (!hello)
-		goto out;
-	n = min_t(size_t, len, hlen);
-	ret = -EFAULT;
-	if (copy_to_iter(hello, n, &msg->msg_iter) != n)
-		goto out;
-	if (n < hlen)
-		msg->msg_flags |= MSG_TRUNC;
-	ret = (flags & MSG_TRUNC) ? hlen : n;
-	if (!(flags & MSG_PEEK)) {
-		WRITE_ONCE(dtls->hello, NULL);
-		kfree(hello);
-	}
-out:
+	ret = tapsec_dgram_raw_hello(&dtls->hello, dtls->hello_len, msg, len,
+				     flags);
 	mutex_unlock(&dtls->rx_lock);
 	return ret;
 }

@@ -342,25 +342,17 @@ static int tapsec_dtls_next_hello(struct sock *sk, struct tapsec_ctx *ctx,
 static int tapsec_dtls_spawn(struct socket *sock, struct socket *newsock,
 			     struct tapsec_dtls *dtls)
 {
-	struct sock *lsk = sock->sk, *sk;
-	struct sockaddr_storage local;
-	struct tapsec_ctx *ctx;
 	struct tapsec_dtls *cd;
 	struct socket *tmp;
 	int err;
 
-	err = __sock_create(sock_net(lsk), lsk->sk_family, SOCK_DGRAM,
-			    IPPROTO_TAPSEC, &tmp, 0);
+	err = tapsec_dgram_child_new(sock, TAPSEC_PROTO_DTLS, &tmp);
 	if (err)
 		return err;
-	sk = tmp->sk;
-	ctx = tapsec_dgram_sock_ctx(sk);
-	cd = ctx ? tapsec_dtls_engine(sk, ctx) : ERR_PTR(-ENOMEM);
+	cd = tapsec_dtls_engine(tmp->sk, tapsec_dgram_sock_ctx(tmp->sk));
 	err = PTR_ERR_OR_ZERO(cd);
 	if (err)
 		goto fail;
-	ctx->protocol = TAPSEC_PROTO_DTLS;
-	ctx->origin = TAPSEC_ORIGIN_ACCEPT;
 	cd->window = dtls->window;
 	cd->grace_ms = dtls->grace_ms;
 	cd->path_check = dtls->path_check;
@@ -371,32 +363,9 @@ static int tapsec_dtls_spawn(struct socket *sock, struct socket *newsock,
 	if (!cd->hello)
 		goto fail;
 	cd->hello_len = dtls->rx_len;
-
-	/*
-	 * The listener's owner, whoever accepts (here and on @newsock, whose
-	 * inode the socket keeps): its reuseport group checks that every
-	 * member has it (tapsec_dtls_listen()).
-	 */
-	SOCK_INODE(tmp)->i_uid = SOCK_INODE(sock)->i_uid;
-	sk->sk_uid = lsk->sk_uid;
-	sk->sk_reuseport = 1;
-	err = kernel_getsockname(sock, (struct sockaddr *)&local);
-	if (err >= 0)
-		err = kernel_bind(tmp, (struct sockaddr *)&local, err);
-	if (!err)
-		err = tapsec_dgram_base_connect(tmp,
-						(struct sockaddr *)&dtls->rx_from,
-						dtls->rx_from_len);
-	if (err)
-		goto fail;
-
-	newsock->sk = NULL;
-	SOCK_INODE(newsock)->i_uid = SOCK_INODE(sock)->i_uid;
-	sock_graft(sk, newsock);
-	newsock->state = SS_CONNECTED;
-	tmp->sk = NULL;
-	sock_release(tmp);
-	return 0;
+	return tapsec_dgram_child_graft(sock, tmp, newsock,
+					(struct sockaddr *)&dtls->rx_from,
+					dtls->rx_from_len);
 fail:
 	sock_release(tmp);
 	return err;
