@@ -164,6 +164,7 @@ static const struct tapsec_sa_ops tapsec_esp_sa_ops = {
 	.key_id		= tapsec_esp_key_id,
 	.key_out	= tapsec_esp_key_out,
 	.key_out_size	= sizeof(struct tapsec_esp_sa),
+	.make		= tapsec_esp_make,
 	.window		= TAPSEC_REPLAY_WINDOW_DEFAULT,
 	/* A warning before the 32-bit sequence numbers run out. */
 	.limits		= { .soft_records = U32_MAX - BIT(16) },

@@ -120,6 +120,12 @@ int tapsec_sa_set_key(struct sock *sk, struct tapsec_ctx *ctx,
 	void *old;
 
 	mutex_lock(lock);
+	/* A listener takes handshakes, its children keys. */
+	if (READ_ONCE(sa->listener)) {
+		mutex_unlock(lock);
+		sa->ops->key_free(key);
+		return -EINVAL;
+	}
 	if (!*buf) {
 		/*
 		 * kmalloc, never vmalloc: the buffer goes to the crypto API
@@ -605,27 +611,12 @@ void tapsec_sa_close(struct sock *sk, struct tapsec_ctx *ctx)
  * @msg: the datagram
  * @len: its length
  *
- * The daemon refuses these engines' handshakes today, but one that ran
- * one must find nothing of the engine's in its way.
+ * Nothing of the engine's follows a handshake datagram: the daemon
+ * sends its messages again itself.
  */
 void tapsec_sa_raw_sent(struct sock *sk, struct tapsec_ctx *ctx,
 			struct msghdr *msg, size_t len)
 {
-}
-
-/**
- * tapsec_sa_raw_recvmsg() - the daemon reads in clear, from UDP
- * @ctx: the socket's context
- * @msg: unused
- * @len: unused
- * @flags: unused
- *
- * Return: -ENOENT: nothing held, read from the transport.
- */
-int tapsec_sa_raw_recvmsg(struct tapsec_ctx *ctx, struct msghdr *msg,
-			  size_t len, int flags)
-{
-	return -ENOENT;
 }
 
 /**
@@ -643,31 +634,6 @@ void tapsec_sa_raw_read(struct tapsec_ctx *ctx)
  */
 void tapsec_sa_reject_peer(struct sock *sk, struct tapsec_ctx *ctx)
 {
-}
-
-/**
- * tapsec_sa_listen() - no listeners: one socket per peer, keyed before use
- * @sock: the socket
- *
- * Return: -EOPNOTSUPP.
- */
-int tapsec_sa_listen(struct socket *sock)
-{
-	return -EOPNOTSUPP;
-}
-
-/**
- * tapsec_sa_accept() - no listeners, nothing to accept
- * @sock: the socket
- * @newsock: unused
- * @nonblock: unused
- *
- * Return: -EOPNOTSUPP.
- */
-int tapsec_sa_accept(struct socket *sock, struct socket *newsock,
-		     bool nonblock)
-{
-	return -EOPNOTSUPP;
 }
 
 /**
@@ -695,6 +661,7 @@ void tapsec_sa_free(struct tapsec_ctx *ctx)
 		sa->ops->key_free(sa->rx);
 	if (sa->rx_prev)
 		sa->ops->key_free(sa->rx_prev);
+	tapsec_sa_listener_free(sa);
 	kfree_sensitive(sa->tx_buf);
 	kfree_sensitive(sa->rx_buf);
 	kfree_sensitive(sa);

@@ -2,11 +2,11 @@
 /*
  * tapsec: the datagram path of engines whose keys come as one security
  * association per direction, installed whole (ESP, WireGuard): no
- * handshake messages in the kernel, no listeners, one packet per
- * datagram.  tapsec_sa.c holds the state, the locks and buffers, key
- * installation, sendmsg, recvmsg and the engine-table members these
- * engines share; an engine adds its key format, its sealing and opening
- * (struct tapsec_sa_ops) and its options.
+ * handshake messages in the kernel, one packet per datagram.
+ * tapsec_sa.c holds the state, the locks and buffers, key installation,
+ * sendmsg, recvmsg and the engine-table members these engines share;
+ * tapsec_sa_listen.c their listeners; an engine adds its key format,
+ * its sealing and opening (struct tapsec_sa_ops) and its options.
  */
 #ifndef _TAPSEC_SA_H
 #define _TAPSEC_SA_H
@@ -46,6 +46,14 @@ struct tapsec_sa;
  * @key_out_size: its size, at most TAPSEC_SA_KEY_OUT_MAX
  * @window: the default anti-replay window
  * @limits: the default TAPSEC_KEY_LIMITS of a socket
+ * @make: allocate the engine's state of a socket (tapsec_sa_init() in it)
+ * @listen: whether listen() may make @sa (NULL before the socket has
+ *	engine state) a listener: 0 or a negative errno; NULL for an engine
+ *	without listeners
+ * @hello: whether a datagram of @len bytes at @buf may start a handshake
+ *	at a listener: 0, or -EBADMSG to drop it
+ * @inherit: give an accepted socket's state @child the engine's settings
+ *	of the listener's @parent
  */
 struct tapsec_sa_ops {
 	u32 max_payload;
@@ -58,7 +66,13 @@ struct tapsec_sa_ops {
 	size_t key_out_size;
 	u32 window;
 	struct tapsec_key_limits limits;
+	struct tapsec_engine_state *(*make)(struct tapsec_ctx *ctx);
+	int (*listen)(const struct tapsec_sa *sa);
+	int (*hello)(const u8 *buf, u32 len);
+	void (*inherit)(struct tapsec_sa *child, const struct tapsec_sa *parent);
 };
+
+struct tapsec_sa_listener;
 
 /**
  * struct tapsec_sa - the head of an SA engine's state of one socket
@@ -86,6 +100,9 @@ struct tapsec_sa_ops {
  * @data_off: where that payload is in @rx_buf
  * @data_len: its length
  * @rx_more: @opened, for poll
+ * @listener: listen() made this socket a listener (tapsec_sa_listen.c)
+ * @hello: an accepted socket's first datagram, for the handshake daemon
+ * @hello_len: its length
  *
  * An engine's state begins with this head (tapsec_sa_init()); what
  * follows is the engine's own.
@@ -113,6 +130,9 @@ struct tapsec_sa {
 	u32 data_off;
 	u32 data_len;
 	bool rx_more;
+	struct tapsec_sa_listener *listener;
+	u8 *hello;
+	u32 hello_len;
 };
 
 /**
@@ -186,6 +206,7 @@ int tapsec_sa_accept(struct socket *sock, struct socket *newsock,
 		     bool nonblock);
 void tapsec_sa_stop(struct tapsec_ctx *ctx);
 void tapsec_sa_free(struct tapsec_ctx *ctx);
+void tapsec_sa_listener_free(struct tapsec_sa *sa);
 
 /* The engine-table members every SA engine shares, in its initializer. */
 #define TAPSEC_SA_ENGINE_MEMBERS			\

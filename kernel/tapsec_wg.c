@@ -28,6 +28,30 @@ static struct tapsec_engine_state *tapsec_wg_make(struct tapsec_ctx *ctx)
 	return &wg->sa.st;
 }
 
+/* tapsec_sa_ops.listen: children take the inner addresses, so first them. */
+static int tapsec_wg_listen(const struct tapsec_sa *sa)
+{
+	return sa && READ_ONCE(tapsec_wg_of(sa)->inner_set) ? 0 : -EDESTADDRREQ;
+}
+
+/* tapsec_sa_ops.hello: a handshake initiation (type 1) of its length. */
+static int tapsec_wg_hello(const u8 *buf, u32 len)
+{
+	return len == TAPSEC_WG_INITIATION_LEN &&
+	       get_unaligned_le32(buf) == TAPSEC_WG_TYPE_INITIATION ? 0 :
+								     -EBADMSG;
+}
+
+/* tapsec_sa_ops.inherit: the listener's inner addresses. */
+static void tapsec_wg_inherit(struct tapsec_sa *child,
+			      const struct tapsec_sa *parent)
+{
+	struct tapsec_wg *c = tapsec_wg_of(child);
+
+	c->inner = tapsec_wg_of(parent)->inner;
+	c->inner_set = true;
+}
+
 /* tapsec_sa_ops.key_free */
 static void tapsec_wg_key_free(void *key)
 {
@@ -196,6 +220,10 @@ static const struct tapsec_sa_ops tapsec_wg_sa_ops = {
 	.key_id		= tapsec_wg_key_id,
 	.key_out	= tapsec_wg_key_out,
 	.key_out_size	= sizeof(struct tapsec_wg_key),
+	.make		= tapsec_wg_make,
+	.listen		= tapsec_wg_listen,
+	.hello		= tapsec_wg_hello,
+	.inherit	= tapsec_wg_inherit,
 	.window		= TAPSEC_WG_REPLAY_WINDOW,
 	/* WireGuard's REKEY_AFTER_* soft, REJECT_AFTER_* hard. */
 	.limits		= {

@@ -22,6 +22,8 @@
 #include "tapsec_aead.h"
 #include "tapsec_replay.h"
 
+#define TAPSEC_WG_TYPE_INITIATION	1
+#define TAPSEC_WG_INITIATION_LEN	148
 #define TAPSEC_WG_TYPE_DATA	4
 #define TAPSEC_WG_HDR_LEN	16	/* type, reserved, index, counter */
 #define TAPSEC_WG_PAD		16	/* plaintext padded to a multiple */

@@ -20,10 +20,14 @@
  *    another protocol, fragments, bad lengths and checksums; each one
  *    dropped and counted as the uapi says;
  *  - errors: inner addresses and keys checked, their order, no key, no
- *    peer, an address, listen(), the engine kept once it has state.
+ *    peer, an address, listen(), the engine kept once it has state;
+ *  - listener: listen() and accept() without a daemon: what starts a
+ *    handshake, what is dropped and counted, the accepted socket's
+ *    addresses, one socket per peer.
  *
  * Runs inside a VM with tapsec.ko loaded, as root.
  */
+#include <fcntl.h>
 #include <grp.h>
 #include <netinet/in.h>
 #include <sys/wait.h>
@@ -953,10 +957,110 @@ TEST(errors)
 			     sizeof(to)));
 	EXPECT_EQ(EISCONN, errno);
 	EXPECT_EQ(1, send(fd, "x", 1, 0));
+	/* Connected and keyed: no listener. */
 	EXPECT_EQ(-1, listen(fd, 1));
-	EXPECT_EQ(EOPNOTSUPP, errno);
+	EXPECT_EQ(EINVAL, errno);
 	close(fd);
 	close(peer);
+}
+
+/* A datagram of @len bytes, type @type, from @fd to @to's port. */
+static void send_typed(struct __test_metadata *_metadata, int fd, int to,
+		       uint8_t type, size_t len)
+{
+	uint8_t msg[256] = { type };
+
+	ASSERT_GE(sizeof(msg), len);
+	ASSERT_EQ(0, connect_to(fd, AF_INET, to));
+	ASSERT_EQ(len, send(fd, msg, len, 0));
+}
+
+/*
+ * listen() and accept() without a daemon: a datagram that is not an
+ * initiation (type 1, 148 bytes) is dropped and counted; an initiation
+ * becomes a socket connected to its sender, bound to the listener's
+ * address, with its inner addresses; a second initiation the sender
+ * had queued before is not a second socket.
+ */
+TEST(listener)
+{
+	struct tapsec_wg_inner in = inner_of(AF_INET, true), got;
+	int lfd = wg_socket(AF_INET), c1, c2, child, flags, esp;
+	int proto = TAPSEC_PROTO_ESP;
+	struct sockaddr_storage a, b;
+	socklen_t alen = sizeof(a), blen = sizeof(b), len = sizeof(got);
+	struct tapsec_wg_key k;
+
+	ASSERT_LE(0, lfd);
+	/* The inner addresses first (children take them), then bound. */
+	EXPECT_EQ(-1, listen(lfd, 1));
+	EXPECT_EQ(EDESTADDRREQ, errno);
+	ASSERT_EQ(0, set_inner(lfd, &in));
+	EXPECT_EQ(-1, listen(lfd, 1));
+	EXPECT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, bind_lo(lfd, AF_INET));
+	ASSERT_EQ(0, listen(lfd, 1));
+	ASSERT_EQ(0, listen(lfd, 1));		/* again: nothing changes */
+	wg_key(&k, 1);
+	EXPECT_EQ(-1, set_key(lfd, TAPSEC_RX, &k));	/* its children's */
+	EXPECT_EQ(EINVAL, errno);
+	flags = fcntl(lfd, F_GETFL);
+	ASSERT_EQ(0, fcntl(lfd, F_SETFL, flags | O_NONBLOCK));
+	EXPECT_EQ(-1, accept(lfd, NULL, NULL));
+	EXPECT_EQ(EAGAIN, errno);
+
+	c1 = socket(AF_INET, SOCK_DGRAM, 0);
+	c2 = socket(AF_INET, SOCK_DGRAM, 0);
+	ASSERT_LE(0, c1);
+	ASSERT_LE(0, c2);
+	ASSERT_EQ(0, bind_lo(c1, AF_INET));
+	ASSERT_EQ(0, bind_lo(c2, AF_INET));
+	send_typed(_metadata, c1, lfd, 2, 92);		/* a response */
+	send_typed(_metadata, c1, lfd, 1, 147);		/* one byte short */
+	send_typed(_metadata, c1, lfd, 4, 32);		/* data */
+	/* Two initiations from c2, queued before any accept(). */
+	send_typed(_metadata, c2, lfd, 1, 148);
+	send_typed(_metadata, c2, lfd, 1, 148);
+	ASSERT_EQ(0, fcntl(lfd, F_SETFL, flags));
+	child = accept(lfd, NULL, NULL);
+	ASSERT_LE(0, child);
+	EXPECT_EQ(3, CNT(lfd, rx_bad_record));
+	EXPECT_EQ(TAPSEC_ORIGIN_ACCEPT, tinfo(_metadata, child).origin);
+	ASSERT_EQ(0, getpeername(child, (struct sockaddr *)&a, &alen));
+	ASSERT_EQ(0, getsockname(c2, (struct sockaddr *)&b, &blen));
+	EXPECT_EQ(blen, alen);
+	EXPECT_EQ(0, memcmp(&a, &b, alen));
+	EXPECT_EQ(port_of(lfd), port_of(child));
+	ASSERT_EQ(0, getsockopt(child, SOL_TAPSEC, TAPSEC_WG_INNER, &got,
+				&len));
+	EXPECT_EQ(0, memcmp(&got, &in, sizeof(in)));
+	/* The child takes keys; the listener goes on listening. */
+	EXPECT_EQ(0, set_key(child, TAPSEC_RX, &k));
+	ASSERT_EQ(0, fcntl(lfd, F_SETFL, flags | O_NONBLOCK));
+	EXPECT_EQ(-1, accept(lfd, NULL, NULL));
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_EQ(1, CNT(lfd, rx_replayed));
+	/* Now c2's datagrams reach the child, not the listener. */
+	send_typed(_metadata, c2, lfd, 1, 148);
+	EXPECT_EQ(-1, accept(lfd, NULL, NULL));
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_EQ(1, CNT(lfd, rx_replayed));
+	EXPECT_EQ(4, CNT(lfd, rx_bad_record) + CNT(lfd, rx_replayed));
+	EXPECT_EQ(0, CNT(lfd, rx_records));
+
+	/* ESP has no listeners. */
+	esp = socket(AF_INET, SOCK_DGRAM, IPPROTO_TAPSEC);
+	ASSERT_LE(0, esp);
+	ASSERT_EQ(0, setsockopt(esp, SOL_TAPSEC, TAPSEC_PROTOCOL, &proto,
+				sizeof(proto)));
+	ASSERT_EQ(0, bind_lo(esp, AF_INET));
+	EXPECT_EQ(-1, listen(esp, 1));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	close(esp);
+	close(child);
+	close(c1);
+	close(c2);
+	close(lfd);
 }
 
 TEST_HARNESS_MAIN
