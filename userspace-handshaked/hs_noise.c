@@ -328,8 +328,23 @@ int hs_noise_respond(struct hs_noise *n, const uint8_t *msg, size_t len,
 		     uint8_t resp[HS_NOISE_RESP_LEN],
 		     struct hs_noise_keys *keys)
 {
+	uint8_t peer[1][KEY];
+	int err;
+
+	memcpy(peer[0], n->peer_pub, KEY);
+	err = hs_noise_respond_any(n, peer, 1, msg, len, resp, keys);
+	hs_wipe(peer, sizeof(peer));
+	return err;
+}
+
+int hs_noise_respond_any(struct hs_noise *n, const uint8_t (*peers)[32],
+			 unsigned int n_peers, const uint8_t *msg, size_t len,
+			 uint8_t resp[HS_NOISE_RESP_LEN],
+			 struct hs_noise_keys *keys)
+{
 	uint8_t k[KEY], shared[KEY], se[KEY], spub[KEY];
 	const uint8_t *e_i = msg + INIT_EPHEMERAL;
+	unsigned int i, found = n_peers;
 	int err = -EBADMSG;
 
 	if (len != HS_NOISE_INIT_LEN || get_le32(msg) != 1 ||
@@ -344,9 +359,14 @@ int hs_noise_respond(struct hs_noise *n, const uint8_t *msg, size_t len,
 	if (!open_(k, msg + INIT_STATIC, KEY + TAG, n->h, KEY, spub))
 		goto out;
 	mix_hash(n->h, msg + INIT_STATIC, KEY + TAG);
+	/* Every key compared, in constant time: which one is not told. */
+	for (i = 0; i < n_peers; i++)
+		if (memeql_sec(spub, peers[i], KEY))
+			found = i;
 	err = -EACCES;
-	if (!memeql_sec(spub, n->peer_pub, KEY))
+	if (found == n_peers)
 		goto out;
+	memcpy(n->peer_pub, peers[found], KEY);
 	err = -EBADMSG;
 	if (!dh(shared, n->s_priv, n->peer_pub))
 		goto out;

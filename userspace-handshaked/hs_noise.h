@@ -72,6 +72,16 @@ int hs_noise_respond(struct hs_noise *n, const uint8_t *msg, size_t len,
 		     uint8_t resp[HS_NOISE_RESP_LEN],
 		     struct hs_noise_keys *keys);
 
+/*
+ * Responder: as hs_noise_respond(), the initiator's static key any of
+ * the @n_peers keys of @peers (then copied to @n->peer_pub, which
+ * hs_noise_init() may have left zero).
+ */
+int hs_noise_respond_any(struct hs_noise *n, const uint8_t (*peers)[32],
+			 unsigned int n_peers, const uint8_t *msg, size_t len,
+			 uint8_t resp[HS_NOISE_RESP_LEN],
+			 struct hs_noise_keys *keys);
+
 /* Wipe @n. */
 void hs_noise_wipe(struct hs_noise *n);
 

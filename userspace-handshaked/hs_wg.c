@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * tapsec-handshaked: the WireGuard handler class (hs.h): the initiator's
- * side of WireGuard's Noise_IKpsk2 handshake (hs_noise.c) over a tapsec
+ * tapsec-handshaked: the WireGuard handler class (hs.h): both sides of
+ * WireGuard's Noise_IKpsk2 handshake (hs_noise.c) over a tapsec
  * WireGuard socket in raw mode, ending with the keypair installed in the
  * socket (TAPSEC_RX, then TAPSEC_TX).
  *
@@ -15,8 +15,17 @@
  * comes or the handshake's time runs out; datagrams that are not a valid
  * response to the latest initiation are dropped, as WireGuard drops
  * them.
+ *
+ * The responder (a socket a WireGuard listener accepted) answers the
+ * initiation the kernel holds as its first datagram, from any peer of
+ * its trust store, once: a bad one fails the handshake (EBADMSG; EACCES
+ * for a key not trusted).  An initiation whose TAI64N timestamp is not
+ * newer than the last one this daemon answered for that peer is a
+ * replay and refused (EBADMSG), as WireGuard refuses it; the timestamps
+ * are kept in memory, for HS_WG_PEERS_MAX peers.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +43,8 @@
 /* Datagrams dropped in one step before the worker's other handshakes. */
 #define HS_WG_DROPS_PER_STEP	16
 #define HS_WG_B64_LEN		BASE64_ENCODE_RAW_LENGTH(HS_WG_KEY_LEN)
+#define HS_WG_TAI64N_LEN	12
+#define HS_WG_PEERS_MAX		4096
 
 struct hs_wg {
 	const struct hs_request *req;
@@ -44,7 +55,51 @@ struct hs_wg {
 	uint64_t resend;		/* CLOCK_MONOTONIC ms: send a new one */
 	bool psk;
 	char peer[HS_WG_B64_LEN + 1];	/* the peer's key, base64 */
+	const struct hs_trust *trust;	/* responder: who may initiate */
 };
+
+/*
+ * The newest initiation timestamp answered per peer key, shared by the
+ * workers; the least recently answered peer makes room.
+ */
+static struct {
+	uint8_t key[HS_WG_KEY_LEN];
+	uint8_t tai64n[HS_WG_TAI64N_LEN];
+	uint64_t used;
+} seen[HS_WG_PEERS_MAX];
+static unsigned int n_seen;
+static uint64_t seen_clock;
+static pthread_mutex_t seen_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Whether @tai64n is newer than @key's last, which it becomes if so. */
+static bool timestamp_newer(const uint8_t key[HS_WG_KEY_LEN],
+			    const uint8_t tai64n[HS_WG_TAI64N_LEN])
+{
+	unsigned int i, slot = 0;
+	bool newer = true;
+
+	pthread_mutex_lock(&seen_lock);
+	for (i = 0; i < n_seen; i++)
+		if (!memcmp(seen[i].key, key, HS_WG_KEY_LEN))
+			break;
+	if (i < n_seen) {
+		slot = i;
+		newer = memcmp(tai64n, seen[i].tai64n, HS_WG_TAI64N_LEN) > 0;
+	} else if (n_seen < HS_WG_PEERS_MAX) {
+		slot = n_seen++;
+	} else {
+		for (i = 1; i < n_seen; i++)
+			if (seen[i].used < seen[slot].used)
+				slot = i;
+	}
+	if (newer) {
+		memcpy(seen[slot].key, key, HS_WG_KEY_LEN);
+		memcpy(seen[slot].tai64n, tai64n, HS_WG_TAI64N_LEN);
+		seen[slot].used = ++seen_clock;
+	}
+	pthread_mutex_unlock(&seen_lock);
+	return newer;
+}
 
 static uint64_t mono_ms(void)
 {
@@ -91,6 +146,8 @@ static const uint8_t *peer_key(const struct hs_trust *trust,
 	return NULL;
 }
 
+static const uint8_t zero_key[HS_WG_KEY_LEN];
+
 /* The PSK of TAPSEC_PSK_IDENTITY into @psk: 0, or -1 with @res set. */
 static int fetch_psk(struct hs_wg *w, uint8_t psk[HS_WG_KEY_LEN],
 		     struct hs_result *res)
@@ -129,11 +186,6 @@ static void *hs_wg_start(struct hs_config *cfg, struct hs_nl *nl,
 	struct hs_wg *w;
 
 	(void)nl;
-	if (req->role != TAPSEC_ROLE_CLIENT) {
-		hs_fail(res, EOPNOTSUPP,
-			"WireGuard handshakes are initiated only (no listeners)");
-		return NULL;
-	}
 	if (!req->identity || !*req->identity) {
 		hs_fail(res, EINVAL, "no identity: WireGuard needs a static key");
 		return NULL;
@@ -152,7 +204,14 @@ static void *hs_wg_start(struct hs_config *cfg, struct hs_nl *nl,
 		hs_fail(res, EINVAL, "unknown trust store \"%s\"", req->trust);
 		return NULL;
 	}
-	peer = peer_key(trust, req, res);
+	if (req->role == TAPSEC_ROLE_SERVER && !trust->n_wg_peers) {
+		hs_fail(res, EINVAL, "trust store \"%s\" has no wireguard-peer",
+			trust->name);
+		return NULL;
+	}
+	/* A responder learns its peer from the initiation. */
+	peer = req->role == TAPSEC_ROLE_SERVER ? zero_key :
+						 peer_key(trust, req, res);
 	if (!peer)
 		return NULL;
 	w = calloc(1, sizeof(*w));
@@ -162,6 +221,7 @@ static void *hs_wg_start(struct hs_config *cfg, struct hs_nl *nl,
 	}
 	w->req = req;
 	w->fd = req->fd;
+	w->trust = req->role == TAPSEC_ROLE_SERVER ? trust : NULL;
 	b64(w->peer, peer);
 	w->psk = req->psk_identity && *req->psk_identity;
 	if (w->psk && fetch_psk(w, psk, res))
@@ -201,6 +261,64 @@ static int install(struct hs_wg *w, const struct hs_noise_keys *k,
 	return err;
 }
 
+/* The handshake is done: say what it was. */
+static void done(struct hs_wg *w, struct hs_result *res)
+{
+	snprintf(res->peer_identity, sizeof(res->peer_identity), "%s",
+		 w->peer);
+	res->peer_auth = true;
+	res->psk = w->psk;
+	res->version_name = "WireGuard";
+	res->cipher_name = "ChaCha20-Poly1305";
+}
+
+/* Responder: answer the initiation the kernel holds, or fail. */
+static enum hs_want respond(struct hs_wg *w, struct hs_result *res)
+{
+	uint8_t buf[HS_NOISE_INIT_LEN + 1], resp[HS_NOISE_RESP_LEN];
+	struct hs_noise_keys keys;
+	ssize_t n;
+	int err;
+
+	n = recv(w->fd, buf, sizeof(buf), MSG_DONTWAIT);
+	if (n < 0 && errno == EAGAIN)
+		return HS_WANT_READ;
+	if (n < 0) {
+		hs_fail(res, errno, "cannot receive: %s", strerror(errno));
+		return HS_FINISHED;
+	}
+	err = hs_noise_respond_any(&w->noise, w->trust->wg_peers,
+				   w->trust->n_wg_peers, buf, n, resp, &keys);
+	if (err == -EACCES) {
+		hs_fail(res, EACCES,
+			"the initiator's key is not in trust store \"%s\"",
+			w->trust->name);
+		goto out;
+	}
+	if (err) {
+		hs_fail(res, EBADMSG, "not a valid initiation (%zd bytes)", n);
+		goto out;
+	}
+	b64(w->peer, w->noise.peer_pub);
+	if (!timestamp_newer(w->noise.peer_pub, w->noise.peer_timestamp)) {
+		hs_fail(res, EBADMSG,
+			"initiation of %s replayed: its timestamp is not newer",
+			w->peer);
+		goto out;
+	}
+	if (send(w->fd, resp, sizeof(resp), MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+		hs_fail(res, errno, "cannot send the response: %s",
+			strerror(errno));
+		goto out;
+	}
+	if (!install(w, &keys, res))
+		done(w, res);
+out:
+	hs_wipe(&keys, sizeof(keys));
+	hs_wipe(resp, sizeof(resp));
+	return HS_FINISHED;
+}
+
 static enum hs_want hs_wg_step(void *h, struct hs_result *res)
 {
 	uint8_t buf[HS_NOISE_INIT_LEN + 1];
@@ -210,6 +328,8 @@ static enum hs_want hs_wg_step(void *h, struct hs_result *res)
 	ssize_t n;
 	int err;
 
+	if (w->trust)
+		return respond(w, res);
 	for (;;) {
 		if (!w->sent || mono_ms() >= w->resend) {
 			if (w->sent || !w->msg[0]) {
@@ -260,14 +380,8 @@ static enum hs_want hs_wg_step(void *h, struct hs_result *res)
 	}
 	err = install(w, &keys, res);
 	hs_wipe(&keys, sizeof(keys));
-	if (err)
-		return HS_FINISHED;
-	snprintf(res->peer_identity, sizeof(res->peer_identity), "%s",
-		 w->peer);
-	res->peer_auth = true;
-	res->psk = w->psk;
-	res->version_name = "WireGuard";
-	res->cipher_name = "ChaCha20-Poly1305";
+	if (!err)
+		done(w, res);
 	return HS_FINISHED;
 }
 
@@ -276,7 +390,7 @@ static int hs_wg_wake_ms(void *h)
 	struct hs_wg *w = h;
 	uint64_t now = mono_ms();
 
-	if (!w->sent)
+	if (!w->sent || w->trust)
 		return -1;
 	return w->resend > now ? (int)(w->resend - now) : 0;
 }

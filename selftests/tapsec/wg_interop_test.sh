@@ -48,7 +48,13 @@
 #    connect): its own Noise handshake with kernel WireGuard, then the
 #    data both ways, over IPv4 and IPv6, and with a PSK from the kernel's
 #    store (tapsecctl psk add); a peer key the daemon's trust store does
-#    not list fails with EACCES before anything is sent.
+#    not list fails with EACCES before anything is sent;
+#  - tapsec-handshaked responds (listen() and accept() in daemon mode,
+#    wg_peer.py accept): kernel WireGuard's initiation reaches a listening
+#    tapsec socket, the daemon answers it, accept() returns a socket keyed
+#    with wg0's key, and the data goes both ways, over IPv4 and IPv6 and
+#    with a PSK; a listener whose trust store does not list wg0's key
+#    fails accept() with ECONNABORTED and wg0 has no session.
 #
 # wg_peer.py (selftests/tapsec/wg_peer.py) is both tapsec's end and the
 # application behind wg0 (app).  Without WireGuard sockets in tapsec (no
@@ -399,8 +405,8 @@ start_daemon() {
 	[ -x "$DAEMON" ] || { echo "$DAEMON is not built (make)"; return 1; }
 	printf '%s\n' "$T_PRIV" >"$work/t.key"
 	chmod 600 "$work/t.key"
-	printf '[identity wg]\nwireguard-key = %s\n[trust wgpeers]\nwireguard-peer = %s\n' \
-		"$work/t.key" "$W_PUB" >"$work/daemon.conf"
+	printf '[identity wg]\nwireguard-key = %s\n[trust wgpeers]\nwireguard-peer = %s\n[trust others]\nwireguard-peer = %s\n' \
+		"$work/t.key" "$W_PUB" "$T_PUB" >"$work/daemon.conf"
 	rm -f "$work/daemon.ready"
 	ns "$T" "$DAEMON" -c "$work/daemon.conf" -v \
 		--ready-file "$work/daemon.ready" </dev/null \
@@ -415,21 +421,30 @@ start_daemon() {
 	return 1
 }
 
-# daemon_initiates OUTER INNER [psk]: connect() in daemon mode: the
-# daemon's Noise handshake with kernel WireGuard, then SIZES both ways as
-# in tapsec_initiates (no --wire: the keys are the daemon's).
-daemon_initiates() {
-	local out app extra=()
+# daemon_case OUTER INNER [psk]: the case's variables and wg0's
+# configuration for a daemon case; with psk, PSK1 in the kernel's store
+# as wgpsk (tapsecctl psk add) and in wg0's, and in EXTRA the option
+# that names it.
+daemon_case() {
 	case_vars "$1" "$2"
+	EXTRA=()
+	[ -z "$DAEMON_ERR" ] || { echo "$DAEMON_ERR"; return 1; }
 	if [ "${3-}" = psk ]; then
 		PSK_W=$PSK1
 		base64 -d <<<"$PSK1" | od -An -tx1 | tr -d ' \n' |
 			ns "$T" "$CTL" psk add wgpsk >"$(casefile psk)" 2>&1 ||
 			{ echo "tapsecctl psk add: $(cat "$(casefile psk)")"; return 1; }
-		extra=(--psk-identity wgpsk)
+		EXTRA=(--psk-identity wgpsk)
 	fi
-	[ -z "$DAEMON_ERR" ] || { echo "$DAEMON_ERR"; return 1; }
-	wg_conf || return 1
+	wg_conf
+}
+
+# daemon_initiates OUTER INNER [psk]: connect() in daemon mode: the
+# daemon's Noise handshake with kernel WireGuard, then SIZES both ways as
+# in tapsec_initiates (no --wire: the keys are the daemon's).
+daemon_initiates() {
+	local out app
+	daemon_case "$@" || return 1
 	app_args
 	spawn "$W" app "${APP[@]}" --order expect --expect "$SIZES" \
 		--send "$SIZES"
@@ -437,7 +452,7 @@ daemon_initiates() {
 	out=$(ns "$T" timeout 60 "${PEER[@]}" connect --identity wg \
 		--trust wgpeers --peer "$WA" --port "$W_UDP" --bind "$T_UDP" \
 		--inner "$TI,$T_PORT,$WI,$W_PORT" --hs-timeout 20 \
-		--send "$SIZES" --expect "$SIZES" "${extra[@]}" 2>&1)
+		--send "$SIZES" --expect "$SIZES" "${EXTRA[@]}" 2>&1)
 	echo "$out" >"$(casefile tapsec)"
 	[ "${3-}" != psk ] || ns "$T" "$CTL" psk del wgpsk
 	wait "$BG_PID"
@@ -455,9 +470,7 @@ daemon_initiates() {
 # log says WHY.
 daemon_refuses() {
 	local out n
-	case_vars 4 4
-	[ -z "$DAEMON_ERR" ] || { echo "$DAEMON_ERR"; return 1; }
-	wg_conf || return 1
+	daemon_case 4 4 || return 1
 	n=$(wc -l <"$work/daemon.log")
 	out=$(ns "$T" timeout 60 "${PEER[@]}" connect --identity wg \
 		--trust wgpeers --server-name "$1" --peer "$WA" \
@@ -541,6 +554,56 @@ wg_initiates() {
 	out=$(cat "$(casefile tapsec)")
 	wg_check $((RESP_LEN + WIRE)) $((INIT_LEN + WIRE)) &&
 		data_ok "$out" "$app"
+}
+
+# daemon_accepts OUTER INNER [psk]: kernel WireGuard initiates to a
+# listening tapsec socket (accept() in daemon mode): the daemon answers,
+# accept() returns a socket keyed with wg0's key, and SIZES go both ways,
+# wg0's application first, as in wg_initiates.
+daemon_accepts() {
+	local out app
+	daemon_case "$@" || return 1
+	spawn "$T" tapsec "${PEER[@]}" accept --identity wg --trust wgpeers \
+		--local "$TA" --bind "$T_UDP" --inner "$TI,$T_PORT,$WI,$W_PORT" \
+		--expect "$SIZES" --send "$SIZES" "${EXTRA[@]}"
+	wait_ready "$(casefile tapsec)" "$BG_PID" || return 1
+	app_args
+	app=$(ns "$W" timeout 60 "${APP[@]}" --send "$SIZES" \
+		--expect "$SIZES" 2>&1)
+	echo "$app" >"$(casefile app)"
+	wait "$BG_PID"
+	[ "${3-}" != psk ] || ns "$T" "$CTL" psk del wgpsk
+	out=$(cat "$(casefile tapsec)")
+	wg_check $((RESP_LEN + WIRE)) $((INIT_LEN + WIRE)) &&
+		has_lines "$app" "sent=$N" "got=$N" "ok=$N" "src=$TI,$T_PORT" &&
+		has_lines "$out" handshake=ok "accepted=$WA,$W_UDP" \
+			"peer_identity=$W_PUB" "sent=$N" "got=$N" "ok=$N" \
+			protocol=4 tx_cipher=54 rx_cipher=54 hs_done=1 \
+			"tx_records=$N" "rx_records=$N" "tx_counter=$N" \
+			"${CLEAN[@]}"
+}
+
+# daemon_accept_refuses: the listener's trust store ("others") does not
+# list wg0's key: accept() fails with ECONNABORTED, the daemon's log says
+# why, and wg0 has no session.
+daemon_accept_refuses() {
+	local out n
+	daemon_case 4 4 || return 1
+	n=$(wc -l <"$work/daemon.log")
+	spawn "$T" tapsec "${PEER[@]}" accept --identity wg --trust others \
+		--local "$TA" --bind "$T_UDP" --inner "$TI,$T_PORT,$WI,$W_PORT"
+	wait_ready "$(casefile tapsec)" "$BG_PID" || return 1
+	app_args
+	ns "$W" timeout 60 "${APP[@]}" --send 1 >"$(casefile app)" 2>&1
+	wait "$BG_PID"
+	out=$(cat "$(casefile tapsec)")
+	tail -n +$((n + 1)) "$work/daemon.log" >"$(casefile daemon)"
+	has_lines "$out" "error=accept: ECONNABORTED" || return 1
+	grep -q -- "not in trust store" "$(casefile daemon)" ||
+		{ echo "the daemon's log does not say why"; return 1; }
+	wg_dump || { echo "wg show wg0 dump: $WG_TEXT"; return 1; }
+	[ "${WG[handshake]}" = 0 ] ||
+		{ echo "wg0 has a session: $WG_TEXT"; return 1; }
 }
 
 # ------------------------------------------------------ what is refused --
@@ -656,7 +719,7 @@ keepalives() {
 }
 
 setup
-tap_plan 15
+tap_plan 19
 wg_case ipv4_tapsec_initiates_both_ways tapsec_initiates 4 4
 wg_case ipv4_wg_initiates_both_ways wg_initiates 4 4
 wg_case inner_ipv6_tapsec_initiates tapsec_initiates 4 6
@@ -673,4 +736,8 @@ wg_case daemon_ipv6_initiates_both_ways daemon_initiates 6 6
 wg_case daemon_psk_initiates daemon_initiates 4 4 psk
 wg_case daemon_peer_not_in_trust_store_eacces daemon_refuses "$T_PUB" \
 	EACCES "not in trust store"
+wg_case daemon_ipv4_accepts_both_ways daemon_accepts 4 4
+wg_case daemon_ipv6_accepts_both_ways daemon_accepts 6 6
+wg_case daemon_psk_accepts daemon_accepts 4 4 psk
+wg_case daemon_accept_untrusted_initiator_econnaborted daemon_accept_refuses
 tap_done

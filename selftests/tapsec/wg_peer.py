@@ -11,6 +11,8 @@ application behind kernel WireGuard's interface).
   wg_peer.py respond [...]       answer an initiation, then data
   wg_peer.py connect [...]       tapsec-handshaked initiates (connect() in
                                  daemon mode), then data
+  wg_peer.py accept [...]        tapsec-handshaked responds (listen() and
+                                 accept() in daemon mode), then data
   wg_peer.py app [...]           a plain UDP socket: send and expect data
 
 The handshake is WireGuard's (the WireGuard paper, section 5.4, and
@@ -67,6 +69,7 @@ TAPSEC_SERVER_NAME = 9
 TAPSEC_IDENTITY = 11
 TAPSEC_TRUST = 13
 TAPSEC_PSK_IDENTITY = 14
+TAPSEC_PEER_IDENTITY = 19
 TAPSEC_HANDSHAKE_DAEMON = 1
 TAPSEC_PROTO_WIREGUARD = 4
 SO_RCVBUFFORCE = 33
@@ -702,12 +705,9 @@ def do_initiate(args):
     return s, noise, inner
 
 
-def do_connect(args):
-    """tapsec-handshaked runs the handshake: connect() on a WireGuard
-    socket in TAPSEC_HANDSHAKE_DAEMON mode returns it keyed, or fails
-    with the daemon's errno (printed as error=connect: NAME)."""
-    peer = (args.peer, args.port)
-    fam = family_of(args.peer)
+def daemon_socket(args, fam):
+    """A WireGuard socket in TAPSEC_HANDSHAKE_DAEMON mode with the
+    handshake options, the inner addresses of --inner, bound to --bind."""
     try:
         s = socket.socket(fam, socket.SOCK_DGRAM, IPPROTO_TAPSEC)
     except OSError as e:
@@ -736,6 +736,20 @@ def do_connect(args):
         s.bind(("::" if fam == socket.AF_INET6 else "0.0.0.0", args.bind))
     except OSError as e:
         fail("bind: " + errname(e))
+    return s
+
+
+def print_peer_identity(s):
+    ident = s.getsockopt(SOL_TAPSEC, TAPSEC_PEER_IDENTITY, 256)
+    print("peer_identity=" + ident.split(b"\0")[0].decode(), flush=True)
+
+
+def do_connect(args):
+    """tapsec-handshaked runs the handshake: connect() on a WireGuard
+    socket in TAPSEC_HANDSHAKE_DAEMON mode returns it keyed, or fails
+    with the daemon's errno (printed as error=connect: NAME)."""
+    peer = (args.peer, args.port)
+    s = daemon_socket(args, family_of(args.peer))
     print("ready", flush=True)
     try:
         s.connect(peer)
@@ -743,6 +757,32 @@ def do_connect(args):
         print("error=connect: " + errname(e), flush=True)
         return None
     print("handshake=ok", flush=True)
+    print_peer_identity(s)
+    return s
+
+
+def do_accept(args):
+    """tapsec-handshaked answers: listen() on a WireGuard socket in
+    TAPSEC_HANDSHAKE_DAEMON mode, then accept() returns a socket keyed
+    with the peer whose initiation came, or fails with the daemon's errno
+    (printed as error=accept: NAME)."""
+    ls = daemon_socket(args, family_of(args.local))
+    try:
+        ls.listen()
+    except OSError as e:
+        fail("listen: " + errname(e))
+    print("ready", flush=True)
+    if not select.select([ls], [], [], args.hs_timeout)[0]:
+        fail("timeout: no initiation in %g s" % args.hs_timeout)
+    try:
+        s, src = ls.accept()
+    except OSError as e:
+        print("error=accept: " + errname(e), flush=True)
+        return None
+    print("handshake=ok", flush=True)
+    print("accepted=%s,%d" % (src[0], src[1]))
+    print_peer_identity(s)
+    ls.close()
     return s
 
 
@@ -997,7 +1037,7 @@ def sizes(v):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("mode", choices=("probe", "pubkey", "initiate", "respond",
-                                     "connect", "app"))
+                                     "connect", "accept", "app"))
     ap.add_argument("key", nargs="?", help="pubkey: the private key")
     ap.add_argument("--private", help="our static private key (base64)")
     ap.add_argument("--peer-key", help="the peer's static public key")
@@ -1008,7 +1048,8 @@ def main():
                     help="the peer's UDP port (default 51820)")
     ap.add_argument("--bind", type=int, default=51821,
                     help="our UDP port (default 51821)")
-    ap.add_argument("--local", help="app: the address to bind")
+    ap.add_argument("--local", help="app: the address to bind (accept:"
+                    " its family)")
     ap.add_argument("--inner", help="tapsec: LOCAL,LPORT,PEER,PPORT, the"
                     " inner addresses and UDP ports (TAPSEC_WG_INNER)")
     ap.add_argument("--send", type=sizes, default=[],
@@ -1036,7 +1077,8 @@ def main():
                     help="check our messages on the wire (a packet socket)")
     args = ap.parse_args()
     if not args.order:
-        args.order = "expect" if args.mode == "respond" else "send"
+        args.order = "expect" if args.mode in ("respond", "accept") else \
+            "send"
 
     if args.mode == "probe":
         try:
@@ -1060,10 +1102,11 @@ def main():
         if not args.local or not args.peer:
             fail("app needs --local and --peer")
         return do_app(args)
-    if args.mode == "connect":
-        if not args.peer or not args.inner or not args.identity:
-            fail("connect needs --peer, --inner and --identity")
-        s = do_connect(args)
+    if args.mode in ("connect", "accept"):
+        where = "peer" if args.mode == "connect" else "local"
+        if not getattr(args, where) or not args.inner or not args.identity:
+            fail("%s needs --%s, --inner and --identity" % (args.mode, where))
+        s = (do_connect if args.mode == "connect" else do_accept)(args)
         if not s:
             return 1
         Data(s, args, True, counter_names()).run()
