@@ -232,7 +232,8 @@ static int tapsec_sa_retire_prev(struct tapsec_sa *sa, unsigned int optlen)
  * @set: to set it, else to read it
  *
  * Return: true for the keys (TAPSEC_TX/RX; the _KEY forms only to read),
- * TAPSEC_RX_PREV, TAPSEC_REPLAY_WINDOW and TAPSEC_KEY_LIMITS.
+ * TAPSEC_RX_PREV, TAPSEC_REPLAY_WINDOW, TAPSEC_KEY_LIMITS and (to set)
+ * TAPSEC_KEEPALIVE.
  */
 bool tapsec_sa_option(const struct tapsec_ctx *ctx, int optname, bool set)
 {
@@ -246,6 +247,8 @@ bool tapsec_sa_option(const struct tapsec_ctx *ctx, int optname, bool set)
 	case TAPSEC_TX_KEY:
 	case TAPSEC_RX_KEY:
 		return !set;
+	case TAPSEC_KEEPALIVE:
+		return set;
 	}
 	return false;
 }
@@ -304,11 +307,65 @@ static int tapsec_sa_set_limits(struct sock *sk, struct tapsec_sa *sa,
 	return err;
 }
 
+/*
+ * Seal @plen payload bytes in @sa->tx_buf (0 with an engine's
+ * seal_empty: a packet without payload, else an empty datagram) and send
+ * the packet, under the transmit lock; account the key's use.  Returns
+ * 0, or an errno (-EKEYEXPIRED at a hard limit, counted).
+ */
+static int tapsec_sa_push(struct sock *sk, struct tapsec_sa *sa, u32 plen,
+			  int flags, bool empty)
+{
+	struct tapsec_ctx *ctx = sa->ctx;
+	int ret;
+
+	if (tapsec_key_use_hard(&sa->tx_use))
+		ret = -EKEYEXPIRED;
+	else
+		ret = empty ? sa->ops->seal_empty(sk, sa) :
+			      sa->ops->seal(sk, sa, plen);
+	if (ret == -EKEYEXPIRED)
+		TAPSEC_COUNT(ctx, key_exhausted, 1);
+	if (ret < 0)
+		return ret;
+	ret = tapsec_dgram_xmit(sk, sa->tx_buf, ret, flags, NULL, 0);
+	if (ret < 0)
+		return ret;
+	sa->tx_use.records++;
+	sa->tx_use.bytes += plen;
+	if (tapsec_key_use_soft(&sa->tx_use, READ_ONCE(ctx->tx_cipher)))
+		tapsec_key_use_expiring(sk, &sa->tx_use);
+	return 0;
+}
+
+/*
+ * tapsec_sa_send_empty() - TAPSEC_KEEPALIVE: one packet without payload
+ * to the connected peer, under the outbound key, which it uses up as a
+ * packet does (not counted as a record).
+ */
+static int tapsec_sa_send_empty(struct sock *sk, struct tapsec_sa *sa)
+{
+	int ret;
+
+	if (!sa->ops->seal_empty)
+		return -EOPNOTSUPP;
+	if (!READ_ONCE(sa->tx))
+		return -ENOKEY;
+	if (READ_ONCE(sk->sk_state) != TCP_ESTABLISHED)
+		return -EDESTADDRREQ;
+	mutex_lock(&sa->tx_lock);
+	ret = sa->tx_closed ? -EPIPE :
+	      tapsec_sa_push(sk, sa, 0, MSG_DONTWAIT, true);
+	mutex_unlock(&sa->tx_lock);
+	return ret;
+}
+
 /**
  * tapsec_sa_setsockopt() - set an option every SA engine answers alike
  * @sk: the socket
  * @sa: its state
- * @optname: TAPSEC_REPLAY_WINDOW, TAPSEC_KEY_LIMITS or TAPSEC_RX_PREV
+ * @optname: TAPSEC_REPLAY_WINDOW, TAPSEC_KEY_LIMITS, TAPSEC_RX_PREV or
+ *	TAPSEC_KEEPALIVE
  * @optval: the value
  * @optlen: its length
  *
@@ -325,6 +382,8 @@ int tapsec_sa_setsockopt(struct sock *sk, struct tapsec_sa *sa, int optname,
 		return tapsec_sa_set_limits(sk, sa, optval, optlen);
 	case TAPSEC_RX_PREV:
 		return tapsec_sa_retire_prev(sa, optlen);
+	case TAPSEC_KEEPALIVE:
+		return optlen ? -EINVAL : tapsec_sa_send_empty(sk, sa);
 	}
 	return -ENOPROTOOPT;
 }
@@ -451,21 +510,11 @@ int tapsec_sa_sendmsg(struct sock *sk, struct tapsec_ctx *ctx,
 		ret = -EFAULT;
 		goto out;
 	}
-	ret = tapsec_key_use_hard(&sa->tx_use) ? -EKEYEXPIRED :
-	      sa->ops->seal(sk, sa, len);
-	if (ret == -EKEYEXPIRED)
-		TAPSEC_COUNT(ctx, key_exhausted, 1);
-	if (ret < 0)
-		goto out;
-	ret = tapsec_dgram_xmit(sk, sa->tx_buf, ret, msg->msg_flags, NULL, 0);
-	if (ret < 0)
+	ret = tapsec_sa_push(sk, sa, len, msg->msg_flags, false);
+	if (ret)
 		goto out;
 	TAPSEC_COUNT(ctx, tx_records, 1);
 	TAPSEC_COUNT(ctx, tx_bytes, len);
-	sa->tx_use.records++;
-	sa->tx_use.bytes += len;
-	if (tapsec_key_use_soft(&sa->tx_use, READ_ONCE(ctx->tx_cipher)))
-		tapsec_key_use_expiring(sk, &sa->tx_use);
 	ret = len;
 out:
 	mutex_unlock(&sa->tx_lock);

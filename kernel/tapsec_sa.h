@@ -33,6 +33,8 @@ struct tapsec_sa;
  * @seal: seal the packet in @sa->tx_buf whose @plen payload bytes are at
  *	@tx_data_off, with @sa->tx; return the packet's length, or
  *	-EKEYEXPIRED when the key's counters are used up, or another errno
+ * @seal_empty: seal a packet without payload in @sa->tx_buf (WireGuard's
+ *	keepalive), as @seal does; NULL when the engine has none
  * @open: open the datagram of @len bytes in @sa->rx_buf with @sa->rx,
  *	counting what it drops; on success set @sa->data_off and
  *	@sa->data_len and return 0, else a negative errno (-ENODATA: a
@@ -59,6 +61,7 @@ struct tapsec_sa_ops {
 	u32 max_payload;
 	u32 (*tx_data_off)(const struct tapsec_sa *sa);
 	int (*seal)(struct sock *sk, struct tapsec_sa *sa, u32 plen);
+	int (*seal_empty)(struct sock *sk, struct tapsec_sa *sa);
 	int (*open)(struct tapsec_ctx *ctx, struct tapsec_sa *sa, u32 len);
 	void (*key_free)(void *key);
 	u32 (*key_id)(const void *key);

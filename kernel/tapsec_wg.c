@@ -215,6 +215,7 @@ static const struct tapsec_sa_ops tapsec_wg_sa_ops = {
 	.max_payload	= TAPSEC_WG_MAX_PAYLOAD,
 	.tx_data_off	= tapsec_wg_tx_data_off,
 	.seal		= tapsec_wg_seal,
+	.seal_empty	= tapsec_wg_seal_empty,
 	.open		= tapsec_wg_open,
 	.key_free	= tapsec_wg_key_free,
 	.key_id		= tapsec_wg_key_id,

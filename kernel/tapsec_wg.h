@@ -88,6 +88,7 @@ static inline u32 tapsec_wg_ip_len(const struct tapsec_wg *wg)
 
 /* tapsec_wg_rec.c: the engine's struct tapsec_sa_ops members */
 int tapsec_wg_seal(struct sock *sk, struct tapsec_sa *sa, u32 plen);
+int tapsec_wg_seal_empty(struct sock *sk, struct tapsec_sa *sa);
 int tapsec_wg_open(struct tapsec_ctx *ctx, struct tapsec_sa *sa, u32 len);
 u32 tapsec_wg_tx_data_off(const struct tapsec_sa *sa);
 

@@ -83,20 +83,14 @@ static void tapsec_wg_inner_headers(const struct tapsec_wg_inner *in, u8 *ip,
 	}
 }
 
-/**
- * tapsec_wg_seal() - tapsec_sa_ops.seal: seal one transport data message
- * @sk: the socket
- * @sa: its state, under the transmit lock, with an outbound key
- * @plen: payload bytes at tapsec_wg_tx_data_off() in @sa->tx_buf
- *
- * Return: the message's length, -EKEYEXPIRED once the counter reaches
- * TAPSEC_WG_REJECT_AFTER_MESSAGES, or a crypto API error.
+/*
+ * Seal the message in @sa->tx_buf whose @padded plaintext bytes (0: a
+ * keepalive) follow the header: its length, -EKEYEXPIRED once the
+ * counter reaches TAPSEC_WG_REJECT_AFTER_MESSAGES, or a crypto API error.
  */
-int tapsec_wg_seal(struct sock *sk, struct tapsec_sa *sa, u32 plen)
+static int tapsec_wg_seal_plain(struct tapsec_sa *sa, u32 padded)
 {
-	struct tapsec_wg *wg = tapsec_wg_of(sa);
 	struct tapsec_wg_keyhalf *k = sa->tx;
-	u32 iplen = tapsec_wg_ip_len(wg), clen, padded;
 	u8 *buf = sa->tx_buf;
 	u64 counter;
 	int err;
@@ -112,15 +106,45 @@ int tapsec_wg_seal(struct sock *sk, struct tapsec_sa *sa, u32 plen)
 	buf[3] = 0;
 	put_unaligned_le32(k->index, buf + 4);
 	put_unaligned_le64(counter, buf + 8);
+	err = tapsec_wg_crypt(k, true, buf, padded, counter);
+	if (err)
+		return err;
+	return TAPSEC_WG_HDR_LEN + padded + TAPSEC_TAG_LEN;
+}
+
+/**
+ * tapsec_wg_seal() - tapsec_sa_ops.seal: seal one transport data message
+ * @sk: the socket
+ * @sa: its state, under the transmit lock, with an outbound key
+ * @plen: payload bytes at tapsec_wg_tx_data_off() in @sa->tx_buf
+ *
+ * Return: the message's length, -EKEYEXPIRED once the counter reaches
+ * TAPSEC_WG_REJECT_AFTER_MESSAGES, or a crypto API error.
+ */
+int tapsec_wg_seal(struct sock *sk, struct tapsec_sa *sa, u32 plen)
+{
+	struct tapsec_wg *wg = tapsec_wg_of(sa);
+	u32 iplen = tapsec_wg_ip_len(wg), clen, padded;
+	u8 *buf = sa->tx_buf;
+
 	tapsec_wg_inner_headers(&wg->inner, buf + TAPSEC_WG_HDR_LEN, iplen,
 				plen);
 	clen = iplen + TAPSEC_WG_UDP_LEN + plen;
 	padded = ALIGN(clen, TAPSEC_WG_PAD);
 	memset(buf + TAPSEC_WG_HDR_LEN + clen, 0, padded - clen);
-	err = tapsec_wg_crypt(k, true, buf, padded, counter);
-	if (err)
-		return err;
-	return TAPSEC_WG_HDR_LEN + padded + TAPSEC_TAG_LEN;
+	return tapsec_wg_seal_plain(sa, padded);
+}
+
+/**
+ * tapsec_wg_seal_empty() - tapsec_sa_ops.seal_empty: a keepalive
+ * @sk: the socket
+ * @sa: its state, under the transmit lock, with an outbound key
+ *
+ * Return: as tapsec_wg_seal().
+ */
+int tapsec_wg_seal_empty(struct sock *sk, struct tapsec_sa *sa)
+{
+	return tapsec_wg_seal_plain(sa, 0);
 }
 
 /*

@@ -14,7 +14,8 @@
  * HS_WG_REKEY_TIMEOUT_MS (WireGuard's REKEY_TIMEOUT) until a response
  * comes or the handshake's time runs out; datagrams that are not a valid
  * response to the latest initiation are dropped, as WireGuard drops
- * them.
+ * them.  Once the keys are in, a keepalive (TAPSEC_KEEPALIVE) confirms
+ * them to the responder, which may not send before.
  *
  * The responder (a socket a WireGuard listener accepted) answers the
  * initiation the kernel holds as its first datagram, from any peer of
@@ -380,8 +381,17 @@ static enum hs_want hs_wg_step(void *h, struct hs_result *res)
 	}
 	err = install(w, &keys, res);
 	hs_wipe(&keys, sizeof(keys));
-	if (!err)
-		done(w, res);
+	if (err)
+		return HS_FINISHED;
+	/*
+	 * The responder may send under the new keypair only once something
+	 * came under it: confirm it now, as WireGuard's initiator does
+	 * when it has no data queued.
+	 */
+	if (setsockopt(w->fd, SOL_TAPSEC, TAPSEC_KEEPALIVE, NULL, 0))
+		hs_log("%s: no keepalive after the handshake: %s",
+		       w->req->peer_str, strerror(errno));
+	done(w, res);
 	return HS_FINISHED;
 }
 

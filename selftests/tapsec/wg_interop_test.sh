@@ -440,8 +440,9 @@ daemon_case() {
 }
 
 # daemon_initiates OUTER INNER [psk]: connect() in daemon mode: the
-# daemon's Noise handshake with kernel WireGuard, then SIZES both ways as
-# in tapsec_initiates (no --wire: the keys are the daemon's).
+# daemon's Noise handshake with kernel WireGuard and its keepalive, then
+# SIZES both ways as in tapsec_initiates (no --wire: the keys are the
+# daemon's).
 daemon_initiates() {
 	local out app
 	daemon_case "$@" || return 1
@@ -456,13 +457,41 @@ daemon_initiates() {
 	echo "$out" >"$(casefile tapsec)"
 	[ "${3-}" != psk ] || ns "$T" "$CTL" psk del wgpsk
 	wait "$BG_PID"
-	app=$(cat "$(casefile app)")
-	wg_check $((INIT_LEN + WIRE)) $((RESP_LEN + WIRE)) &&
-		has_lines "$app" "sent=$N" "got=$N" "ok=$N" "src=$TI,$T_PORT" &&
-		has_lines "$out" handshake=ok "sent=$N" "got=$N" "ok=$N" \
+	daemon_initiated_ok "$out" "$(cat "$(casefile app)")"
+}
+
+# daemon_initiated_ok TAPSEC_OUT APP_OUT: the data went both ways after
+# the daemon's handshake, and its keepalive (one more message on wg0's
+# side and tapsec's counter).
+daemon_initiated_ok() {
+	wg_check $((INIT_LEN + WIRE + KEEPALIVE_LEN)) $((RESP_LEN + WIRE)) &&
+		has_lines "$2" "sent=$N" "got=$N" "ok=$N" "src=$TI,$T_PORT" &&
+		has_lines "$1" handshake=ok "sent=$N" "got=$N" "ok=$N" \
 			protocol=4 tx_cipher=54 rx_cipher=54 hs_done=1 \
-			"tx_records=$N" "rx_records=$N" "tx_counter=$N" \
-			"${CLEAN[@]}"
+			"tx_records=$N" "rx_records=$N" \
+			"tx_counter=$((N + 1))" "${CLEAN[@]}"
+}
+
+# daemon_wg_first: as daemon_initiates, but wg0's application sends
+# first, once the handshake is over: kernel WireGuard, the responder,
+# sends under the new keypair only once something came under it, here
+# the daemon's keepalive (without it, wg0 would hold the data and start
+# a handshake of its own, which the keyed socket drops).
+daemon_wg_first() {
+	local out app
+	daemon_case 4 4 || return 1
+	spawn "$T" tapsec "${PEER[@]}" connect --identity wg --trust wgpeers \
+		--peer "$WA" --port "$W_UDP" --bind "$T_UDP" \
+		--inner "$TI,$T_PORT,$WI,$W_PORT" --hs-timeout 20 \
+		--order expect --expect "$SIZES" --send "$SIZES"
+	wait_line "$(casefile tapsec)" "$BG_PID" handshake=ok 30 || return 1
+	app_args
+	app=$(ns "$W" timeout 60 "${APP[@]}" --order send --send "$SIZES" \
+		--expect "$SIZES" 2>&1)
+	echo "$app" >"$(casefile app)"
+	wait "$BG_PID"
+	out=$(cat "$(casefile tapsec)")
+	daemon_initiated_ok "$out" "$app"
 }
 
 # daemon_refuses SERVER_NAME ERRNO WHY: connect() fails with ERRNO before
@@ -719,7 +748,7 @@ keepalives() {
 }
 
 setup
-tap_plan 19
+tap_plan 20
 wg_case ipv4_tapsec_initiates_both_ways tapsec_initiates 4 4
 wg_case ipv4_wg_initiates_both_ways wg_initiates 4 4
 wg_case inner_ipv6_tapsec_initiates tapsec_initiates 4 6
@@ -734,6 +763,7 @@ wg_case persistent_keepalives_consumed keepalives
 wg_case daemon_ipv4_initiates_both_ways daemon_initiates 4 4
 wg_case daemon_ipv6_initiates_both_ways daemon_initiates 6 6
 wg_case daemon_psk_initiates daemon_initiates 4 4 psk
+wg_case daemon_initiates_wg_sends_first daemon_wg_first
 wg_case daemon_peer_not_in_trust_store_eacces daemon_refuses "$T_PUB" \
 	EACCES "not in trust store"
 wg_case daemon_ipv4_accepts_both_ways daemon_accepts 4 4

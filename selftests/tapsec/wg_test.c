@@ -667,6 +667,52 @@ TEST_F(wg_wire, message_format)
 }
 
 /* What the tap forges with the key, b takes as a's. */
+/*
+ * TAPSEC_KEEPALIVE: an empty message under the outbound key, with the
+ * next counter; not a record.  b consumes it: its inbound counter moves,
+ * nothing is delivered.
+ */
+TEST_F(wg_wire, keepalive_sent)
+{
+	uint8_t pkt[256], pt[64];
+	struct tapsec_wg_key k;
+	socklen_t len = sizeof(k);
+	ssize_t n;
+	int esp, proto = TAPSEC_PROTO_ESP;
+
+	ASSERT_EQ(0, setsockopt(self->a, SOL_TAPSEC, TAPSEC_KEEPALIVE, NULL,
+				0));
+	n = recv_wait(self->tap, pkt, sizeof(pkt), 0, 5000);
+	ASSERT_EQ(HDR + TAG, n);
+	EXPECT_EQ(4, get_le32(pkt));
+	EXPECT_EQ(self->k.index, get_le32(pkt + 4));
+	EXPECT_EQ(0, get_le64(pkt + 8));
+	EXPECT_EQ(0, open_msg(&self->k, pkt, n, pt));
+	ASSERT_EQ(0, getsockopt(self->a, SOL_TAPSEC, TAPSEC_TX, &k, &len));
+	EXPECT_EQ(1, k.counter);
+	EXPECT_EQ(0, CNT(self->a, tx_records));
+	ASSERT_EQ(n, fwd(self, pkt, n));
+	EXPECT_TRUE(nothing(self->b));
+	len = sizeof(k);
+	ASSERT_EQ(0, getsockopt(self->b, SOL_TAPSEC, TAPSEC_RX, &k, &len));
+	EXPECT_EQ(1, k.counter);		/* key confirmation */
+	EXPECT_EQ(0, CNT(self->b, rx_records));
+
+	/* No value; not without an outbound key; not on ESP. */
+	EXPECT_EQ(-1, setsockopt(self->a, SOL_TAPSEC, TAPSEC_KEEPALIVE, &k, 4));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, setsockopt(self->b, SOL_TAPSEC, TAPSEC_KEEPALIVE, NULL,
+				 0));
+	EXPECT_EQ(ENOKEY, errno);
+	esp = socket(AF_INET, SOCK_DGRAM, IPPROTO_TAPSEC);
+	ASSERT_LE(0, esp);
+	ASSERT_EQ(0, setsockopt(esp, SOL_TAPSEC, TAPSEC_PROTOCOL, &proto,
+				sizeof(proto)));
+	EXPECT_EQ(-1, setsockopt(esp, SOL_TAPSEC, TAPSEC_KEEPALIVE, NULL, 0));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	close(esp);
+}
+
 TEST_F(wg_wire, forged_control_delivered)
 {
 	uint8_t pt[128];

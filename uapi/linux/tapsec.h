@@ -205,6 +205,13 @@ enum tapsec_sockopt {
 	 * is none.
 	 */
 	TAPSEC_RX_PREV = 45,
+	/*
+	 * WireGuard sockets: set with no value (optlen 0) to send one
+	 * keepalive, an empty transport data message under the outbound
+	 * key (it takes a counter, counts against the key's limits, not as
+	 * a record).  ENOKEY without an outbound key; EOPNOTSUPP on ESP.
+	 */
+	TAPSEC_KEEPALIVE = 46,
 };
 
 /*
