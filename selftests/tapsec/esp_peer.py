@@ -581,9 +581,10 @@ def main():
     ap.add_argument("--sizes", default="",
                     type=lambda v: [int(x) for x in v.split(",") if x],
                     help="payload sizes of the datagrams, comma separated")
-    ap.add_argument("--timeout", type=float, default=10,
+    ap.add_argument("--timeout", type=float, default=30,
                     help="seconds a recv, echo, ping or sniff waits"
-                    " (default 10)")
+                    " (default 30: the debug kernel's first use of a"
+                    " cipher runs its self-tests under KASAN)")
     ap.add_argument("--until", help="recv: also wait for counters,"
                     " NAME[+NAME...]=N (their sum at least N)")
     ap.add_argument("--wait-stop", action="store_true",
