@@ -117,6 +117,7 @@ int tapsec_sa_set_key(struct sock *sk, struct tapsec_ctx *ctx,
 {
 	struct mutex *lock = is_tx ? &sa->tx_lock : &sa->rx_lock;
 	u8 **buf = is_tx ? &sa->tx_buf : &sa->rx_buf;
+	u32 id = sa->ops->key_id(key);
 	void *old;
 
 	mutex_lock(lock);
@@ -146,11 +147,13 @@ int tapsec_sa_set_key(struct sock *sk, struct tapsec_ctx *ctx,
 		WRITE_ONCE(sa->tx, key);
 		WRITE_ONCE(ctx->tx_cipher, cipher);
 		tapsec_key_use_born(ctx, &sa->tx_use);
-	} else if (sa->rx && sa->ops->key_id(sa->rx) != sa->ops->key_id(key)) {
+	} else if (sa->rx && sa->rx_id != id) {
 		/* Make before break: the current key stays valid. */
 		old = sa->rx_prev;
 		sa->rx_prev = sa->rx;
+		sa->rx_prev_id = sa->rx_id;
 		sa->rx_prev_born = sa->rx_born;
+		sa->rx_id = id;
 		sa->rx_born = ktime_get_boottime_seconds();
 		WRITE_ONCE(sa->rx, key);
 		WRITE_ONCE(ctx->rx_cipher, cipher);
@@ -159,6 +162,7 @@ int tapsec_sa_set_key(struct sock *sk, struct tapsec_ctx *ctx,
 		/* A new key's packets are not the old one's payload. */
 		sa->opened = false;
 		WRITE_ONCE(sa->rx_more, false);
+		sa->rx_id = id;
 		sa->rx_born = ktime_get_boottime_seconds();
 		WRITE_ONCE(sa->rx, key);
 		WRITE_ONCE(ctx->rx_cipher, cipher);
@@ -169,6 +173,12 @@ int tapsec_sa_set_key(struct sock *sk, struct tapsec_ctx *ctx,
 	if (old)
 		sa->ops->key_free(old);
 	return 0;
+}
+
+/* A key born at @born is @max_age seconds old (0: no limit, no clock). */
+static bool tapsec_sa_too_old(u64 born, u64 max_age)
+{
+	return max_age && ktime_get_boottime_seconds() - born >= max_age;
 }
 
 /**
@@ -185,14 +195,13 @@ int tapsec_sa_set_key(struct sock *sk, struct tapsec_ctx *ctx,
 void *tapsec_sa_rx_key(struct tapsec_sa *sa, u32 id)
 {
 	u64 max_age = READ_ONCE(sa->rx_max_age);
-	u64 now = ktime_get_boottime_seconds();
 	void *prev = sa->rx_prev;
 
-	if (sa->rx && sa->ops->key_id(sa->rx) == id)
-		return max_age && now - sa->rx_born >= max_age ? NULL : sa->rx;
-	if (!prev || sa->ops->key_id(prev) != id)
+	if (sa->rx && sa->rx_id == id)
+		return tapsec_sa_too_old(sa->rx_born, max_age) ? NULL : sa->rx;
+	if (!prev || sa->rx_prev_id != id)
 		return NULL;
-	if (max_age && now - sa->rx_prev_born >= max_age) {
+	if (tapsec_sa_too_old(sa->rx_prev_born, max_age)) {
 		sa->rx_prev = NULL;
 		sa->ops->key_free(prev);
 		return NULL;

@@ -88,6 +88,8 @@ struct tapsec_sa_listener;
  * @rx: the inbound key, NULL until TAPSEC_RX
  * @rx_prev: the previous inbound key (TAPSEC_RX_PREV), of another id
  *	than @rx, or NULL
+ * @rx_id: @rx's id (tapsec_sa_ops.key_id), read once at installation
+ * @rx_prev_id: @rx_prev's
  * @rx_born: when @rx was installed (boot-time seconds)
  * @rx_prev_born: when @rx_prev was
  * @rx_max_age: TAPSEC_KEY_LIMITS' hard_seconds, which bounds inbound
@@ -119,6 +121,8 @@ struct tapsec_sa {
 	void *tx;
 	void *rx;
 	void *rx_prev;
+	u32 rx_id;
+	u32 rx_prev_id;
 	u64 rx_born;
 	u64 rx_prev_born;
 	u64 rx_max_age;
