@@ -1067,12 +1067,13 @@ def main():
                     help="seconds the data may take (default 30)")
     ap.add_argument("--hs-timeout", type=float, default=30,
                     help="seconds the handshake may take (default 30)")
-    ap.add_argument("--identity", help="connect: TAPSEC_IDENTITY, the"
+    ap.add_argument("--identity", help="connect, accept: TAPSEC_IDENTITY, the"
                     " daemon's identity with a wireguard-key")
-    ap.add_argument("--trust", help="connect: TAPSEC_TRUST")
+    ap.add_argument("--trust", help="connect, accept: TAPSEC_TRUST")
     ap.add_argument("--server-name", help="connect: TAPSEC_SERVER_NAME,"
                     " the peer's public key among the trust store's")
-    ap.add_argument("--psk-identity", help="connect: TAPSEC_PSK_IDENTITY")
+    ap.add_argument("--psk-identity",
+                    help="connect, accept: TAPSEC_PSK_IDENTITY")
     ap.add_argument("--wire", action="store_true",
                     help="check our messages on the wire (a packet socket)")
     args = ap.parse_args()
