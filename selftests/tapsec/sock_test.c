@@ -424,16 +424,17 @@ static long live_sockets(struct __test_metadata *_metadata)
 }
 
 /*
- * The live socket count once it reaches @want, or after 5 s: a closed
+ * The live socket count once it reaches @want, or after 30 s: a closed
  * datagram socket is freed after an RCU grace period (SOCK_RCU_FREE),
- * which a loaded debug kernel can take its time over.
+ * which a loaded debug kernel can take its time over (5 s were too few
+ * for "sockets: used" once, with three guests' work on two CPUs).
  */
 static long settled_sockets(struct __test_metadata *_metadata, long want)
 {
 	long n = live_sockets(_metadata);
 	int i;
 
-	for (i = 0; i < 500 && n != want; i++) {
+	for (i = 0; i < 3000 && n != want; i++) {
 		usleep(10000);
 		n = live_sockets(_metadata);
 	}
@@ -446,7 +447,7 @@ static long settled_used(long want)
 	long n = tt_sockets_used();
 	int i;
 
-	for (i = 0; i < 500 && n != want; i++) {
+	for (i = 0; i < 3000 && n != want; i++) {
 		usleep(10000);
 		n = tt_sockets_used();
 	}

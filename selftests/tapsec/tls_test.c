@@ -1225,8 +1225,14 @@ TEST_F(ktls, shutdown_after_peer_left)
 	EXPECT_EQ(1, CNT(self->tfd, close_notify_tx));
 	/* The case is the one above: the peer did reset the connection. */
 	EXPECT_EQ(TCP_CLOSE, wait_tcp_state(self->tfd, TCP_CLOSE, WAIT_MS));
+	/*
+	 * Either errno, as on plain TCP: EPIPE when the reset came back in
+	 * CLOSE_WAIT, ECONNRESET when softirq processing was deferred (a
+	 * loaded debug kernel) and it met our FIN in LAST_ACK (tcp_reset()).
+	 */
 	EXPECT_EQ(-1, send(self->tfd, "x", 1, MSG_NOSIGNAL));
-	EXPECT_EQ(EPIPE, errno);
+	EXPECT_TRUE(errno == EPIPE || errno == ECONNRESET)
+		TH_LOG("send: %s", strerror(errno));
 }
 
 /* ================================================================== */
