@@ -111,7 +111,8 @@ $(B)/examples/%: Documentation/examples/%.c \
 		$(LDFLAGS) -o $@ $<
 
 selftests: $(EXAMPLES) $(SELFTEST_BINS) $(B)/selftests/tapsec/hs_peer \
-	$(B)/selftests/tapsec/hs_late_ready.so $(B)/pycache/stamp
+	$(B)/selftests/tapsec/hs_late_ready.so $(B)/pycache/stamp \
+	$(B)/selftests/lib/pyzygote-run
 
 # esp_xfrm_test.sh and wg_interop_test.sh run esp_peer.py and wg_peer.py a
 # few times a case, with python -S -m and PYTHONPYCACHEPREFIX=$(B)/pycache:
@@ -129,6 +130,11 @@ $(B)/selftests/%_test: selftests/%_test.c $(NL_LIB_SRC) $(UAPI) \
 
 # The peer that handshake_test.sh drives (not a kselftest-harness test).
 $(B)/selftests/tapsec/hs_peer: selftests/tapsec/hs_peer.c $(UAPI)
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -o $@ $<
+
+# Runs a Python peer in the suites' zygote (selftests/lib/pyzygote.sh).
+$(B)/selftests/lib/pyzygote-run: selftests/lib/pyzygote_run.c
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -o $@ $<
 

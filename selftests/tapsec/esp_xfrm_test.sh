@@ -45,11 +45,14 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/selftests/lib/tap.sh"
 
-# esp_peer.py, as a module: make compiled it into build/pycache, and -S
-# skips site's path scan; each start costs a second and a half less on
-# the debug kernel.
+. "$top/selftests/lib/pyzygote.sh"
+
+# esp_peer.py, as a module compiled by make into build/pycache, run in a
+# Python zygote (selftests/lib/pyzygote.sh) that setup starts: a start of
+# python3 costs one to several seconds under TCG, a fork of the zygote a
+# fraction.  PEER is the command.
 export PYTHONPATH=$top/selftests/tapsec PYTHONPYCACHEPREFIX=$top/build/pycache
-PEER=(/usr/bin/python3 -S -m esp_peer)
+PEER=()
 
 T=tesp-t		# network namespaces: tapsec's
 X=tesp-x		# and xfrm's
@@ -103,6 +106,7 @@ ns() {
 cleanup() {
 	local n
 	[ -z "$ENCAP_PID" ] || { kill "$ENCAP_PID"; wait "$ENCAP_PID"; } 2>/dev/null
+	pyzygote_stop
 	for n in "$T" "$X"; do
 		ip netns pids "$n" 2>/dev/null | xargs -r kill -9 2>/dev/null
 		ip netns del "$n" 2>/dev/null
@@ -148,6 +152,10 @@ setup() {
 		MODPROBE_ERR="modprobe: $out"
 	setup_netns >"$work/setup.log" 2>&1 ||
 		{ SETUP_ERR="network namespaces: $(tail -n 1 "$work/setup.log")"; return; }
+	pyzygote_start "$work" esp_peer >"$work/pyzygote.err" ||
+		{ SETUP_ERR=$(<"$work/pyzygote.err"); return; }
+	pyzygote_cmd esp_peer
+	PEER=("${PYZYGOTE_CMD[@]}")
 	out=$(ns "$T" "${PEER[@]}" probe 2>&1) ||
 		{ SETUP_ERR="the kernel has no tapsec ESP socket: $out"; return; }
 	# nsenter itself in the background: $! is then the helper's pid,

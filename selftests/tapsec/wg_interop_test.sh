@@ -65,10 +65,14 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/selftests/lib/tap.sh"
 
-# wg_peer.py, as a module, with -S (no site path scan): each start costs
-# less on the debug kernel.  wg_peer.py finds python3-cryptography itself.
+. "$top/selftests/lib/pyzygote.sh"
+
+# wg_peer.py, as a module compiled by make into build/pycache, run in a
+# Python zygote (selftests/lib/pyzygote.sh) that setup starts: a start of
+# python3 costs one to several seconds under TCG, a fork of the zygote a
+# fraction (it imports python3-cryptography once).  PEER is the command.
 export PYTHONPATH=$top/selftests/tapsec PYTHONPYCACHEPREFIX=$top/build/pycache
-PEER=(/usr/bin/python3 -S -m wg_peer)
+PEER=()
 DAEMON=$top/build/bin/tapsec-handshaked
 CTL=$top/build/bin/tapsecctl
 
@@ -143,6 +147,7 @@ ns() {
 cleanup() {
 	local n
 	[ -z "$HELPER_PID" ] || { kill "$HELPER_PID"; wait "$HELPER_PID"; } 2>/dev/null
+	pyzygote_stop
 	for n in "$T" "$W"; do
 		ip netns pids "$n" 2>/dev/null | xargs -r kill -9 2>/dev/null
 		ip netns del "$n" 2>/dev/null
@@ -208,6 +213,10 @@ setup() {
 		SETUP_ERR="network namespaces, wg0 (wireguard.ko?): ${out//$'\n'/; }"
 		return
 	fi
+	pyzygote_start "$work" wg_peer >"$work/pyzygote.err" ||
+		{ SETUP_ERR=$(<"$work/pyzygote.err"); return; }
+	pyzygote_cmd wg_peer
+	PEER=("${PYZYGOTE_CMD[@]}")
 	out=$(ns "$T" "${PEER[@]}" probe 2>&1) ||
 		{ SETUP_ERR="no tapsec WireGuard socket here: $out"; return; }
 	# Its /proc/PID/net/dev has wg0's counters: no process per look.

@@ -127,6 +127,11 @@ def crypto():
     return x25519, ChaCha20Poly1305, serialization
 
 
+def preload():
+    """What the Python zygote (selftests/lib/pyzygote.py) imports once."""
+    crypto()
+
+
 def counter_names():
     """The fields of struct tapsec_counters, in order, from the uapi
     header (they grow at the end; reading them here keeps up)."""
