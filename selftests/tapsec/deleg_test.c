@@ -42,7 +42,7 @@
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
 
-#include "kselftest_harness.h"
+#include "tapsec_harness.h"
 #include "tapsec_test.h"
 #include "tapsec_test_util.h"
 #include "tapsec_nl.h"
@@ -2082,4 +2082,4 @@ TEST_F(deleg, psk_owners)
 	tapsec_nl_close(&nl);
 }
 
-TEST_HARNESS_MAIN
+TAPSEC_HARNESS_MAIN

@@ -36,7 +36,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "kselftest_harness.h"
+#include "tapsec_harness.h"
 #include "tapsec_test.h"
 #include "tapsec_test_util.h"
 #include "tapsec_alg.h"
@@ -4028,4 +4028,4 @@ TEST_F(mob, child_closed)
 	close(e);
 }
 
-TEST_HARNESS_MAIN
+TAPSEC_HARNESS_MAIN

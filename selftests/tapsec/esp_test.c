@@ -27,7 +27,7 @@
 #include <pthread.h>
 #include <sys/wait.h>
 
-#include "kselftest_harness.h"
+#include "tapsec_harness.h"
 #include "tapsec_test.h"
 #include "tapsec_test_util.h"
 #include "tapsec_dgram_test.h"
@@ -772,4 +772,4 @@ TEST(errors)
 	close(peer);
 }
 
-TEST_HARNESS_MAIN
+TAPSEC_HARNESS_MAIN

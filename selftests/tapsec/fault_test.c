@@ -11,7 +11,7 @@
 #include <fcntl.h>
 #include <netinet/tcp.h>
 
-#include "kselftest_harness.h"
+#include "tapsec_harness.h"
 #include "tapsec_test.h"
 #include "tapsec_nl.h"
 
@@ -309,4 +309,4 @@ TEST_F(fault, accept_without_context)
 	EXPECT_EQ(self->base, live_sockets());
 }
 
-TEST_HARNESS_MAIN
+TAPSEC_HARNESS_MAIN

@@ -29,7 +29,7 @@
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
 
-#include "kselftest_harness.h"
+#include "tapsec_harness.h"
 #include "tapsec_test.h"
 #include "tapsec_test_util.h"
 #include "tapsec_alg.h"
@@ -831,4 +831,4 @@ TEST(tls12)
 	close(b);
 }
 
-TEST_HARNESS_MAIN
+TAPSEC_HARNESS_MAIN

@@ -33,7 +33,7 @@
 #include <netlink/genl/ctrl.h>
 #include <netlink/genl/genl.h>
 
-#include "kselftest_harness.h"
+#include "tapsec_harness.h"
 #include "tapsec_test.h"
 #include "tapsec_test_util.h"
 #include "tapsec_nl.h"
@@ -678,4 +678,4 @@ TEST(readback_negative_optlen)
 	}
 }
 
-TEST_HARNESS_MAIN
+TAPSEC_HARNESS_MAIN

@@ -11,7 +11,7 @@
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 
-#include "kselftest_harness.h"
+#include "tapsec_harness.h"
 #include "tapsec_test.h"
 #include "tapsec_nl.h"
 
@@ -515,4 +515,4 @@ TEST(connect_accept_cycles)
 	EXPECT_EQ(base_live, settled_sockets(_metadata, base_live));
 }
 
-TEST_HARNESS_MAIN
+TAPSEC_HARNESS_MAIN

@@ -41,7 +41,7 @@
 #include <netlink/netlink.h>
 #include <netlink/genl/genl.h>
 
-#include "kselftest_harness.h"
+#include "tapsec_harness.h"
 #include "tapsec_test.h"
 #include "tapsec_test_util.h"
 #include "tapsec_alg.h"
@@ -3629,4 +3629,4 @@ TEST(netns_counters)
 	EXPECT_EQ(0, memcmp(&before, &after, sizeof(after)));
 }
 
-TEST_HARNESS_MAIN
+TAPSEC_HARNESS_MAIN

@@ -32,7 +32,7 @@
 #include <netinet/in.h>
 #include <sys/wait.h>
 
-#include "kselftest_harness.h"
+#include "tapsec_harness.h"
 #include "tapsec_test.h"
 #include "tapsec_test_util.h"
 #include "tapsec_alg.h"
@@ -1109,4 +1109,4 @@ TEST(listener)
 	close(lfd);
 }
 
-TEST_HARNESS_MAIN
+TAPSEC_HARNESS_MAIN
