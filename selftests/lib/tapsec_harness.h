@@ -36,8 +36,9 @@ static inline int tapsec_slice_has(const struct tapsec_slice_words *s,
 {
 	int i;
 
+	/* Compared as stored: cut to TAPSEC_SLICE_WORD_LEN - 1. */
 	for (i = 0; i < s->n; i++)
-		if (!strcmp(s->w[i], w))
+		if (!strncmp(s->w[i], w, TAPSEC_SLICE_WORD_LEN - 1))
 			return 1;
 	return 0;
 }
@@ -89,7 +90,11 @@ static inline void tapsec_slice_fixture(struct __fixture_metadata *f)
 		}
 		if (!best)
 			break;
+		n = covered.n;
 		tapsec_slice_new_words(&covered, best->name, 1);
+		/* No room left for words: keep what is kept. */
+		if (covered.n == n)
+			break;
 		keep[kept++] = best;
 	}
 	/* Relink the kept ones in their declared order. */
