@@ -114,8 +114,8 @@ selftests: $(EXAMPLES) $(SELFTEST_BINS) $(B)/selftests/tapsec/hs_peer \
 	$(B)/selftests/tapsec/hs_late_ready.so $(B)/pycache/stamp \
 	$(B)/selftests/lib/pyzygote-run
 
-# esp_xfrm_test.sh and wg_interop_test.sh run esp_peer.py and wg_peer.py a
-# few times a case, with python -S -m and PYTHONPYCACHEPREFIX=$(B)/pycache:
+# esp_xfrm_test.sh and wg_interop_test.sh import esp_peer.py and wg_peer.py
+# in their Python zygote (python -S, PYTHONPYCACHEPREFIX=$(B)/pycache):
 # compiled here, not on each start (a second and a half on the debug
 # kernel, whose 9p root is read-only).
 $(B)/pycache/stamp: selftests/tapsec/esp_peer.py selftests/tapsec/wg_peer.py
