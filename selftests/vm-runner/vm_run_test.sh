@@ -44,7 +44,7 @@ vm() {
 no_qemu_left() { ! pgrep -f "qemu-system.*$tmp" >/dev/null; }
 
 echo "TAP version 13"
-echo "1..16"
+echo "1..17"
 echo "# kernel: $kernel"
 
 mkdir "$tmp/out"
@@ -171,7 +171,8 @@ echo marker >"$tmp/clone/marker"
 case "$tmp/" in
 /tmp/*|/run/*)
 	RC=0
-	(cd "$tmp/clone" && VM_OUT=$tmp/out tools/vm-run --kernel "$kernel" -- \
+	(cd "$tmp/clone" && VM_OUT=$tmp/out TAPSEC_CACHE=$tmp/cache tools/vm-run \
+		--kernel "$kernel" -- \
 		sh -c 'test "$(cat marker)" = marker && test -x tools/vm/guest-init') \
 		>"$tmp/o9" 2>"$tmp/e9" || RC=$?
 	expect "a checkout under /tmp runs and is visible at its path (exit $RC)" [ "$RC" -eq 0 ]
@@ -182,7 +183,23 @@ case "$tmp/" in
 	;;
 esac
 
-# 13: a kernel that crashes while booting, before /init (rdinit= names
+# 13: that run started from an empty cache: it probed KVM (where /dev/kvm
+# exists) and extracted the kernel for a PVH boot.  A failed probe must
+# not be taken for a kernel without a PVH entry, which turned PVH boots
+# off for good on every new machine of a PVM host.
+pvh_kept() {
+	[ "$RC" -eq 0 ] && ls "$tmp/cache/vmlinux/"*-* >/dev/null 2>&1 &&
+		! ls "$tmp/cache/vmlinux/"*.none >/dev/null 2>&1
+}
+if [ -e "$tmp/cache/vmlinux" ]; then
+	expect "a fresh cache's KVM probe leaves the PVH image in place" pvh_kept
+	pvh_kept || { ls -la "$tmp/cache/vmlinux"; diag <"$tmp/e9"; }
+else
+	skip "a fresh cache's KVM probe leaves the PVH image in place" \
+		"$kernel does not boot through PVH (KASAN, no CONFIG_PVH or no clone run)"
+fi
+
+# 14: a kernel that crashes while booting, before /init (rdinit= names
 # nothing: no root to mount, panic) is booted once more, not twice, and
 # the command never runs; the run fails.
 early_once() {
@@ -196,7 +213,7 @@ unset TAPSEC_VM_CMDLINE
 expect "a crash of the kernel's boot: booted once more, command never run (exit $RC)" early_once
 early_once || diag <"$tmp/e10" | tail -n 30
 
-# 14: a boot that does not reach /init within TAPSEC_VM_BOOT_LIMIT seconds
+# 15: a boot that does not reach /init within TAPSEC_VM_BOOT_LIMIT seconds
 # is stopped and booted once more, not twice; the command never runs and
 # the run fails soon, not at its timeout.  A limit of 1 s stops a normal
 # boot under TCG, which takes a few seconds to /init.
@@ -212,7 +229,7 @@ took=$((SECONDS - start))
 expect "a boot stuck before /init: stopped, booted once more (exit $RC, $took s)" hang_once
 hang_once || diag <"$tmp/e11" | tail -n 30
 
-# 15-16: the timeout kills the VM: exit 124, no QEMU left.
+# 16-17: the timeout kills the VM: exit 124, no QEMU left.
 start=$SECONDS
 vm "$tmp/o7" "$tmp/e7" --timeout 20 -- sleep 1000
 took=$((SECONDS - start))
