@@ -23,6 +23,9 @@
 #                                   tapsec.pc, the systemd unit, the man
 #                                   pages, a configuration
 #   make modules_install [KDIR=...] [DESTDIR=...]
+#   make dkms_install [DESTDIR=...]  the module's sources and dkms.conf in
+#                                   /usr/src/tapsec-VERSION, for
+#                                   `dkms install tapsec/VERSION`
 #
 # CFLAGS, CPPFLAGS and LDFLAGS are the user's; WERROR=1 (what make check
 # and the project's own builds use) makes warnings errors.
@@ -67,7 +70,7 @@ SELFTEST_SRCS := $(wildcard selftests/tapsec/*_test.c)
 SELFTEST_BINS := $(patsubst %.c,$(B)/%,$(SELFTEST_SRCS))
 
 .PHONY: all kmod user man selftests deps check demo bench clean install \
-	modules modules_install
+	modules modules_install dkms_install
 
 all: kmod user man selftests
 
@@ -174,6 +177,17 @@ modules_install: modules
 		M=$(abspath $(B))/kmod/local INSTALL_MOD_DIR=updates \
 		$(if $(DESTDIR),INSTALL_MOD_PATH=$(DESTDIR) DEPMOD=true) \
 		modules_install
+
+# The module's sources as DKMS wants them: /usr/src/NAME-VERSION with a
+# dkms.conf naming that version.  DKMS builds in a copy, with Kbuild at its
+# top, so nothing of build/ goes along.
+DKMS_SRC = $(DESTDIR)/usr/src/tapsec-$(VERSION)
+dkms_install:
+	install -d $(DKMS_SRC)/kernel $(DKMS_SRC)/uapi/linux
+	install -m 644 Kbuild VERSION LICENSE $(DKMS_SRC)/
+	install -m 644 kernel/*.[ch] $(DKMS_SRC)/kernel/
+	install -m 644 $(UAPI) $(DKMS_SRC)/uapi/linux/
+	sed 's/@VERSION@/$(VERSION)/' dkms.conf.in >$(DKMS_SRC)/dkms.conf
 
 # tapsec.pc and the unit name PREFIX's paths: written at install time.
 # The example configuration goes to the documentation: the daemon's real
