@@ -115,7 +115,7 @@ $(B)/examples/%: Documentation/examples/%.c \
 
 selftests: $(EXAMPLES) $(SELFTEST_BINS) $(B)/selftests/tapsec/hs_peer \
 	$(B)/selftests/tapsec/hs_late_ready.so $(B)/pycache/stamp \
-	$(B)/selftests/lib/pyzygote-run
+	$(B)/selftests/lib/pyzygote-run $(B)/selftests/lib/nsrun
 
 # esp_xfrm_test.sh and wg_interop_test.sh import esp_peer.py and wg_peer.py
 # in their Python zygote (python -S, PYTHONPYCACHEPREFIX=$(B)/pycache):
@@ -136,8 +136,13 @@ $(B)/selftests/tapsec/hs_peer: selftests/tapsec/hs_peer.c $(UAPI)
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -o $@ $<
 
-# Runs a Python peer in the suites' zygote (selftests/lib/pyzygote.sh).
+# Runs a Python peer in the suites' zygote (selftests/lib/pyzygote.sh);
+# nsrun: nsenter and timeout in one process start, for the shell suites.
 $(B)/selftests/lib/pyzygote-run: selftests/lib/pyzygote_run.c
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -o $@ $<
+
+$(B)/selftests/lib/nsrun: selftests/lib/nsrun.c
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -o $@ $<
 

@@ -7,6 +7,9 @@
 #    traceback, signal) and network namespace arrive as with python3 -m;
 #    a signal sent to pyzygote-run reaches the peer; a pyzygote-run killed
 #    with SIGKILL takes its peer along; stopping the zygote stops the rest;
+#  - selftests/lib/nsrun (netns.sh's ns): the command runs in the named
+#    namespace (by name or path) under its own pid, keeps its status,
+#    ends with SIGALRM at the time limit, and errors have their statuses;
 #  - selftests/lib/tapsec_harness.h: TAP_SLICE_VARIANTS=1 keeps a covering
 #    slice of a fixture's variants, every test function still runs, and
 #    without it every variant runs.
@@ -14,6 +17,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/selftests/lib/tap.sh"
 . "$top/selftests/lib/pyzygote.sh"
+. "$top/selftests/lib/netns.sh"
 
 work=$(mktemp -d)
 NS=tsl-test$$
@@ -210,10 +214,50 @@ slice_cover() {
 		{ echo "the slice is not reported: $out"; return 1; }
 }
 
+nsrun_netns() {
+	local want out pid comm
+	want=$(nsenter --net="/run/netns/$NS" readlink /proc/self/ns/net)
+	out=$(ns "$NS" readlink /proc/self/ns/net) && [ "$out" = "$want" ] ||
+		{ echo "by name: $out, not $want"; return 1; }
+	out=$("$NSRUN" "/run/netns/$NS" 0 readlink /proc/self/ns/net) &&
+		[ "$out" = "$want" ] || { echo "by path: $out, not $want"; return 1; }
+	# In the background $! is the command itself, in the namespace.
+	"$NSRUN" "$NS" 0 sleep 5 &
+	pid=$!
+	tap_sleep 0.3
+	comm=$(<"/proc/$pid/comm")
+	out=$(readlink "/proc/$pid/ns/net")
+	kill "$pid"
+	wait "$pid" 2>/dev/null
+	[ "$comm" = sleep ] && [ "$out" = "$want" ] ||
+		{ echo "background: comm $comm netns $out"; return 1; }
+}
+
+nsrun_time_limit() {
+	local rc=0 t0=$SECONDS
+	ns "$NS" timeout 5 sh -c 'exit 3' || rc=$?
+	[ "$rc" -eq 3 ] || { echo "in time: status $rc, not 3"; return 1; }
+	rc=0
+	ns "$NS" timeout 1 sleep 20 || rc=$?
+	[ "$rc" -eq 142 ] && [ $((SECONDS - t0)) -lt 10 ] ||
+		{ echo "past the limit: status $rc after $((SECONDS - t0)) s"; return 1; }
+}
+
+nsrun_errors() {
+	local rc c
+	for c in "no-such-ns$$ 0 true:125" "$NS x true:125" "$NS 0:125" \
+		"$NS 0 /no/such/cmd:127" "$NS 0 $work/zpeer.py:126"; do
+		rc=0
+		# shellcheck disable=SC2086 # the words of a case
+		"$NSRUN" ${c%:*} 2>/dev/null || rc=$?
+		[ "$rc" -eq "${c##*:}" ] || { echo "nsrun ${c%:*}: status $rc, not ${c##*:}"; return 1; }
+	done
+}
+
 # failed_with FILE: FILE says why a case cannot run.
 failed_with() { cat "$1"; return 1; }
 
-tap_plan 8
+tap_plan 11
 if pyzygote_start "$work" zpeer >"$work/start.err"; then
 	pyzygote_cmd zpeer
 	tap_case zygote_argv_cwd_stdio_status zygote_echo
@@ -225,6 +269,17 @@ else
 	for c in argv_cwd_stdio_status statuses enters_callers_netns \
 		signals_passed_on_sigkill_kills stop_kills_peers; do
 		tap_case "zygote_$c" failed_with "$work/start.err"
+	done
+fi
+# zygote_netns made $NS when it ran; cleanup deletes it.
+if [ -x "$NSRUN" ] && { [ -e "/run/netns/$NS" ] || ip netns add "$NS" 2>"$work/ns.err"; }; then
+	tap_case nsrun_enters_netns nsrun_netns
+	tap_case nsrun_time_limit nsrun_time_limit
+	tap_case nsrun_error_statuses nsrun_errors
+else
+	[ -x "$NSRUN" ] || echo "no $NSRUN (make selftests)" >"$work/ns.err"
+	for c in enters_netns time_limit error_statuses; do
+		tap_case "nsrun_$c" failed_with "$work/ns.err"
 	done
 fi
 if slice_build >"$work/build.err"; then

@@ -44,6 +44,8 @@ set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/selftests/lib/tap.sh"
+# shellcheck source=../lib/netns.sh
+. "$top/selftests/lib/netns.sh"
 
 . "$top/selftests/lib/pyzygote.sh"
 
@@ -94,14 +96,6 @@ work=$(mktemp -d /tmp/esp_xfrm_test.XXXXXX)
 SETUP_ERR=""		# why no case can run
 MODPROBE_ERR=""		# what modprobe said, if it failed
 ENCAP_PID=""		# the ESP-in-UDP sockets of tesp-x
-
-# ns NETNS CMD...: CMD in NETNS.  nsenter, not ip netns exec: it does not
-# remount /sys, and each exec counts on the debug kernel.
-ns() {
-	local n=$1
-	shift
-	nsenter --net="/run/netns/$n" "$@"
-}
 
 cleanup() {
 	local n
@@ -158,10 +152,10 @@ setup() {
 	PEER=("${PYZYGOTE_CMD[@]}")
 	out=$(ns "$T" "${PEER[@]}" probe 2>&1) ||
 		{ SETUP_ERR="the kernel has no tapsec ESP socket: $out"; return; }
-	# nsenter itself in the background: $! is then the helper's pid,
+	# nsrun itself in the background: $! is then the helper's pid,
 	# whose /proc/PID/net is tesp-x's.
 	: >"$work/encap.out"
-	nsenter --net="/run/netns/$X" "${PEER[@]}" encap --bind 4500 \
+	"$NSRUN" "$X" 0 "${PEER[@]}" encap --bind 4500 \
 		</dev/null >"$work/encap.out" 2>&1 &
 	ENCAP_PID=$!
 	wait_ready "$work/encap.out" "$ENCAP_PID" >"$work/encap.err" ||
@@ -178,9 +172,8 @@ casefile() { echo "$work/case$TAP_N.$1"; }
 spawn() {
 	local n=$1 name=$2
 	shift 2
-	: >"$(casefile "$name")"
-	nsenter --net="/run/netns/$n" timeout 120 "$@" </dev/null \
-		>"$(casefile "$name")" 2>&1 &
+	local f=$work/case$TAP_N.$name	# casefile, without a subshell
+	"$NSRUN" "$n" 120 "$@" </dev/null >"$f" 2>&1 &
 	CASE_PIDS+=("$!")
 	BG_PID=$!
 }

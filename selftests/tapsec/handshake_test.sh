@@ -41,6 +41,8 @@ set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/selftests/lib/tap.sh"
+# shellcheck source=../lib/netns.sh
+. "$top/selftests/lib/netns.sh"
 
 peer="$top/build/selftests/tapsec/hs_peer"
 daemon="$top/build/bin/tapsec-handshaked"
@@ -59,14 +61,6 @@ pki=$work/pki
 SETUP_ERR=""		# why no case can run
 DAEMON_ERR=""		# why cases needing the daemons cannot run
 
-# ns NETNS CMD...: CMD in NETNS.  nsenter, not ip netns exec: it does not
-# remount /sys, and each exec counts on the debug kernel.  In the
-# background, call nsenter itself, so that $! is the command's pid.
-ns() {
-	local n=$1
-	shift
-	nsenter --net="/run/netns/$n" "$@"
-}
 
 cleanup() {
 	local n
@@ -140,7 +134,7 @@ casefile() { echo "$work/case$TAP_N.$1"; }
 spawn() {
 	local n=$1
 	shift
-	nsenter --net="/run/netns/$n" timeout "${SPAWN_TIMEOUT:-120}" "$@" </dev/null \
+	"$NSRUN" "$n" "${SPAWN_TIMEOUT:-120}" "$@" </dev/null \
 		>"$(casefile "${BG_NAME:-srv}")" 2>&1 &
 	CASE_PIDS+=("$!")
 	BG_PID=$!
@@ -258,7 +252,7 @@ ossl_server_fd7() {
 	[[ " $* " != *" -dtls1_2 "* ]] || wait=wait_udp
 	fifo=$(casefile fifo)
 	mkfifo "$fifo" && : >"$(casefile srv)" || return 1
-	nsenter --net="/run/netns/$S" timeout 120 openssl s_server \
+	"$NSRUN" "$S" 120 openssl s_server \
 		-accept "$SADDR:$PORT" -naccept 1 "$@" \
 		-cert "$pki/$cert.pem" -key "$pki/$cert.key" \
 		<"$fifo" >"$(casefile srv)" 2>&1 &
@@ -306,10 +300,13 @@ run_case() {
 		loglines[$name]=${#MAPFILE[@]}
 	done
 	"$@" || rc=$?
-	for pid in "${CASE_PIDS[@]}" $(cat "$work/sleepers" 2>/dev/null); do
+	# Builtins only: a process costs on the debug kernel.
+	local sleepers=()
+	[ ! -e "$work/sleepers" ] || mapfile -t sleepers <"$work/sleepers"
+	for pid in "${CASE_PIDS[@]}" "${sleepers[@]}"; do
 		kill "$pid" 2>/dev/null
 	done
-	rm -f "$work/sleepers"
+	: >"$work/sleepers"
 	wait 2>/dev/null
 	[ "$rc" -eq 0 ] && return 0
 	for f in "$work/case$TAP_N".*; do
@@ -785,7 +782,7 @@ fail_daemon_killed() {
 	local before pid out
 	stall "$S" "$SADDR" "$PORT" || return 1
 	before=$(sockets "$C")
-	nsenter --net="/run/netns/$C" timeout 60 "$peer" connect "$SADDR" \
+	"$NSRUN" "$C" 60 "$peer" connect "$SADDR" \
 		"$PORT" --sni server.test --timeout 30000 \
 		>"$(casefile client)" 2>&1 &
 	pid=$!

@@ -64,6 +64,8 @@ set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/selftests/lib/tap.sh"
+# shellcheck source=../lib/netns.sh
+. "$top/selftests/lib/netns.sh"
 
 . "$top/selftests/lib/pyzygote.sh"
 
@@ -135,14 +137,6 @@ wire_len() {
 work=$(mktemp -d /tmp/wg_interop_test.XXXXXX)
 SETUP_ERR=""		# why no case can run
 HELPER_PID=""		# a process in twg-w: its /proc/PID/net is twg-w's
-
-# ns NETNS CMD...: CMD in NETNS.  nsenter, not ip netns exec: it does not
-# remount /sys, and each exec counts on the debug kernel.
-ns() {
-	local n=$1
-	shift
-	nsenter --net="/run/netns/$n" "$@"
-}
 
 cleanup() {
 	local n
@@ -220,7 +214,7 @@ setup() {
 	out=$(ns "$T" "${PEER[@]}" probe 2>&1) ||
 		{ SETUP_ERR="no tapsec WireGuard socket here: $out"; return; }
 	# Its /proc/PID/net/dev has wg0's counters: no process per look.
-	nsenter --net="/run/netns/$W" sleep 1000000 </dev/null >/dev/null 2>&1 &
+	"$NSRUN" "$W" 0 sleep 1000000 </dev/null >/dev/null 2>&1 &
 	HELPER_PID=$!
 	DAEMON_ERR=$(start_daemon 2>&1) || DAEMON_ERR=${DAEMON_ERR:-no daemon}
 }
@@ -235,9 +229,8 @@ casefile() { echo "$work/case$TAP_N.$1"; }
 spawn() {
 	local n=$1 name=$2
 	shift 2
-	: >"$(casefile "$name")"
-	nsenter --net="/run/netns/$n" timeout 120 "$@" </dev/null \
-		>"$(casefile "$name")" 2>&1 &
+	local f=$work/case$TAP_N.$name	# casefile, without a subshell
+	"$NSRUN" "$n" 120 "$@" </dev/null >"$f" 2>&1 &
 	CASE_PIDS+=("$!")
 	BG_PID=$!
 }
