@@ -61,22 +61,29 @@ static struct tapsec_esp_key *tapsec_esp_key_new(sockptr_t optval,
 						 unsigned int optlen,
 						 bool is_tx)
 {
-	struct tapsec_esp_sa sa;
+	struct tapsec_esp_sa sa = {};
 	struct tapsec_esp_key *k;
 	unsigned int klen;
+	bool esn;
 	int err;
 
-	if (optlen != sizeof(sa))
+	/* The struct before seq_hi (zero then), or as it is now. */
+	if (optlen != TAPSEC_ESP_SA_SIZE_V0 && optlen != sizeof(sa))
 		return ERR_PTR(-EINVAL);
 	err = -EFAULT;
-	if (copy_from_sockptr(&sa, optval, sizeof(sa)))
+	if (copy_from_sockptr(&sa, optval, optlen))
 		goto out;	/* a partial copy holds key bytes */
 	klen = tapsec_esp_key_len(sa.cipher);
+	esn = sa.flags & TAPSEC_ESP_F_ESN;
 	err = -EINVAL;
-	if (!klen || sa.spi < TAPSEC_ESP_SPI_MIN || sa.flags ||
-	    (sa.seq && !is_tx) ||
+	if (!klen || sa.spi < TAPSEC_ESP_SPI_MIN ||
+	    (sa.flags & ~TAPSEC_ESP_F_ESN) ||
+	    ((sa.seq || sa.seq_hi) && !is_tx) || (sa.seq_hi && !esn) ||
 	    !sa.inner_sport || !sa.inner_dport ||
 	    memchr_inv(sa.key + klen, 0, sizeof(sa.key) - klen))
+		goto out;
+	/* The last number of a 64-bit space cannot start an SA. */
+	if (sa.seq == U32_MAX && sa.seq_hi == U32_MAX)
 		goto out;
 	err = -ENOMEM;
 	k = tapsec_fail_alloc() ? NULL : kzalloc(sizeof(*k), GFP_KERNEL_ACCOUNT);
@@ -88,7 +95,8 @@ static struct tapsec_esp_key *tapsec_esp_key_new(sockptr_t optval,
 		goto out;
 	}
 	memcpy(k->aead.iv, sa.salt, TAPSEC_ESP_SALT_LEN);
-	k->aead.seq = (u64)sa.seq + 1;
+	k->aead.seq = ((u64)sa.seq_hi << 32 | sa.seq) + 1;
+	k->esn = esn;
 	k->spi = sa.spi;
 	k->sport = sa.inner_sport;
 	k->dport = sa.inner_dport;
@@ -137,11 +145,15 @@ static void tapsec_esp_key_out(const void *key, bool tx, bool with_key,
 	const struct tapsec_esp_key *k = key;
 	struct tapsec_esp_sa *sa = out;
 
+	u64 seq = tx ? k->aead.seq - 1 : k->replay.top;
+
 	sa->spi = k->spi;
 	sa->cipher = k->aead.cipher;
+	sa->flags = k->esn ? TAPSEC_ESP_F_ESN : 0;
 	sa->inner_sport = k->sport;
 	sa->inner_dport = k->dport;
-	sa->seq = tx ? k->aead.seq - 1 : k->replay.top;
+	sa->seq = lower_32_bits(seq);
+	sa->seq_hi = upper_32_bits(seq);
 	memcpy(sa->salt, k->aead.iv, TAPSEC_ESP_SALT_LEN);
 	if (with_key)
 		memcpy(sa->key, k->key, k->key_len);

@@ -39,15 +39,17 @@
  * @spi: the SPI
  * @sport: the inner UDP header's source port
  * @dport: its destination port
+ * @esn: extended sequence numbers (TAPSEC_ESP_F_ESN)
  * @key_len: bytes in @key
  * @key: the key, kept to answer TAPSEC_TX_KEY/RX_KEY
- * @replay: on receive, the anti-replay window
+ * @replay: on receive, the anti-replay window, over 64-bit numbers
  */
 struct tapsec_esp_key {
 	struct tapsec_aead aead;
 	u32 spi;
 	u16 sport;
 	u16 dport;
+	bool esn;
 	u8 key_len;
 	u8 key[TAPSEC_MAX_KEY_LEN];
 	struct tapsec_replay replay;

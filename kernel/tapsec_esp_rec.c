@@ -12,6 +12,11 @@
  * SA's salt and the IV.  The IV is the 64-bit sequence number, unique
  * for the key as RFC 4106 8.1 asks.  Padding is the fewest bytes that
  * align the encrypted part on 4 bytes, 1, 2, 3 as RFC 4303 2.4 says.
+ *
+ * With extended sequence numbers (RFC 4303 2.2.1) the packet still
+ * carries the low 32 bits; the additional data is SPI, high 32 bits, low
+ * 32 bits (RFC 4106 5, RFC 7634 3), and the receiver infers the high
+ * half from its window (RFC 4303 appendix A2.2).
  */
 #include <linux/scatterlist.h>
 #include <net/checksum.h>
@@ -36,25 +41,64 @@ static __sum16 tapsec_esp_udp_csum(const struct sock *sk, const u8 *udp,
 				  &inet_sk(sk)->inet_daddr, udp, ulen);
 }
 
-/* Seal or open the packet in @buf: @clen bytes after the IV (opening: the
- * ICV included).
+/*
+ * Seal or open the packet in @buf: @clen bytes after the IV (opening: the
+ * ICV included).  With ESN the additional data is SPI, @seq_hi and the
+ * low half: sealing, the SPI and the IV, which is the whole 64-bit number
+ * we chose; opening, the peer's IV is its own choice, so once it is in
+ * the nonce the header is rewritten in place to SPI, @seq_hi, low half
+ * (the packet is consumed either way).
  */
 static int tapsec_esp_crypt(struct tapsec_esp_key *k, bool encrypt, u8 *buf,
-			    u32 clen)
+			    u32 clen, u32 seq_hi)
 {
+	u32 alen = TAPSEC_ESP_HDR_LEN;
 	u8 nonce[TAPSEC_NONCE_LEN];
-	struct scatterlist sg[2];
+	struct scatterlist sg[3];
+	unsigned int n = 0;
 	int err;
 
-	sg_init_table(sg, 2);
-	sg_set_buf(&sg[0], buf, TAPSEC_ESP_HDR_LEN);
-	sg_set_buf(&sg[1], buf + TAPSEC_ESP_INNER_OFF,
-		   clen + (encrypt ? TAPSEC_TAG_LEN : 0));
 	tapsec_aead_salt_nonce(&k->aead, buf + TAPSEC_ESP_HDR_LEN, nonce);
-	err = tapsec_aead_crypt(&k->aead, encrypt, sg, sg, TAPSEC_ESP_HDR_LEN,
-				clen, nonce);
+	sg_init_table(sg, 3);
+	if (!k->esn) {
+		sg_set_buf(&sg[n++], buf, TAPSEC_ESP_HDR_LEN);
+	} else if (encrypt) {
+		sg_set_buf(&sg[n++], buf, 4);
+		sg_set_buf(&sg[n++], buf + TAPSEC_ESP_HDR_LEN, 8);
+		alen += 4;
+	} else {
+		memmove(buf + 8, buf + 4, 4);
+		put_unaligned_be32(seq_hi, buf + 4);
+		sg_set_buf(&sg[n++], buf, TAPSEC_ESP_HDR_LEN + 4);
+		alen += 4;
+	}
+	sg_set_buf(&sg[n++], buf + TAPSEC_ESP_INNER_OFF,
+		   clen + (encrypt ? TAPSEC_TAG_LEN : 0));
+	sg_mark_end(&sg[n - 1]);
+	err = tapsec_aead_crypt(&k->aead, encrypt, sg, sg, alen, clen, nonce);
 	memzero_explicit(nonce, sizeof(nonce));
 	return err;
+}
+
+/*
+ * The 64-bit number of a packet carrying @lo, on an SA whose window's
+ * top is @top and size @w (RFC 4303 appendix A2.2): in the top's 2^32
+ * subspace, the next one if @lo is below the window, the previous one if
+ * the window spans two subspaces and @lo is in the older; never below
+ * subspace 0.
+ */
+static u64 tapsec_esp_esn(u64 top, u32 w, u32 lo)
+{
+	u32 th = upper_32_bits(top), tl = lower_32_bits(top);
+	u32 bottom = tl - w + 1;	/* modulo 2^32 */
+
+	if (tl >= w - 1) {
+		if (lo < bottom && th != U32_MAX)
+			th++;
+	} else if (lo >= bottom && th) {
+		th--;
+	}
+	return (u64)th << 32 | lo;
 }
 
 /**
@@ -75,8 +119,8 @@ int tapsec_esp_seal(struct sock *sk, struct tapsec_sa *sa, u32 plen)
 	u64 seq;
 	int err;
 
-	/* No extended sequence numbers: the 32 bits must not wrap. */
-	if (k->aead.seq > U32_MAX)
+	/* Without extended sequence numbers the 32 bits must not wrap. */
+	if (!k->esn && k->aead.seq > U32_MAX)
 		return -EKEYEXPIRED;
 	err = tapsec_aead_take_seq(&k->aead, &seq);
 	if (err)
@@ -100,7 +144,7 @@ int tapsec_esp_seal(struct sock *sk, struct tapsec_sa *sa, u32 plen)
 	t[pad + 1] = TAPSEC_ESP_NH_UDP;
 	clen = ulen + pad + TAPSEC_ESP_TRAILER_LEN;
 
-	err = tapsec_esp_crypt(k, true, buf, clen);
+	err = tapsec_esp_crypt(k, true, buf, clen, upper_32_bits(seq));
 	if (err)
 		return err;
 	return TAPSEC_ESP_INNER_OFF + clen + TAPSEC_TAG_LEN;
@@ -160,7 +204,8 @@ int tapsec_esp_open(struct tapsec_ctx *ctx, struct tapsec_sa *sa, u32 len)
 {
 	struct tapsec_esp_key *k;
 	u8 *buf = sa->rx_buf;
-	u32 clen, seq;
+	u32 clen, window;
+	u64 seq;
 	int ret;
 
 	if (len < TAPSEC_ESP_INNER_OFF + TAPSEC_TAG_LEN + 4 ||
@@ -178,12 +223,16 @@ int tapsec_esp_open(struct tapsec_ctx *ctx, struct tapsec_sa *sa, u32 len)
 		TAPSEC_COUNT(ctx, rx_bad_record, 1);
 		return -EBADMSG;
 	}
+	window = READ_ONCE(sa->window);
 	seq = get_unaligned_be32(buf + 4);
-	if (!seq || !tapsec_replay_ok(&k->replay, READ_ONCE(sa->window), seq)) {
+	if (k->esn)
+		seq = tapsec_esp_esn(k->replay.top, window, seq);
+	if (!seq || !tapsec_replay_ok(&k->replay, window, seq)) {
 		TAPSEC_COUNT(ctx, rx_replayed, 1);
 		return -EBADMSG;
 	}
-	ret = tapsec_esp_crypt(k, false, buf, clen + TAPSEC_TAG_LEN);
+	ret = tapsec_esp_crypt(k, false, buf, clen + TAPSEC_TAG_LEN,
+			       upper_32_bits(seq));
 	if (ret) {
 		TAPSEC_COUNT(ctx, rx_bad_tag, 1);
 		return -EBADMSG;

@@ -53,7 +53,8 @@ CIPHERS = {
 
 # struct tapsec_esp_sa: spi, cipher, flags, inner_sport, inner_dport, seq,
 # key[32], salt[4]
-ESP_SA = struct.Struct("=IHHHHI32s4s")
+ESP_SA = struct.Struct("=IHHHHI32s4sI")   # struct tapsec_esp_sa, with seq_hi
+ESP_F_ESN = 1
 # struct tapsec_sock_info up to its counters
 SOCK_INFO = struct.Struct("=IIIHHHHI")
 
@@ -92,10 +93,20 @@ def pattern(k, size):
 
 
 def parse_sa(spec):
-    """SPI,CIPHER,INNER_SPORT,INNER_DPORT,KEYHEX,SALTHEX: the struct
-    tapsec_esp_sa."""
+    """SPI,CIPHER,INNER_SPORT,INNER_DPORT,KEYHEX,SALTHEX[,esn[=LAST]]: the
+    struct tapsec_esp_sa; esn: extended sequence numbers, LAST the 64-bit
+    number an outbound SA sent last (0: a new SA)."""
     try:
-        spi, cipher, sport, dport, key, salt = spec.split(",")
+        fields = spec.split(",")
+        spi, cipher, sport, dport, key, salt = fields[:6]
+        flags, last = 0, 0
+        if len(fields) == 7:
+            esn, _, val = fields[6].partition("=")
+            if esn != "esn":
+                raise ValueError
+            flags, last = ESP_F_ESN, int(val or "0", 0)
+        elif len(fields) != 6:
+            raise ValueError
         num, keylen = CIPHERS[cipher]
         key = bytes.fromhex(key)
         salt = bytes.fromhex(salt)
@@ -104,8 +115,9 @@ def parse_sa(spec):
     if len(key) != keylen or len(salt) != 4:
         fail("SA %s: %s takes a %d-byte key and a 4-byte salt"
              % (spec, cipher, keylen))
-    return ESP_SA.pack(int(spi, 0), num, 0, int(sport), int(dport), 0,
-                       key.ljust(32, b"\0"), salt)
+    return ESP_SA.pack(int(spi, 0), num, flags, int(sport), int(dport),
+                       last & 0xffffffff, key.ljust(32, b"\0"), salt,
+                       last >> 32)
 
 
 def family_of(addr):
@@ -195,7 +207,7 @@ def report(s, args, names):
     for name, opt in (("tx_seq", TAPSEC_TX), ("rx_seq", TAPSEC_RX)):
         try:
             sa = ESP_SA.unpack(s.getsockopt(SOL_TAPSEC, opt, ESP_SA.size))
-            print("%s=%d" % (name, sa[5]))
+            print("%s=%d" % (name, sa[8] << 32 | sa[5]))
         except OSError as e:
             print("%s=%s" % (name, errname(e)))
     try:
@@ -573,7 +585,7 @@ def main():
                     help="local port (default 4500); sniff: the packets'"
                     " destination port")
     ap.add_argument("--tx", help="outbound SA:"
-                    " SPI,CIPHER,SPORT,DPORT,KEYHEX,SALTHEX")
+                    " SPI,CIPHER,SPORT,DPORT,KEYHEX,SALTHEX[,esn[=LAST]]")
     ap.add_argument("--rx", help="inbound SA, as --tx; sniff: the SA of the"
                     " packets to decode")
     ap.add_argument("--replay-window", type=int, default=0,

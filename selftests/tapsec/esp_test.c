@@ -6,17 +6,22 @@
  *  - esp_pair (each cipher, IPv4 and IPv6): payloads of 0 to
  *    TAPSEC_ESP_MAX_PAYLOAD bytes both ways, MSG_PEEK and MSG_TRUNC, the
  *    SA read back without its key, sequence numbers, a replaced SA,
- *    inbound SAs made before broken (TAPSEC_RX_PREV), shutdown, poll, the last sequence number and EKEYEXPIRED after it;
+ *    inbound SAs made before broken (TAPSEC_RX_PREV), shutdown, poll,
+ *    the last sequence number and EKEYEXPIRED after it, extended
+ *    sequence numbers across 2^32 and a sender and receiver that
+ *    disagree on them;
  *  - esp_wire: a plain UDP socket between the two (a -> tap -> b) sees
  *    the packets and forwards them, copied, altered or cut: the packet
  *    format, replays, reordering, the window, a changed byte, another
  *    SPI, truncated, IKE's marker, a NAT-T keepalive, a misaligned
  *    packet, inner ports the SA does not name; each dropped and counted;
+ *    with ESN the low half on the wire, and a replay across 2^32;
  *    a flood of bad packets ends a non-blocking read with EAGAIN;
  *  - protocol: TAPSEC_PROTOCOL moves a datagram socket between the DTLS
  *    and ESP engines only before either has state, and a thread setting
  *    options while another switches never makes one engine use the
  *    other's state;
+ *  - esn_fields: the struct's old size, seq_hi and the ESN flag;
  *  - errors: SA fields checked, no key, no peer, an address, control
  *    messages, listen().
  *
@@ -408,6 +413,41 @@ TEST_F(esp_wire, packet_format)
 	}
 }
 
+/*
+ * With ESN the packet carries the low half of the number and the IV all
+ * 64 bits; across 2^32 a replayed packet of the older half is still
+ * recognised (its high half inferred from the window) and dropped.
+ */
+TEST_F(esp_wire, esn_low_half_and_replay_across_wrap)
+{
+	uint8_t pkt[4][256];
+	ssize_t n[4];
+	char buf[16];
+	int i;
+
+	self->sa.flags = TAPSEC_ESP_F_ESN;
+	ASSERT_EQ(0, set_sa(self->b, TAPSEC_RX, &self->sa));
+	self->sa.seq = 0xfffffffe;
+	ASSERT_EQ(0, set_sa(self->a, TAPSEC_TX, &self->sa));
+	for (i = 0; i < 4; i++) {
+		n[i] = capture(_metadata, self->a, self->tap, "wrap", pkt[i],
+			       sizeof(pkt[i]));
+		ASSERT_EQ(ESP_OVERHEAD + 16, n[i]);
+		EXPECT_EQ((0xffffffffULL + i) & 0xffffffff,
+			  get_be64(pkt[i]) & 0xffffffff);
+		EXPECT_EQ(0xffffffffULL + i, get_be64(pkt[i] + 8));
+		ASSERT_EQ(n[i], fwd(self, pkt[i], n[i]));
+		ASSERT_EQ(4, recv_wait(self->b, buf, sizeof(buf), 0, 5000));
+	}
+	/* 2^32 - 1 again, and 2^32 + 1 (low half 1) again. */
+	ASSERT_EQ(n[0], fwd(self, pkt[0], n[0]));
+	ASSERT_EQ(n[2], fwd(self, pkt[2], n[2]));
+	EXPECT_TRUE(nothing(self->b));
+	EXPECT_EQ(2, CNT(self->b, rx_replayed));
+	EXPECT_EQ(0, CNT(self->b, rx_bad_tag));
+	EXPECT_EQ(4, CNT(self->b, rx_records));
+}
+
 TEST_F(esp_wire, replay_dropped)
 {
 	uint8_t pkt[256];
@@ -705,7 +745,7 @@ TEST(sa_fields_checked)
 	EXPECT_EQ(-1, set_sa(fd, TAPSEC_TX, &bad));
 	EXPECT_EQ(EINVAL, errno);
 	bad = sa;
-	bad.flags = 1;
+	bad.flags = TAPSEC_ESP_F_ESN << 1;	/* not defined */
 	EXPECT_EQ(-1, set_sa(fd, TAPSEC_RX, &bad));
 	EXPECT_EQ(EINVAL, errno);
 	bad = sa;
@@ -724,6 +764,110 @@ TEST(sa_fields_checked)
 				 sizeof(sa)));
 	EXPECT_EQ(EPERM, errno);
 	close(fd);
+}
+
+/*
+ * Extended sequence numbers' fields: the struct without seq_hi is taken
+ * too (seq_hi 0), seq_hi needs TAPSEC_ESP_F_ESN, an inbound SA starts at
+ * 0, the last 64-bit number cannot start one, and both halves and the
+ * flag read back; an old program's shorter buffer gets the fields it
+ * knows.
+ */
+TEST(esn_fields)
+{
+	int fd = esp_socket(AF_INET);
+	struct tapsec_esp_sa sa, bad, got;
+	socklen_t len;
+
+	ASSERT_LE(0, fd);
+	esp_sa(&sa, 0x1001, GCM128, A_PORT, B_PORT);
+	EXPECT_EQ(56, sizeof(sa));
+	EXPECT_EQ(0, setsockopt(fd, SOL_TAPSEC, TAPSEC_TX, &sa,
+				TAPSEC_ESP_SA_SIZE_V0));
+	EXPECT_EQ(-1, setsockopt(fd, SOL_TAPSEC, TAPSEC_TX, &sa,
+				 TAPSEC_ESP_SA_SIZE_V0 + 2));
+	EXPECT_EQ(EINVAL, errno);
+	bad = sa;
+	bad.seq_hi = 1;			/* without ESN */
+	EXPECT_EQ(-1, set_sa(fd, TAPSEC_TX, &bad));
+	EXPECT_EQ(EINVAL, errno);
+	bad.flags = TAPSEC_ESP_F_ESN;	/* inbound starts at 0 */
+	EXPECT_EQ(-1, set_sa(fd, TAPSEC_RX, &bad));
+	EXPECT_EQ(EINVAL, errno);
+	bad.seq = bad.seq_hi = 0xffffffff;
+	EXPECT_EQ(-1, set_sa(fd, TAPSEC_TX, &bad));
+	EXPECT_EQ(EINVAL, errno);
+	bad.seq = 0xfffffff0;
+	bad.seq_hi = 7;
+	ASSERT_EQ(0, set_sa(fd, TAPSEC_TX, &bad));
+	got = get_sa(_metadata, fd, TAPSEC_TX);
+	EXPECT_EQ(TAPSEC_ESP_F_ESN, got.flags);
+	EXPECT_EQ(0xfffffff0, got.seq);
+	EXPECT_EQ(7, got.seq_hi);
+	memset(&got, 0xaa, sizeof(got));
+	len = TAPSEC_ESP_SA_SIZE_V0;
+	EXPECT_EQ(0, getsockopt(fd, SOL_TAPSEC, TAPSEC_TX, &got, &len));
+	EXPECT_EQ(TAPSEC_ESP_SA_SIZE_V0, len);
+	EXPECT_EQ(0xfffffff0, got.seq);
+	EXPECT_EQ(0xaaaaaaaa, got.seq_hi);	/* past the old size */
+	ASSERT_EQ(0, set_sa(fd, TAPSEC_RX, &sa));
+	EXPECT_EQ(0, get_sa(_metadata, fd, TAPSEC_RX).flags);
+	close(fd);
+}
+
+/*
+ * a -> b with ESN from 2^32 - 16: the forty packets cross into the next
+ * 2^32, b takes every one and its window's top reads back as
+ * 2^32 + 24; the packets carry the low half (esp_wire_esn).  Without
+ * ESN the same start ends at 2^32 - 1 (last_sequence_number).
+ */
+TEST_F(esp_pair, esn_across_2_32)
+{
+	struct tapsec_esp_sa got;
+	char buf[8];
+	int i;
+
+	self->ab.flags = TAPSEC_ESP_F_ESN;
+	ASSERT_EQ(0, set_sa(self->b, TAPSEC_RX, &self->ab));
+	self->ab.seq = 0xfffffff0;
+	ASSERT_EQ(0, set_sa(self->a, TAPSEC_TX, &self->ab));
+	for (i = 0; i < 40; i++) {
+		ASSERT_EQ(4, send(self->a, &i, 4, 0));
+		ASSERT_EQ(4, recv_wait(self->b, buf, sizeof(buf), 0, 5000));
+		ASSERT_EQ(0, memcmp(buf, &i, 4)) TH_LOG("packet %d", i);
+	}
+	got = get_sa(_metadata, self->b, TAPSEC_RX);
+	EXPECT_EQ(1, got.seq_hi);
+	EXPECT_EQ(24, got.seq);
+	got = get_sa(_metadata, self->a, TAPSEC_TX);
+	EXPECT_EQ(1, got.seq_hi);
+	EXPECT_EQ(24, got.seq);
+	EXPECT_EQ(40, CNT(self->b, rx_records));
+	EXPECT_EQ(0, CNT(self->b, rx_bad_tag));
+	EXPECT_EQ(0, CNT(self->a, key_exhausted));
+}
+
+/*
+ * The receiver's ESN must match the sender's: the ICV covers the high
+ * half on one side only, so every packet fails it (rx_bad_tag), both
+ * ways round.
+ */
+TEST_F(esp_pair, esn_mismatch_fails_icv)
+{
+	char buf[8];
+
+	self->ab.flags = TAPSEC_ESP_F_ESN;
+	ASSERT_EQ(0, set_sa(self->a, TAPSEC_TX, &self->ab));
+	ASSERT_EQ(1, send(self->a, "x", 1, 0));
+	EXPECT_EQ(-1, recv_wait(self->b, buf, sizeof(buf), 0, 300));
+	self->ab.flags = 0;
+	ASSERT_EQ(0, set_sa(self->a, TAPSEC_TX, &self->ab));
+	self->ab.flags = TAPSEC_ESP_F_ESN;
+	ASSERT_EQ(0, set_sa(self->b, TAPSEC_RX, &self->ab));
+	ASSERT_EQ(1, send(self->a, "y", 1, 0));
+	EXPECT_EQ(-1, recv_wait(self->b, buf, sizeof(buf), 0, 300));
+	EXPECT_EQ(2, CNT(self->b, rx_bad_tag));
+	EXPECT_EQ(0, CNT(self->b, rx_records));
 }
 
 TEST(errors)

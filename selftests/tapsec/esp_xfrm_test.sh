@@ -20,6 +20,10 @@
 #  - an echo on one tapsec socket, both SAs in use, over IPv4 and IPv6;
 #    the largest datagram (TAPSEC_ESP_MAX_PAYLOAD) echoed;
 #  - IPv6 outer addresses, AES-GCM-128, both directions;
+#  - extended sequence numbers (AES-GCM-128, ChaCha20-Poly1305): an echo
+#    whose numbers cross 2^32 both ways, xfrm's SAs (flag esn) starting
+#    where tapsec's do; every packet verifies on both sides and both
+#    sides' SAs end in the next 2^32;
 #  - a wrong key at either end: the receiver drops every packet (tapsec
 #    counts rx_bad_tag, xfrm an integrity failure) and delivers nothing;
 #  - a wrong SPI at either end: tapsec counts rx_bad_spi, xfrm finds no
@@ -219,6 +223,9 @@ sa_vars() {
 	T_KEY1=${KEY1:0:hex} X_KEY1=${KEY1:0:hex}
 	T_KEY2=${KEY2:0:hex} X_KEY2=${KEY2:0:hex}
 	T_RX_SPORT=$X_PORT T_RX_DPORT=$T_PORT
+	# More of each SA: ip xfrm state words (X_OPT1/2), esp_peer.py SA
+	# fields (T_OPT1/2, with their comma).
+	X_OPT1='' X_OPT2='' T_OPT1='' T_OPT2=''
 }
 
 # flip HEX: HEX with its last byte changed.
@@ -235,10 +242,10 @@ xfrm_install() {
 		xfrm state flush
 		xfrm policy flush
 		xfrm state add src $TA dst $XA proto esp spi $X_SPI1 reqid 1 \
-			mode transport replay-window 32 \
+			mode transport replay-window 32 $X_OPT1 \
 			aead $ALG 0x$X_KEY1$SALT1 128 encap espinudp 4500 4500 $OA
 		xfrm state add src $XA dst $TA proto esp spi $X_SPI2 reqid 2 \
-			mode transport replay-window 32 \
+			mode transport replay-window 32 $X_OPT2 \
 			aead $ALG 0x$X_KEY2$SALT2 128 encap espinudp 4500 4500 $OA
 		xfrm policy add src $XA/$PLEN dst $TA/$PLEN \
 			proto udp sport $X_PORT dport $T_PORT dir out \
@@ -256,8 +263,8 @@ xfrm_install() {
 # the case's SAs, to spawn in tesp-t; tapsec MODE ARGS... runs it there.
 tapsec_args() {
 	TAPSEC=("${PEER[@]}" "$1" --peer "$XA"
-		--tx "$T_SPI1,$CIPHER,$T_PORT,$X_PORT,$T_KEY1,$SALT1"
-		--rx "$T_SPI2,$CIPHER,$T_RX_SPORT,$T_RX_DPORT,$T_KEY2,$SALT2")
+		--tx "$T_SPI1,$CIPHER,$T_PORT,$X_PORT,$T_KEY1,$SALT1$T_OPT1"
+		--rx "$T_SPI2,$CIPHER,$T_RX_SPORT,$T_RX_DPORT,$T_KEY2,$SALT2$T_OPT2")
 }
 
 tapsec() {
@@ -476,22 +483,51 @@ from_xfrm() {
 # echo: one tapsec socket receives and sends, both SAs of each end carry
 # every packet.
 echo_xfrm() {
-	local out srv sizes=${2:-$SIZES} n
+	local sizes=${2:-$SIZES} n
 	n=$(count "$sizes")
-	sa_vars aes128gcm "$1" && xfrm_install || return 1
+	sa_vars aes128gcm "$1" && xfrm_install && echo_run "$sizes" "$n" &&
+		xfrm_check "$X_SPI1" packets="$n" seq="$n" failed=0 replay=0 \
+			replay_window=0 &&
+		xfrm_check "$X_SPI2" packets="$n" oseq="$n"
+}
+
+# echo_run SIZES LAST: the echo of echo_xfrm on the installed SAs; both
+# of tapsec's SAs end at sequence number LAST.
+echo_run() {
+	local out srv n
+	n=$(count "$1")
 	tapsec_args echo
-	spawn "$T" srv "${TAPSEC[@]}" --sizes "$sizes"
+	spawn "$T" srv "${TAPSEC[@]}" --sizes "$1"
 	wait_ready "$(casefile srv)" "$BG_PID" || return 1
-	out=$(app ping --sizes "$sizes" 2>&1)
+	out=$(app ping --sizes "$1" 2>&1)
 	echo "$out" >"$(casefile ping)"
 	wait "$BG_PID"
 	srv=$(cat "$(casefile srv)")
 	has_lines "$out" "got=$n" "ok=$n" &&
 		has_lines "$srv" "echoed=$n" "tx_records=$n" "rx_records=$n" \
-			"tx_seq=$n" "rx_seq=$n" "${CLEAN[@]}" &&
-		xfrm_check "$X_SPI1" packets="$n" seq="$n" failed=0 replay=0 \
-			replay_window=0 &&
-		xfrm_check "$X_SPI2" packets="$n" oseq="$n"
+			"tx_seq=$2" "rx_seq=$2" "${CLEAN[@]}"
+}
+
+# esn_echo CIPHER: echo_xfrm over SAs with extended sequence numbers
+# (RFC 4303 2.2.1) whose numbers start 16 below 2^32 on both sides: xfrm's
+# outbound SA (replay-oseq) and tapsec's (esn=LAST), xfrm's inbound window
+# where tapsec's SA starts (replay-seq).  Forty datagrams each way cross
+# into the next 2^32: every one must verify on both sides, whose ICVs
+# cover the high half that the packets do not carry, and both SAs of
+# xfrm and of tapsec end at 2^32 + 24.
+esn_echo() {
+	local last=$((0xfffffff0))
+	sa_vars "$1" 4
+	X_OPT1="replay-seq $(printf '0x%x' $last) flag esn"
+	X_OPT2="replay-oseq $(printf '0x%x' $last) flag esn"
+	T_OPT1=",esn=$last" T_OPT2=",esn"
+	xfrm_install && echo_run "$(seq -s, 1 40)" $((last + 40)) || return 1
+	xfrm_stats "$X_SPI1" &&
+		[[ $XS_TEXT == *"seq-hi 0x1, seq 0x18,"* ]] &&
+		[ "${XS[failed]}" = 0 ] && [ "${XS[replay]}" = 0 ] ||
+		{ echo "xfrm's inbound SA:"; echo "$XS_TEXT"; return 1; }
+	xfrm_stats "$X_SPI2" && [[ $XS_TEXT == *"oseq-hi 0x1, oseq 0x18"* ]] ||
+		{ echo "xfrm's outbound SA:"; echo "$XS_TEXT"; return 1; }
 }
 
 # ------------------------------------------------------ what is dropped --
@@ -662,7 +698,7 @@ zero_csums() {
 }
 
 setup
-tap_plan 20
+tap_plan 22
 for c in aes128gcm aes256gcm chacha20; do
 	esp_case "ipv4_${c}_tapsec_to_xfrm" to_xfrm "$c" 4
 	esp_case "ipv4_${c}_xfrm_to_tapsec" from_xfrm "$c" 4
@@ -672,6 +708,8 @@ esp_case ipv4_largest_datagram_xfrm_echo_by_tapsec echo_xfrm 4 "$ESP_MAX,1"
 esp_case ipv6_aes128gcm_tapsec_to_xfrm to_xfrm aes128gcm 6
 esp_case ipv6_aes128gcm_xfrm_to_tapsec from_xfrm aes128gcm 6
 esp_case ipv6_aes128gcm_xfrm_echo_by_tapsec echo_xfrm 6
+esp_case esn_aes128gcm_echo_across_2_32 esn_echo aes128gcm
+esp_case esn_chacha20_echo_across_2_32 esn_echo chacha20
 esp_case wrong_key_tapsec_to_xfrm_integrity_failures to_xfrm_dropped key
 esp_case wrong_key_xfrm_to_tapsec_rx_bad_tag from_xfrm_dropped key rx_bad_tag
 esp_case wrong_spi_tapsec_to_xfrm_no_state to_xfrm_dropped spi

@@ -222,26 +222,37 @@ enum tapsec_sockopt {
  * connected peer, carrying an inner UDP header (inner_sport, inner_dport)
  * and the payload, next header 17; each one received must carry the
  * inbound SA's SPI and inner ports.  Reading TAPSEC_TX or TAPSEC_RX gives
- * the SA with its key zeroed and seq the last sequence number sent
- * (outbound) or the highest accepted (inbound); TAPSEC_TX_KEY and
- * TAPSEC_RX_KEY (CAP_NET_ADMIN) include the key.  TAPSEC_REPLAY_WINDOW
+ * the SA with its key zeroed and seq (with seq_hi) the last sequence
+ * number sent (outbound) or the highest accepted (inbound); TAPSEC_TX_KEY
+ * and TAPSEC_RX_KEY (CAP_NET_ADMIN) include the key.  TAPSEC_REPLAY_WINDOW
  * sizes the inbound anti-replay window.
+ *
+ * TAPSEC_ESP_F_ESN: extended (64-bit) sequence numbers (RFC 4303 2.2.1,
+ * RFC 4106 5): the packet carries the low 32 bits, the ICV covers all 64,
+ * and the receiver infers the high half from its window (RFC 4303
+ * appendix A2).  Without it an outbound SA ends after 2^32 - 1 packets.
+ * The struct grew seq_hi for it: setting TAPSEC_TX/RX takes either size
+ * (TAPSEC_ESP_SA_SIZE_V0, without seq_hi, or sizeof), reading gives as
+ * much as the caller's buffer holds.
  */
 #define TAPSEC_ESP_SPI_MIN	256	/* 1 to 255 are reserved (RFC 4303 2.1) */
 #define TAPSEC_ESP_SALT_LEN	4
 /* The largest payload of one send(): 65507 UDP bytes less ESP's 45. */
 #define TAPSEC_ESP_MAX_PAYLOAD	65462
+#define TAPSEC_ESP_F_ESN	0x1
+#define TAPSEC_ESP_SA_SIZE_V0	52	/* the struct before seq_hi */
 
 struct tapsec_esp_sa {
 	__u32 spi;		/* host order, TAPSEC_ESP_SPI_MIN and up */
 	__u16 cipher;		/* TAPSEC_CIPHER_AES_GCM_128/_256, _CHACHA20_POLY1305 */
-	__u16 flags;		/* none defined yet: 0 */
+	__u16 flags;		/* TAPSEC_ESP_F_* */
 	__u16 inner_sport;	/* the inner UDP header's ports, host order, */
 	__u16 inner_dport;	/* neither 0 */
 	__u32 seq;		/* outbound: the last sent (0 for a new SA); */
 				/* inbound: 0; read: see above */
 	__u8 key[32];		/* 16 or 32 bytes as the cipher says, then 0 */
 	__u8 salt[TAPSEC_ESP_SALT_LEN];	/* RFC 4106 / RFC 7634 salt */
+	__u32 seq_hi;		/* with TAPSEC_ESP_F_ESN: seq's high 32 bits */
 };
 
 /*
