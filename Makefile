@@ -21,7 +21,7 @@
 #   make install [PREFIX=/usr/local] [DESTDIR=...]
 #                                   daemon, tapsecctl, the uapi header,
 #                                   tapsec.pc, the systemd unit, the man
-#                                   pages, a configuration
+#                                   pages, bash completion, a configuration
 #   make modules_install [KDIR=...] [DESTDIR=...]
 #   make dkms_install [DESTDIR=...]  the module's sources and dkms.conf in
 #                                   /usr/src/tapsec-VERSION, for
@@ -60,6 +60,7 @@ SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 UNITDIR ?= $(LIBDIR)/systemd/system
 DOCDIR ?= $(PREFIX)/share/doc/tapsec
 MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 KDIR ?= /lib/modules/$(shell uname -r)/build
 
 NL_LIB_SRC := tools/lib/tapsec_nl.c tools/lib/tapsec_nl.h
@@ -204,6 +205,8 @@ install: user man
 		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR) \
 		$(DESTDIR)$(SYSCONFDIR)/tapsec
 	install -m 755 $(B)/bin/tapsecctl $(DESTDIR)$(BINDIR)/
+	install -D -m 644 tools/tapsecctl/tapsecctl.bash \
+		$(DESTDIR)$(BASHCOMPDIR)/tapsecctl
 	install -m 755 $(B)/bin/tapsec-handshaked $(DESTDIR)$(SBINDIR)/
 	install -m 644 $(UAPI) $(DESTDIR)$(INCLUDEDIR)/linux/
 	printf '%s\n' 'prefix=$(PREFIX)' 'includedir=$(INCLUDEDIR)' '' \

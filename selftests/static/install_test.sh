@@ -43,7 +43,8 @@ install_usr() {
 		/usr/include/linux/tapsec.h /usr/lib/pkgconfig/tapsec.pc \
 		/usr/lib/systemd/system/tapsec-handshaked.service /etc/tapsec \
 		/usr/share/doc/tapsec/LICENSE /usr/share/doc/tapsec/README.md \
-		/usr/share/doc/tapsec/tapsec-handshaked.conf.example || return 1
+		/usr/share/doc/tapsec/tapsec-handshaked.conf.example \
+		/usr/share/bash-completion/completions/tapsecctl || return 1
 	grep -qx 'ExecStart=/usr/sbin/tapsec-handshaked -c /etc/tapsec/handshaked.conf' \
 		"$d/usr/lib/systemd/system/tapsec-handshaked.service" ||
 		{ echo "the unit does not start /usr/sbin/tapsec-handshaked"; return 1; }

@@ -120,11 +120,73 @@ version() {
 }
 
 [ -x "$ctl" ] || { echo "$ctl is not built (make user)" >&2; exit 1; }
-tap_plan 6
+# The bash completion (tools/tapsecctl/tapsecctl.bash), in a bash of its
+# own: complete LINE prints, sorted, what it offers for the last word of
+# LINE (an empty one when LINE ends with a space).  A stand-in tapsecctl
+# first in PATH answers psk list and sock list as the real one does with
+# the module loaded.
+complete_line() {
+	bash -c '
+		. "$1"
+		read -r -a COMP_WORDS <<<"$2"
+		[[ $2 == *" " ]] && COMP_WORDS+=("")
+		COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+		_tapsecctl
+		printf "%s\n" "${COMPREPLY[@]}" | sort | tr "\n" " "
+	' complete "$top/tools/tapsecctl/tapsecctl.bash" "$1"
+}
+
+# offers LINE WORD...: the completion of LINE is exactly the WORDs.
+offers() {
+	local line=$1 got want
+	shift
+	got=$(complete_line "$line")
+	want=$(printf '%s\n' "$@" | sort | tr '\n' ' ')
+	[ "$got" = "$want" ] && return 0
+	echo "completing '$line': got '$got', want '$want'"
+	return 1
+}
+
+completion() {
+	local help cmds psk_subs opts fake rc=0
+	help=$("$ctl" help 2>&1)
+	# Every command and psk subcommand of the help, and psk add's options.
+	mapfile -t cmds < <(sed -n 's/^  \([a-z][a-z-]*\) .*/\1/p' <<<"$help" | sort -u)
+	mapfile -t psk_subs < <(sed -n 's/^  psk \([a-z]*\).*/\1/p' <<<"$help")
+	opts=${help#*psk add}
+	mapfile -t opts < <(grep -o -- '--[a-z-]*' <<<"${opts%%psk del*}" | sort -u)
+	[ ${#cmds[@]} -ge 6 ] && [ ${#psk_subs[@]} -eq 4 ] && [ ${#opts[@]} -eq 3 ] ||
+		{ echo "cannot read the help: ${cmds[*]} / ${psk_subs[*]} / ${opts[*]}"; return 1; }
+	offers "tapsecctl " "${cmds[@]}" &&
+	offers "tapsecctl -j " "${cmds[@]}" &&
+	offers "tapsecctl ps" psk &&
+	offers "tapsecctl psk " "${psk_subs[@]}" &&
+	offers "tapsecctl psk add id " "${opts[@]}" &&
+	offers "tapsecctl psk add id --hash " sha256 sha384 &&
+	offers "tapsecctl sock " list &&
+	offers "tapsecctl monitor " --count &&
+	offers "tapsecctl key-update 7 " --request &&
+	offers "tapsecctl --" --json --version || return 1
+	fake=$(mktemp -d) || return 1
+	printf '%s\n' '#!/bin/sh' 'case "$1 $2" in' \
+		"'psk list') echo 'client1 hash sha256 age 3s owners uid 0'; echo 'other hash sha384 age 9s owners uid 0' ;;" \
+		"'sock list') echo 'inode 4242 stream tls13 from 1: a -> b'; echo 'inode 77 dgram dtls12 from 2: c -> d' ;;" \
+		'esac' >"$fake/tapsecctl"
+	chmod +x "$fake/tapsecctl"
+	PATH=$fake:$PATH offers "tapsecctl psk del " client1 other &&
+	PATH=$fake:$PATH offers "tapsecctl psk del cl" client1 &&
+	PATH=$fake:$PATH offers "tapsecctl key-update " 4242 77 &&
+	PATH=$fake:$PATH offers "tapsecctl -j key-update 4" 4242 || rc=1
+	rm -rf "$fake"
+	return $rc
+}
+
+tap_plan 7
 tap_case extra_words_refused extra_words
 tap_case wrong_shapes_refused wrong_shapes
 tap_case misplaced_options_refused misplaced_options
 tap_case well_formed_reach_netlink well_formed
 tap_case psk_load_file_checked_first psk_file
 tap_case version_printed version
+tap_case bash_completion_follows_help completion
 tap_done
