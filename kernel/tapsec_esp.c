@@ -144,7 +144,6 @@ static void tapsec_esp_key_out(const void *key, bool tx, bool with_key,
 {
 	const struct tapsec_esp_key *k = key;
 	struct tapsec_esp_sa *sa = out;
-
 	u64 seq = tx ? k->aead.seq - 1 : k->replay.top;
 
 	sa->spi = k->spi;
@@ -183,6 +182,8 @@ static const struct tapsec_sa_ops tapsec_esp_sa_ops = {
 };
 
 static_assert(sizeof(struct tapsec_esp_sa) <= TAPSEC_SA_KEY_OUT_MAX);
+/* The older struct, still taken, ends where seq_hi begins. */
+static_assert(offsetof(struct tapsec_esp_sa, seq_hi) == TAPSEC_ESP_SA_SIZE_V0);
 
 const struct tapsec_engine_ops tapsec_esp_engine_ops = {
 	TAPSEC_SA_ENGINE_MEMBERS,
