@@ -120,6 +120,13 @@ guest_autoload() {
 		{ echo "vm-run exit $rc, wanted version $version srcversion $srcver:"; tail -n 30 <<<"$out"; return 1; }
 }
 
+# Both kernels' modules installed, as dkms status says.
+status_installed() {
+	dkms_do status tapsec || return 1
+	[ "$(grep -c ': installed' "$work/dkms.log")" -eq 2 ] ||
+		{ cat "$work/dkms.log"; return 1; }
+}
+
 remove() {
 	local rel
 	dkms_do remove tapsec/"$version" --all || return 1
@@ -141,11 +148,6 @@ tap_case "make_dkms_install_sources" sources
 tap_case "dkms_install_6.1" install_for "${kernels[0]}"
 tap_case "autoinstall_on_upgrade_6.12" autoinstall "${kernels[1]}"
 tap_case "guest_autoloads_it_6.12" guest_autoload "${kernels[1]}"
-status_installed() {
-	dkms_do status tapsec || return 1
-	[ "$(grep -c ': installed' "$work/dkms.log")" -eq 2 ] ||
-		{ cat "$work/dkms.log"; return 1; }
-}
 tap_case "dkms_status_installed_for_both" status_installed
 tap_case "dkms_remove_all" remove "${kernels[@]}"
 tap_done

@@ -61,7 +61,6 @@ pki=$work/pki
 SETUP_ERR=""		# why no case can run
 DAEMON_ERR=""		# why cases needing the daemons cannot run
 
-
 cleanup() {
 	local n
 	for n in "$C" "$S" "$N"; do

@@ -229,7 +229,8 @@ casefile() { echo "$work/case$TAP_N.$1"; }
 spawn() {
 	local n=$1 name=$2
 	shift 2
-	local f=$work/case$TAP_N.$name	# casefile, without a subshell
+	local f
+	f=$(casefile "$name")
 	"$NSRUN" "$n" 120 "$@" </dev/null >"$f" 2>&1 &
 	CASE_PIDS+=("$!")
 	BG_PID=$!
